@@ -1,0 +1,5 @@
+import sys
+
+from flestimate.cli import main
+
+sys.exit(main())
