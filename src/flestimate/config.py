@@ -1,0 +1,594 @@
+"""The configuration of ``flestimate run``: YAML schema and validation.
+
+A config file is read with ``yaml.safe_load`` (no code is ever evaluated) and
+checked key by key. Every error names the key path (``tables[2].by[0]``), the
+value found and what is allowed; an unknown key suggests the closest known key.
+Relative paths are resolved against the folder of the config file. Filters
+(reference populations) are parsed by the safe language of :mod:`flestimate.expr`.
+
+Checks that need the data (do the columns exist?) are done by
+:func:`check_columns` once the survey file is read.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from flestimate.errors import ConfigError
+from flestimate.expr import ExpressionError, Filter
+
+__all__ = [
+    "CI_METHODS",
+    "LONELY_PSU_RULES",
+    "STATISTICS",
+    "WEIGHTING_STEPS",
+    "Config",
+    "DesignSpec",
+    "DurationSpec",
+    "ReliabilitySpec",
+    "TableSpec",
+    "WeightingStep",
+    "check_columns",
+    "load_config",
+    "parse_config",
+]
+
+CI_METHODS = ("korn-graubard", "logit", "wilson", "wald", "clopper-pearson", "arcsine")
+LONELY_PSU_RULES = ("fail", "remove", "certainty", "adjust", "average")
+STATISTICS = ("prevalence", "total", "share")
+WEIGHTING_STEPS = ("nonresponse", "poststratify", "rake", "calibrate", "trim")
+MISSING_POLICIES = ("conservative", "upper_bound", "exclude_case")
+_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,40}$")
+
+
+@dataclass(frozen=True)
+class DesignSpec:
+    """The sampling design: columns and rules (or replicate weights)."""
+
+    weight: str
+    strata: str | None = None
+    psu: str | None = None
+    fpc: str | None = None
+    lonely_psu: str = "fail"
+    replicate: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class WeightingStep:
+    """One weighting step: the function name, its totals file and other options."""
+
+    step: str
+    totals: Path | None
+    options: Mapping[str, Any]
+    key: str  # the key path, for error messages
+
+
+@dataclass(frozen=True)
+class DurationSpec:
+    """Duration in the situation, for the stock ``on any given day``."""
+
+    variable: str
+    period: float
+
+
+@dataclass(frozen=True)
+class ReliabilitySpec:
+    """Reliability flags and the suppression rule.
+
+    ``min_n``: an estimate on fewer than ``min_n`` respondents is suppressed.
+    ``cv_flag``: a CV above it is flagged "use with caution". ``cv_suppress``:
+    a CV above it is suppressed. ``min_df``: fewer design degrees of freedom
+    are flagged. ``nchs``: apply the NCHS data presentation standard for
+    proportions to prevalences. ``complementary``: in a table with a total,
+    one suppressed cell triggers suppression of the next smallest cell.
+    """
+
+    min_n: int = 30
+    cv_flag: float = 0.3
+    cv_suppress: float = 0.5
+    min_df: int = 8
+    nchs: bool = False
+    complementary: bool = True
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One output table."""
+
+    name: str
+    title: str
+    indicator: str
+    population: str
+    statistics: tuple[str, ...]
+    by: tuple[str, ...]
+    total: bool
+    ci_method: str
+    level: float
+    key: str
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """Which files to write."""
+
+    csv: bool = True
+    excel: bool = True
+    json: bool = True
+    html: bool = True
+    plots: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated configuration. ``raw`` keeps the file's content for the manifest."""
+
+    path: Path | None
+    base_dir: Path
+    title: str
+    input_path: Path
+    input_options: Mapping[str, Any]
+    mapping: Path | None
+    seed: int | None
+    design: DesignSpec
+    weighting: tuple[WeightingStep, ...]
+    populations: Mapping[str, Filter | None]
+    indicator: str
+    ci_method: str
+    level: float
+    scale: float
+    headline_population: str
+    duration: DurationSpec | None
+    sensitivity: bool
+    tables: tuple[TableSpec, ...]
+    reliability: ReliabilitySpec
+    outputs: OutputSpec
+    raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _err(key: str, found: Any, allowed: str) -> ConfigError:
+    return ConfigError(f"{key}: found {_show(found)} ({type(found).__name__}); {allowed}")
+
+
+def _check_keys(section: Mapping, key: str, allowed: Iterable[str], required: Iterable[str] = ()):
+    allowed = list(allowed)
+    for k in section:
+        if k not in allowed:
+            close = difflib.get_close_matches(str(k), allowed, n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            where = f"{key}.{k}" if key else str(k)
+            raise ConfigError(
+                f"{where}: unknown key; {hint}allowed keys{' in ' + key if key else ''}: "
+                f"{', '.join(allowed)}"
+            )
+    for k in required:
+        if k not in section or section[k] is None:
+            where = f"{key}.{k}" if key else str(k)
+            raise ConfigError(f"{where}: required key is missing")
+
+
+def _mapping(value: Any, key: str) -> Mapping:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _err(key, value, "expected a mapping of keys to values (indented 'key: value' lines)")
+    return value
+
+
+def _str(value: Any, key: str, *, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise _err(key, value, "expected a non-empty text value")
+    return value
+
+
+def _bool(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise _err(key, value, "expected true or false")
+    return value
+
+
+def _number(value: Any, key: str, *, lo=None, hi=None, integer=False, lo_open=False, hi_open=False):
+    ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool):
+        ok = False
+    what = "an integer" if integer else "a number"
+    bounds = []
+    if lo is not None:
+        bounds.append(f"{'>' if lo_open else '>='} {lo}")
+    if hi is not None:
+        bounds.append(f"{'<' if hi_open else '<='} {hi}")
+    allowed = f"expected {what}{' ' + ' and '.join(bounds) if bounds else ''}"
+    if not ok:
+        raise _err(key, value, allowed)
+    if lo is not None and (value <= lo if lo_open else value < lo):
+        raise _err(key, value, allowed)
+    if hi is not None and (value >= hi if hi_open else value > hi):
+        raise _err(key, value, allowed)
+    return value
+
+
+def _choice(value: Any, key: str, choices: Iterable[str]) -> str:
+    choices = list(choices)
+    if not isinstance(value, str) or value not in choices:
+        close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.5)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise _err(key, value, f"{hint}allowed: {', '.join(choices)}")
+    return value
+
+
+def _str_list(value: Any, key: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise _err(key, value, "expected a list of column names, e.g. [sex, region]")
+    for i, v in enumerate(value):
+        _str(v, f"{key}[{i}]")
+    if len(set(value)) != len(value):
+        raise _err(key, value, "expected each name at most once")
+    return tuple(value)
+
+
+def _file(value: Any, key: str, base: Path) -> Path:
+    _str(value, key)
+    p = Path(value).expanduser()
+    if not p.is_absolute():
+        p = base / p
+    if not p.is_file():
+        raise ConfigError(
+            f"{key}: file not found: {value!r} (looked for {p}; relative paths are "
+            f"resolved against the config file's folder)"
+        )
+    return p
+
+
+# ---------------------------------------------------------------- sections
+
+_TOP_KEYS = (
+    "title", "input", "mapping", "seed", "design", "weighting", "populations",
+    "estimation", "headline", "duration", "sensitivity", "tables", "reliability", "outputs",
+)  # fmt: skip
+
+
+def _parse_design(raw: Any) -> DesignSpec:
+    sec = _mapping(raw, "design")
+    if not sec:
+        raise ConfigError("design: required section is missing (at least design.weight)")
+    _check_keys(sec, "design", ("weight", "strata", "psu", "fpc", "lonely_psu", "replicate"))
+    rep = sec.get("replicate")
+    if rep is not None:
+        rep = dict(_mapping(rep, "design.replicate"))
+        if "weights" not in rep:
+            raise ConfigError(
+                "design.replicate.weights: required key is missing (a list of replicate "
+                "weight columns, or a prefix such as 'repw')"
+            )
+    weight = _str(sec.get("weight"), "design.weight")
+    return DesignSpec(
+        weight=weight,  # type: ignore[arg-type]
+        strata=_str(sec.get("strata"), "design.strata", optional=True),
+        psu=_str(sec.get("psu"), "design.psu", optional=True),
+        fpc=_str(sec.get("fpc"), "design.fpc", optional=True),
+        lonely_psu=_choice(sec.get("lonely_psu", "fail"), "design.lonely_psu", LONELY_PSU_RULES),
+        replicate=rep,
+    )
+
+
+def _parse_weighting(raw: Any, base: Path) -> tuple[WeightingStep, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _err("weighting", raw, "expected a list of steps, each with 'step: <name>'")
+    steps = []
+    for i, item in enumerate(raw):
+        key = f"weighting[{i}]"
+        item = _mapping(item, key)
+        if "step" not in item:
+            raise ConfigError(f"{key}.step: required key is missing; allowed: {', '.join(WEIGHTING_STEPS)}")
+        name = _choice(item["step"], f"{key}.step", WEIGHTING_STEPS)
+        totals = None
+        if item.get("totals") is not None:
+            totals = _file(item["totals"], f"{key}.totals", base)
+        opts = {k: v for k, v in item.items() if k not in ("step", "totals")}
+        steps.append(WeightingStep(step=name, totals=totals, options=opts, key=key))
+    return tuple(steps)
+
+
+def _parse_populations(raw: Any) -> dict[str, Filter | None]:
+    sec = _mapping(raw, "populations")
+    pops: dict[str, Filter | None] = {"total": None}
+    for name, text in sec.items():
+        key = f"populations.{name}"
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            raise _err(key, name, "a population name is a letter followed by letters, digits, '_' or '-'")
+        if text is None or (isinstance(text, str) and text.strip().lower() in ("all", "")):
+            pops[name] = None
+            continue
+        if not isinstance(text, str):
+            raise _err(key, text, "expected a filter such as 'age >= 18' (or 'all')")
+        try:
+            pops[name] = Filter(text)
+        except ExpressionError as exc:
+            raise ConfigError(f"{key}: {exc}") from None
+    return pops
+
+
+def _parse_reliability(raw: Any) -> ReliabilitySpec:
+    sec = _mapping(raw, "reliability")
+    allowed = ("min_n", "cv_flag", "cv_suppress", "min_df", "nchs", "complementary")
+    _check_keys(sec, "reliability", allowed)
+    d = ReliabilitySpec()
+    spec = ReliabilitySpec(
+        min_n=_number(sec.get("min_n", d.min_n), "reliability.min_n", lo=0, integer=True),
+        cv_flag=_number(sec.get("cv_flag", d.cv_flag), "reliability.cv_flag", lo=0, lo_open=True),
+        cv_suppress=_number(
+            sec.get("cv_suppress", d.cv_suppress), "reliability.cv_suppress", lo=0, lo_open=True
+        ),
+        min_df=_number(sec.get("min_df", d.min_df), "reliability.min_df", lo=0, integer=True),
+        nchs=_bool(sec.get("nchs", d.nchs), "reliability.nchs"),
+        complementary=_bool(sec.get("complementary", d.complementary), "reliability.complementary"),
+    )
+    if spec.cv_suppress < spec.cv_flag:
+        raise ConfigError(
+            f"reliability.cv_suppress: found {spec.cv_suppress}, smaller than "
+            f"reliability.cv_flag ({spec.cv_flag}); the suppression threshold must be >= the flag threshold"
+        )
+    return spec
+
+
+def _parse_outputs(raw: Any) -> OutputSpec:
+    sec = _mapping(raw, "outputs")
+    allowed = ("csv", "excel", "json", "html", "plots")
+    _check_keys(sec, "outputs", allowed)
+    return OutputSpec(**{k: _bool(sec.get(k, True), f"outputs.{k}") for k in allowed})
+
+
+def _parse_tables(raw: Any, *, indicator, populations, ci_method, level) -> tuple[TableSpec, ...]:
+    if raw is None:
+        raw = [{"name": "national"}]
+    if not isinstance(raw, list) or not raw:
+        raise _err("tables", raw, "expected a non-empty list of tables, each with a 'name'")
+    allowed = ("name", "title", "indicator", "population", "statistics", "by", "total",
+               "ci_method", "level")  # fmt: skip
+    tables = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        key = f"tables[{i}]"
+        item = _mapping(item, key)
+        _check_keys(item, key, allowed, required=("name",))
+        name = item["name"]
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            raise _err(f"{key}.name", name,
+                       "a table name is a letter followed by letters, digits, '_' or '-' (at most 41)")
+        if name in seen:
+            raise _err(f"{key}.name", name, "table names must be unique")
+        seen.add(name)
+        pop = item.get("population", "total")
+        if pop not in populations:
+            _choice(pop, f"{key}.population", list(populations))
+        stats = item.get("statistics", ["prevalence", "total"])
+        if isinstance(stats, str):
+            stats = [stats]
+        if not isinstance(stats, list) or not stats:
+            raise _err(f"{key}.statistics", stats, f"expected a list from: {', '.join(STATISTICS)}")
+        stats = tuple(_choice(s, f"{key}.statistics[{j}]", STATISTICS) for j, s in enumerate(stats))
+        by = _str_list(item.get("by"), f"{key}.by")
+        if "share" in stats and len(by) != 1:
+            raise _err(f"{key}.by", list(by),
+                       "the 'share' statistic needs exactly one 'by' column (the distribution of "
+                       "persons in forced labour over its categories)")
+        tables.append(
+            TableSpec(
+                name=name,
+                title=_str(item.get("title", name.replace("_", " ").capitalize()), f"{key}.title"),  # type: ignore[arg-type]
+                indicator=_str(item.get("indicator", indicator), f"{key}.indicator"),  # type: ignore[arg-type]
+                population=pop,
+                statistics=stats,
+                by=by,
+                total=_bool(item.get("total", True), f"{key}.total"),
+                ci_method=_choice(item.get("ci_method", ci_method), f"{key}.ci_method", CI_METHODS),
+                level=_number(item.get("level", level), f"{key}.level", lo=0, hi=1,
+                              lo_open=True, hi_open=True),
+                key=key,
+            )
+        )
+    return tuple(tables)
+
+
+def parse_config(raw: Any, *, base_dir: Path | str = ".", path: Path | None = None) -> Config:
+    """Validate a configuration given as a mapping (the parsed YAML).
+
+    Parameters
+    ----------
+    raw : mapping
+        The configuration.
+    base_dir : path-like
+        Folder against which relative file paths are resolved.
+    path : Path, optional
+        The config file, for the record.
+
+    Returns
+    -------
+    Config
+
+    Raises
+    ------
+    ConfigError
+        On the first invalid key, with its path, the value found and what is allowed.
+    """
+    base = Path(base_dir)
+    if not isinstance(raw, Mapping):
+        raise _err("config", raw, "expected a YAML mapping with at least 'input', 'design' and 'tables'")
+    _check_keys(raw, "", _TOP_KEYS, required=("input", "design"))
+
+    inp = raw["input"]
+    if isinstance(inp, str):
+        inp = {"path": inp}
+    inp = _mapping(inp, "input")
+    _check_keys(inp, "input", ("path", "options"), required=("path",))
+    input_path = _file(inp["path"], "input.path", base)
+    options = dict(_mapping(inp.get("options"), "input.options"))
+
+    mapping = None
+    if raw.get("mapping") is not None:
+        mapping = _file(raw["mapping"], "mapping", base)
+
+    seed = raw.get("seed")
+    if seed is not None:
+        _number(seed, "seed", lo=0, integer=True)
+
+    est = _mapping(raw.get("estimation"), "estimation")
+    _check_keys(est, "estimation", ("indicator", "ci_method", "level", "scale"))
+    indicator = _str(est.get("indicator", "fl"), "estimation.indicator")
+    ci_method = _choice(est.get("ci_method", "korn-graubard"), "estimation.ci_method", CI_METHODS)
+    level = _number(est.get("level", 0.95), "estimation.level", lo=0, hi=1, lo_open=True, hi_open=True)
+    scale = _number(est.get("scale", 1000), "estimation.scale", lo=0, lo_open=True)
+
+    populations = _parse_populations(raw.get("populations"))
+
+    head = _mapping(raw.get("headline"), "headline")
+    _check_keys(head, "headline", ("population",))
+    headline_pop = head.get("population", "total")
+    if headline_pop not in populations:
+        _choice(headline_pop, "headline.population", list(populations))
+
+    duration = None
+    if raw.get("duration") is not None:
+        dsec = raw["duration"]
+        if isinstance(dsec, str):
+            dsec = {"variable": dsec}
+        dsec = _mapping(dsec, "duration")
+        _check_keys(dsec, "duration", ("variable", "period"), required=("variable",))
+        duration = DurationSpec(
+            variable=_str(dsec["variable"], "duration.variable"),  # type: ignore[arg-type]
+            period=float(_number(dsec.get("period", 12), "duration.period", lo=0, lo_open=True)),
+        )
+
+    return Config(
+        path=path,
+        base_dir=base,
+        title=_str(raw.get("title", "Forced labour estimates"), "title"),  # type: ignore[arg-type]
+        input_path=input_path,
+        input_options=options,
+        mapping=mapping,
+        seed=seed,
+        design=_parse_design(raw.get("design")),
+        weighting=_parse_weighting(raw.get("weighting"), base),
+        populations=populations,
+        indicator=indicator,  # type: ignore[arg-type]
+        ci_method=ci_method,
+        level=float(level),
+        scale=float(scale),
+        headline_population=headline_pop,
+        duration=duration,
+        sensitivity=_bool(raw.get("sensitivity", True), "sensitivity"),
+        tables=_parse_tables(raw.get("tables"), indicator=indicator, populations=populations,
+                             ci_method=ci_method, level=float(level)),
+        reliability=_parse_reliability(raw.get("reliability")),
+        outputs=_parse_outputs(raw.get("outputs")),
+        raw=dict(raw),
+    )
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a YAML config file (``yaml.safe_load``: no code is evaluated).
+
+    Parameters
+    ----------
+    path : path-like
+        The config file.
+
+    Returns
+    -------
+    Config
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, is not valid YAML, or a key is invalid.
+    """
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise ConfigError(f"config file not found: {str(path)!r}; create one with 'flestimate init DATA'")
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{p.name}: not valid YAML{where}: {problem}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p.name}: not a UTF-8 text file ({exc.reason})") from None
+    if raw is None:
+        raise ConfigError(f"{p.name}: the config file is empty; create one with 'flestimate init DATA'")
+    return parse_config(raw, base_dir=p.resolve().parent, path=p.resolve())
+
+
+def _missing(key: str, col: str, columns: list[str], what: str) -> ConfigError:
+    close = difflib.get_close_matches(col, columns, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return ConfigError(f"{key}: {what} {col!r} is not a column of the data; {hint}"
+                       f"the data has {len(columns)} columns")
+
+
+def check_columns(config: Config, columns: Iterable[str], *, indicators: Iterable[str] = ()) -> None:
+    """Check that every column the config names exists in the data.
+
+    Parameters
+    ----------
+    config : Config
+    columns : iterable of str
+        The columns of the (classified) survey frame.
+    indicators : iterable of str
+        The indicator columns produced by the classifier (``fl``, ``fl_adult``, ...), to
+        suggest from when a table names an unknown indicator.
+
+    Raises
+    ------
+    ConfigError
+        Naming the key, the missing column and the closest existing one.
+    """
+    cols = list(columns)
+    known = set(cols)
+    d = config.design
+    for key in ("weight", "strata", "psu", "fpc"):
+        col = getattr(d, key)
+        if col is not None and col not in known:
+            raise _missing(f"design.{key}", col, cols, "column")
+    for name, flt in config.populations.items():
+        if flt is not None:
+            try:
+                flt.check_columns(cols)
+            except ExpressionError as exc:
+                raise ConfigError(f"populations.{name}: {exc}") from None
+    if config.duration is not None and config.duration.variable not in known:
+        raise _missing("duration.variable", config.duration.variable, cols, "column")
+    inds = list(indicators) or cols
+    for t in config.tables:
+        if t.indicator not in known:
+            close = difflib.get_close_matches(t.indicator, inds, n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(
+                f"{t.key}.indicator: unknown indicator {t.indicator!r}; {hint}"
+                f"the classifier produced: {', '.join(inds[:12])}"
+            )
+        for j, col in enumerate(t.by):
+            if col not in known:
+                raise _missing(f"{t.key}.by[{j}]", col, cols, "column")
