@@ -1,0 +1,796 @@
+"""Questionnaire mappings: which survey column answers which canonical indicator.
+
+A mapping is written once per questionnaire, as YAML or as the same structure in a Python
+dict (see ``docs/classification.md``)::
+
+    framework: ilo-2012
+    codes: {yes: [1], no: [2], dont_know: [8], refused: [9]}
+    unknown_codes: error            # or "missing": undeclared codes count as not asked
+    columns: {age: age, worked: worked, person: pid, parent: parent_pid,
+              employer: employer_type, perpetrator: perp_type,
+              commercial_sex: cse, worst_form: wfcl}
+    values: {parents: [parents], third_party: [third_party], state: [state], private: [private]}
+    indicators: {UR-I4: q21, WD-I1: q30, P1: q40}
+    settings: {strength_rule: any, penalty_scope: any_dimension, missing_policy: conservative}
+
+:func:`load_mapping` checks the structure (no data needed); :func:`validate_mapping` checks
+it against a data set.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from flestimate.errors import MappingError, first_values
+from flestimate.indicators.framework import Framework, Indicator, get_framework
+
+__all__ = [
+    "Codes",
+    "MappingCheck",
+    "MappedItem",
+    "QuestionnaireMapping",
+    "Settings",
+    "load_mapping",
+    "validate_mapping",
+]
+
+TOP_KEYS = ("framework", "codes", "unknown_codes", "columns", "values", "indicators", "settings")
+COLUMN_KEYS = (
+    "age",
+    "worked",
+    "person",
+    "parent",
+    "employer",
+    "perpetrator",
+    "commercial_sex",
+    "worst_form",
+)
+REQUIRED_COLUMNS = ("age", "worked")
+CODE_KEYS = ("yes", "no", "dont_know", "refused")
+VALUE_KEYS = {
+    "parents": "employer",
+    "third_party": "employer",
+    "state": "perpetrator",
+    "private": "perpetrator",
+}
+DEFAULT_VALUES = {
+    "parents": ("parents",),
+    "third_party": ("third_party",),
+    "state": ("state",),
+    "private": ("private",),
+}
+CHILD_CATEGORIES = ("i_ii", "iii", "iv")
+
+#: allowed values of each setting (``None``: validated separately)
+CHOICES: dict[str, tuple[Any, ...] | None] = {
+    "strength_rule": ("any", "at_least_one_strong", "both_strong"),
+    "penalty_scope": ("any_dimension", "same_dimension"),
+    "missing_policy": ("conservative", "upper_bound", "exclude"),
+    "unknown_parent": ("error", "not_in_forced_labour"),
+    "strength_overrides": None,
+    "adult_age": None,
+    "child_min_age": None,
+    "child_categories": None,
+    "child_commercial_sex": None,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The classification settings; each is documented with its source in ``docs/classification.md``.
+
+    Attributes
+    ----------
+    strength_rule : {"any", "at_least_one_strong", "both_strong"}
+        ilo-2012 only: which strengths a positive dimension needs [R].
+    penalty_scope : {"any_dimension", "same_dimension"}
+        ilo-2012 only: whether a penalty counts for every dimension or only the ``P*@DIM``
+        items asked about that dimension [R].
+    missing_policy : {"conservative", "upper_bound", "exclude"}
+        Treatment of don't know / refused indicator answers [I].
+    strength_overrides : tuple of (id, strength)
+        Corrections of the [R] strong/medium grading.
+    adult_age : int
+        Age from which a person is an adult (18) [R].
+    child_min_age : int
+        Youngest age classified (5); younger people are 0 [I].
+    child_categories : tuple of str
+        Which categories of forced labour of children count: ``"i_ii"``, ``"iii"``, ``"iv"`` [S2]/[R].
+    child_commercial_sex : bool
+        Whether a child's ``commercial_sex`` yes counts as category iv on its own [S]/[R].
+    unknown_parent : {"error", "not_in_forced_labour"}
+        What a parent id absent from the person column means [I].
+    """
+
+    strength_rule: str = "any"
+    penalty_scope: str = "any_dimension"
+    missing_policy: str = "conservative"
+    strength_overrides: tuple[tuple[str, str], ...] = ()
+    adult_age: int = 18
+    child_min_age: int = 5
+    child_categories: tuple[str, ...] = CHILD_CATEGORIES
+    child_commercial_sex: bool = False
+    unknown_parent: str = "error"
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["strength_overrides"] = dict(self.strength_overrides)
+        out["child_categories"] = list(self.child_categories)
+        return out
+
+
+@dataclass(frozen=True)
+class Codes:
+    """Answer codes of the coded items (indicators, ``worked``, ``commercial_sex``, ``worst_form``)."""
+
+    yes: tuple[Any, ...] = (1,)
+    no: tuple[Any, ...] = (2,)
+    dont_know: tuple[Any, ...] = ()
+    refused: tuple[Any, ...] = ()
+
+    def meaning(self, code: Any) -> str:
+        for key in CODE_KEYS:
+            if _in_codes(code, getattr(self, key)):
+                return key
+        return "undeclared"
+
+
+@dataclass(frozen=True)
+class MappedItem:
+    """One mapped indicator column.
+
+    ``key`` is the mapping key (``"UR-I4"`` or ``"P1@UR"``); ``dimension`` is the dimension of
+    an involuntariness indicator or the ``@DIM`` context of a per-dimension penalty item
+    (``None`` for a penalty asked once); ``strength`` includes ``strength_overrides``.
+    """
+
+    key: str
+    column: str
+    indicator: Indicator
+    dimension: str | None
+    strength: str | None
+
+
+@dataclass(frozen=True)
+class QuestionnaireMapping:
+    """A validated questionnaire mapping (see :func:`load_mapping`)."""
+
+    framework: Framework
+    codes: Codes
+    unknown_codes: str
+    columns: MappingProxyType
+    values: MappingProxyType
+    items: tuple[MappedItem, ...]
+    settings: Settings
+    source: str = "<dict>"
+    raw: MappingProxyType = field(default_factory=lambda: MappingProxyType({}), repr=False)
+
+    def with_settings(self, **settings: Any) -> QuestionnaireMapping:
+        """Return a copy with some settings changed (validated like the file)."""
+        raw = {k: v for k, v in self.raw.items()}
+        merged = dict(raw.get("settings") or {})
+        merged.update(settings)
+        raw["settings"] = merged
+        return _build(raw, self.source)
+
+    @property
+    def coded_columns(self) -> dict[str, str]:
+        """``{location: column}`` of every column read with the answer ``codes``."""
+        out = {f"indicators.{it.key}": it.column for it in self.items}
+        for key in ("worked", "commercial_sex", "worst_form"):
+            if key in self.columns:
+                out[f"columns.{key}"] = self.columns[key]
+        return out
+
+
+# --------------------------------------------------------------------------- loading
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise MappingError(
+                f"{loader.name}: key {key!r} appears twice (lines {seen[key] + 1} and "
+                f"{key_node.start_mark.line + 1}); an indicator or setting may be given only once."
+            )
+        seen[key] = key_node.start_mark.line
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_mapping(source: Any) -> QuestionnaireMapping:
+    """Read and check a questionnaire mapping.
+
+    Parameters
+    ----------
+    source : str, os.PathLike, dict or QuestionnaireMapping
+        A YAML file, or the same structure as a dict.
+
+    Returns
+    -------
+    QuestionnaireMapping
+
+    Raises
+    ------
+    MappingError
+        Unknown framework, key, indicator id (the message lists the valid ids), bad code
+        lists, an indicator mapped twice, contradictory settings. The message names the
+        file, the key and the value.
+
+    Examples
+    --------
+    >>> from flestimate import load_mapping
+    >>> m = load_mapping({"framework": "icls-2018", "columns": {"age": "age", "worked": "w"},
+    ...                   "indicators": {"ICLS-IW1": "iw1", "ICLS-C1": "c1"}})
+    >>> m.settings.missing_policy
+    'conservative'
+    """
+    if isinstance(source, QuestionnaireMapping):
+        return source
+    if isinstance(source, dict):
+        return _build(source, "<dict>")
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.is_file():
+            raise MappingError(
+                f"mapping file {str(source)!r} does not exist; give the path of a YAML mapping."
+            )
+        text = path.read_text(encoding="utf-8")
+        loader = _UniqueKeyLoader(text)
+        loader.name = str(source)
+        try:
+            raw = loader.get_single_data()
+        except yaml.YAMLError as exc:
+            raise MappingError(f"{source}: not valid YAML: {exc}") from None
+        finally:
+            loader.dispose()
+        if not isinstance(raw, dict):
+            raise MappingError(
+                f"{source}: a mapping file must be a YAML mapping with key 'framework'."
+            )
+        return _build(raw, str(source))
+    raise MappingError(
+        f"mapping: expected a YAML file path or a dict, got {type(source).__name__}."
+    )
+
+
+def _as_tuple(value: Any) -> tuple[Any, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    return (value,)
+
+
+def _in_codes(code: Any, codes: tuple[Any, ...]) -> bool:
+    for c in codes:
+        try:
+            if code == c or (isinstance(c, (int, float)) and float(code) == float(c)):
+                return True
+        except (TypeError, ValueError):
+            continue
+    return False
+
+
+def _norm_key(key: Any) -> Any:
+    # YAML 1.1 reads bare yes/no as booleans
+    if key is True:
+        return "yes"
+    if key is False:
+        return "no"
+    return key
+
+
+def _build(raw: dict[str, Any], src: str) -> QuestionnaireMapping:
+    unknown = [k for k in raw if k not in TOP_KEYS]
+    if unknown:
+        raise MappingError(f"{src}: unknown key {unknown[0]!r}; valid keys: {', '.join(TOP_KEYS)}.")
+    if "framework" not in raw:
+        raise MappingError(
+            f"{src}: key 'framework' is missing; set it to 'ilo-2012' or 'icls-2018'."
+        )
+    fw = get_framework(str(raw["framework"]), where=f"{src}: framework")
+
+    # codes
+    codes_raw = {_norm_key(k): v for k, v in (raw.get("codes") or {"yes": [1], "no": [2]}).items()}
+    bad = [k for k in codes_raw if k not in CODE_KEYS]
+    if bad:
+        raise MappingError(
+            f"{src}: codes: unknown key {bad[0]!r}; valid keys: {', '.join(CODE_KEYS)}."
+        )
+    codes = Codes(**{k: _as_tuple(codes_raw.get(k)) for k in CODE_KEYS})
+    if not codes.yes:
+        raise MappingError(f"{src}: codes.yes is empty; list the code(s) that mean yes, e.g. [1].")
+    for k in CODE_KEYS:
+        for v in getattr(codes, k):
+            if isinstance(v, (bool, list, dict)) or v is None:
+                raise MappingError(
+                    f"{src}: codes.{k}: {v!r} is not a code; give numbers or strings."
+                )
+    seen: dict[Any, str] = {}
+    for k in CODE_KEYS:
+        for v in getattr(codes, k):
+            for prev, pk in seen.items():
+                if _in_codes(v, (prev,)):
+                    raise MappingError(
+                        f"{src}: codes: code {v!r} is declared both as {pk!r} and as {k!r}; "
+                        "each code must have one meaning."
+                    )
+            seen[v] = k
+
+    unknown_codes = raw.get("unknown_codes", "error")
+    if unknown_codes not in ("error", "missing"):
+        raise MappingError(
+            f"{src}: unknown_codes: {unknown_codes!r} is not allowed; use 'error' or 'missing'."
+        )
+
+    # settings
+    settings_raw = dict(raw.get("settings") or {})
+    for k in settings_raw:
+        if k not in CHOICES:
+            raise MappingError(
+                f"{src}: settings: unknown setting {k!r}; valid settings: {', '.join(CHOICES)}."
+            )
+    for k, allowed in CHOICES.items():
+        if allowed is not None and k in settings_raw and settings_raw[k] not in allowed:
+            raise MappingError(
+                f"{src}: settings.{k}: {settings_raw[k]!r} is not allowed; "
+                f"use one of {', '.join(map(repr, allowed))}."
+            )
+    kw: dict[str, Any] = {k: v for k, v in settings_raw.items() if CHOICES[k] is not None}
+    for k in ("adult_age", "child_min_age"):
+        if k in settings_raw:
+            v = settings_raw[k]
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise MappingError(f"{src}: settings.{k}: {v!r} is not a non-negative integer age.")
+            kw[k] = v
+    if "child_commercial_sex" in settings_raw:
+        v = settings_raw["child_commercial_sex"]
+        if not isinstance(v, bool):
+            raise MappingError(f"{src}: settings.child_commercial_sex: {v!r} is not true or false.")
+        kw["child_commercial_sex"] = v
+    if "child_categories" in settings_raw:
+        cats = _as_tuple(settings_raw["child_categories"])
+        badc = [c for c in cats if c not in CHILD_CATEGORIES]
+        if badc:
+            raise MappingError(
+                f"{src}: settings.child_categories: {badc[0]!r} is not a category; "
+                f"valid: {', '.join(CHILD_CATEGORIES)}."
+            )
+        kw["child_categories"] = tuple(c for c in CHILD_CATEGORIES if c in cats)
+    overrides = settings_raw.get("strength_overrides") or {}
+    if not isinstance(overrides, dict):
+        raise MappingError(
+            f"{src}: settings.strength_overrides must map indicator ids to strong/medium."
+        )
+    for k, v in overrides.items():
+        if k not in fw.ids:
+            raise MappingError(
+                f"{src}: settings.strength_overrides: {k!r} is not a {fw.id} indicator id; "
+                f"valid ids: {', '.join(fw.ids)}."
+            )
+        if v not in ("strong", "medium"):
+            raise MappingError(
+                f"{src}: settings.strength_overrides.{k}: {v!r}; use 'strong' or 'medium'."
+            )
+    kw["strength_overrides"] = tuple(sorted(overrides.items()))
+    settings = Settings(**kw)
+    if settings.child_min_age >= settings.adult_age:
+        raise MappingError(
+            f"{src}: settings: child_min_age ({settings.child_min_age}) must be below "
+            f"adult_age ({settings.adult_age}); these settings contradict each other."
+        )
+    if not fw.graded:
+        if settings.strength_rule != "any":
+            raise MappingError(
+                f"{src}: settings.strength_rule: {settings.strength_rule!r} contradicts framework "
+                f"{fw.id!r}, which does not grade its elements; use 'any'."
+            )
+        if overrides:
+            raise MappingError(
+                f"{src}: settings.strength_overrides: framework {fw.id!r} does not grade its "
+                "elements; remove strength_overrides."
+            )
+    if not fw.dimensions and settings.penalty_scope != "any_dimension":
+        raise MappingError(
+            f"{src}: settings.penalty_scope: {settings.penalty_scope!r} contradicts framework "
+            f"{fw.id!r}, which has no dimensions; use 'any_dimension'."
+        )
+
+    # columns
+    columns_raw = dict(raw.get("columns") or {})
+    for k, v in columns_raw.items():
+        if k not in COLUMN_KEYS:
+            raise MappingError(
+                f"{src}: columns: unknown key {k!r}; valid keys: {', '.join(COLUMN_KEYS)}."
+            )
+        if not isinstance(v, str) or not v:
+            raise MappingError(f"{src}: columns.{k}: {v!r} is not a column name.")
+    for k in REQUIRED_COLUMNS:
+        if k not in columns_raw:
+            raise MappingError(
+                f"{src}: columns.{k} is missing; the classification rule needs it "
+                f"(map it to the column holding the respondent's {k})."
+            )
+    if "parent" in columns_raw and "iii" in settings.child_categories:
+        for need in ("person", "employer"):
+            if need not in columns_raw:
+                raise MappingError(
+                    f"{src}: columns.parent is mapped but columns.{need} is not; child category "
+                    f"iii (parent linkage) needs both. Map columns.{need} or remove 'iii' from "
+                    "settings.child_categories."
+                )
+
+    values_raw = dict(raw.get("values") or {})
+    for k in values_raw:
+        if k not in VALUE_KEYS:
+            raise MappingError(
+                f"{src}: values: unknown key {k!r}; valid keys: {', '.join(VALUE_KEYS)}."
+            )
+    values = {k: _as_tuple(values_raw.get(k, DEFAULT_VALUES[k])) for k in VALUE_KEYS}
+
+    # indicators
+    ind_raw = raw.get("indicators") or {}
+    if not isinstance(ind_raw, dict) or not ind_raw:
+        raise MappingError(
+            f"{src}: indicators: map at least one canonical indicator id to a column."
+        )
+    dim_ids = tuple(d.id for d in fw.dimensions)
+    override = dict(settings.strength_overrides)
+    items = []
+    for key, column in ind_raw.items():
+        key = str(key)
+        where = f"{src}: indicators.{key}"
+        if not isinstance(column, str) or not column:
+            raise MappingError(f"{where}: {column!r} is not a column name.")
+        base, _, dim = key.partition("@")
+        if base not in fw.ids:
+            raise MappingError(
+                f"{where}: {base!r} is not a {fw.id} indicator id; valid ids: {', '.join(fw.ids)}."
+            )
+        ind = fw.indicator(base)
+        if dim:
+            if ind.role != "penalty" or not dim_ids:
+                raise MappingError(
+                    f"{where}: only {fw.id} penalty items can carry a dimension suffix"
+                    + (
+                        f" (P1@UR, ...); {base!r} is an involuntariness indicator."
+                        if dim_ids
+                        else f"; {fw.id} has no dimensions."
+                    )
+                )
+            if dim not in dim_ids:
+                raise MappingError(
+                    f"{where}: unknown dimension {dim!r}; valid dimensions: {', '.join(dim_ids)}."
+                )
+        elif ind.role == "penalty" and settings.penalty_scope == "same_dimension":
+            raise MappingError(
+                f"{where}: settings.penalty_scope 'same_dimension' contradicts a penalty item asked "
+                f"once ({key!r} -> {column!r}); map it per dimension as {base}@UR, {base}@WD, "
+                f"{base}@IL, or use penalty_scope 'any_dimension'."
+            )
+        items.append(
+            MappedItem(
+                key=key,
+                column=column,
+                indicator=ind,
+                dimension=dim or ind.dimension,
+                strength=override.get(base, ind.strength),
+            )
+        )
+    by_column: dict[str, MappedItem] = {}
+    for it in items:
+        prev = by_column.get(it.column)
+        if prev is not None and not (
+            prev.indicator.id == it.indicator.id and prev.indicator.role == "penalty"
+        ):
+            raise MappingError(
+                f"{src}: indicators: column {it.column!r} is mapped twice ({prev.key!r} and "
+                f"{it.key!r}); each indicator needs its own question."
+            )
+        by_column.setdefault(it.column, it)
+    for k, v in columns_raw.items():
+        if v in by_column:
+            raise MappingError(
+                f"{src}: columns.{k}: {v!r} is also mapped as indicator {by_column[v].key!r}; "
+                "a column has one role."
+            )
+    return QuestionnaireMapping(
+        framework=fw,
+        codes=codes,
+        unknown_codes=unknown_codes,
+        columns=MappingProxyType(columns_raw),
+        values=MappingProxyType(values),
+        items=tuple(items),
+        settings=settings,
+        source=src,
+        raw=MappingProxyType(dict(raw)),
+    )
+
+
+# --------------------------------------------------------------------------- data checks
+
+
+def frame_and_labels(data: Any) -> tuple[pd.DataFrame, dict[str, dict[Any, str]]]:
+    """Return ``(frame, value_labels)`` of a DataFrame or a SurveyData-like object."""
+    if isinstance(data, pd.DataFrame):
+        return data, {}
+    frame = getattr(data, "frame", None)
+    if isinstance(frame, pd.DataFrame):
+        return frame, dict(getattr(data, "value_labels", None) or {})
+    raise MappingError(
+        f"data: expected a pandas DataFrame or a SurveyData, got {type(data).__name__}."
+    )
+
+
+def code_masks(values: np.ndarray, codes: Codes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vectorised answer masks of one coded column.
+
+    Returns
+    -------
+    yes, uncertain, undeclared : ndarray of bool
+        ``uncertain`` is don't know or refused; ``undeclared`` is a non-missing value that is
+        in none of the code lists.
+    """
+    if values.dtype.kind in "fiub":
+        v = values.astype(np.float64, copy=False)
+        num = lambda cs: [float(c) for c in cs if isinstance(c, (int, float))]  # noqa: E731
+        yes = np.isin(v, num(codes.yes))
+        unc = np.isin(v, num(codes.dont_know) + num(codes.refused))
+        no = np.isin(v, num(codes.no))
+        missing = np.isnan(v)
+    else:
+        s = pd.Series(values, copy=False)
+        missing = s.isna().to_numpy()
+        yes = s.isin(list(codes.yes)).to_numpy() & ~missing
+        unc = s.isin(list(codes.dont_know) + list(codes.refused)).to_numpy() & ~missing
+        no = s.isin(list(codes.no)).to_numpy() & ~missing
+        missing |= (s.astype(str).str.strip() == "").to_numpy()
+    undeclared = ~(yes | unc | no | missing)
+    return yes, unc, undeclared
+
+
+def _value_counts(values: np.ndarray, mask: np.ndarray) -> dict[Any, int]:
+    sel = values[mask]
+    if sel.size == 0:
+        return {}
+    uniq, counts = np.unique(sel.astype(str) if sel.dtype == object else sel, return_counts=True)
+    out = {}
+    for u, c in zip(uniq.tolist(), counts.tolist(), strict=True):
+        if isinstance(u, float) and u.is_integer():
+            u = int(u)
+        out[u] = int(c)
+    return out
+
+
+def _fmt_counts(counts: dict[Any, int], labels: dict[Any, str] | None = None) -> str:
+    parts = []
+    for i, (code, n) in enumerate(sorted(counts.items(), key=lambda kv: -kv[1])):
+        if i == 5:
+            parts.append(f"... ({len(counts) - 5} more)")
+            break
+        lab = _label_of(code, labels or {})
+        parts.append(f"{code!r}" + (f" [{lab}]" if lab else "") + f" x{n}")
+    return ", ".join(parts)
+
+
+def _label_of(code: Any, labels: dict[Any, str]) -> str:
+    if code in labels:
+        return str(labels[code])
+    for k, v in labels.items():
+        try:
+            if float(k) == float(code):
+                return str(v)
+        except (TypeError, ValueError):
+            continue
+    return ""
+
+
+@dataclass(frozen=True)
+class MappingCheck:
+    """Result of :func:`validate_mapping`.
+
+    Attributes
+    ----------
+    mapping : QuestionnaireMapping
+    problems : tuple of str
+        One sentence per problem (file, key, value, what was found, the fix); empty when valid.
+    codes : pandas.DataFrame
+        One row per (mapping key, code found): ``key, column, code, label, meaning, count``;
+        ``meaning`` is ``yes``, ``no``, ``dont_know``, ``refused``, ``system_missing`` or
+        ``undeclared``; ``label`` comes from the data's value labels.
+    undeclared : dict
+        ``{column: {code: count}}`` of undeclared codes.
+    """
+
+    mapping: QuestionnaireMapping
+    problems: tuple[str, ...]
+    codes: pd.DataFrame
+    undeclared: dict[str, dict[Any, int]]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def raise_for_problems(self) -> None:
+        """Raise one :class:`MappingError` listing every problem, if there are any."""
+        if self.problems:
+            raise MappingError(" | ".join(self.problems))
+
+
+def check_structure(frame: pd.DataFrame, m: QuestionnaireMapping) -> tuple[list[str], dict]:
+    """Cheap data checks shared by :func:`validate_mapping` and ``classify``.
+
+    Returns ``(problems, undeclared)``; undeclared codes are problems unless
+    ``unknown_codes: missing``.
+    """
+    src = m.source
+    problems: list[str] = []
+    missing_cols = [
+        (loc, col)
+        for loc, col in [(f"columns.{k}", v) for k, v in m.columns.items()]
+        + [(f"indicators.{it.key}", it.column) for it in m.items]
+        if col not in frame.columns
+    ]
+    if missing_cols:
+        problems.append(
+            f"{src}: {len(missing_cols)} mapped column(s) not in the data: "
+            + ", ".join(f"{loc} -> {col!r}" for loc, col in missing_cols[:8])
+            + ("; ..." if len(missing_cols) > 8 else "")
+            + ". Correct the column names in the mapping."
+        )
+        return problems, {}
+    undeclared: dict[str, dict[Any, int]] = {}
+    for loc, col in m.coded_columns.items():
+        values = frame[col].to_numpy()
+        _, _, und = code_masks(values, m.codes)
+        if und.any():
+            counts = _value_counts(values, und)
+            undeclared[col] = counts
+            if m.unknown_codes == "error":
+                problems.append(
+                    f"{src}: {loc} -> column {col!r} has {int(und.sum())} value(s) with undeclared "
+                    f"codes: {_fmt_counts(counts)}. Declare them under 'codes' or set "
+                    "'unknown_codes: missing' to treat them as not asked."
+                )
+    age = frame[m.columns["age"]]
+    if not pd.api.types.is_numeric_dtype(age):
+        problems.append(
+            f"{src}: columns.age -> {m.columns['age']!r} is not numeric (dtype {age.dtype}); "
+            "convert ages to numbers."
+        )
+    for key, vkeys in (
+        ("employer", ("parents", "third_party")),
+        ("perpetrator", ("state", "private")),
+    ):
+        if key not in m.columns:
+            continue
+        col = m.columns[key]
+        s = frame[col]
+        allowed = [v for vk in vkeys for v in m.values[vk]]
+        bad = ~(s.isna() | s.isin(allowed) | (s.astype(str).str.strip() == ""))
+        if bad.any():
+            counts = _value_counts(s.to_numpy(dtype=object), bad.to_numpy())
+            if m.unknown_codes == "error":
+                problems.append(
+                    f"{src}: columns.{key} -> column {col!r} has {int(bad.sum())} value(s) not "
+                    f"declared under values.{vkeys[0]}/values.{vkeys[1]}: {_fmt_counts(counts)}. "
+                    "Declare them under 'values' or set 'unknown_codes: missing'."
+                )
+            undeclared[col] = counts
+    if "person" in m.columns:
+        pid = frame[m.columns["person"]]
+        dup = pid.duplicated(keep=False) & pid.notna()
+        if dup.any():
+            problems.append(
+                f"{src}: columns.person -> {m.columns['person']!r} is not unique: "
+                f"{int(dup.sum())} rows share a person id (first ids: "
+                f"{first_values(pd.unique(pid[dup]))}). Person ids must be unique within the file."
+            )
+        elif "parent" in m.columns and m.settings.unknown_parent == "error":
+            par = frame[m.columns["parent"]]
+            idx = pd.Index(pid).get_indexer(par)
+            orphan = (idx < 0) & par.notna().to_numpy()
+            if orphan.any():
+                rows = np.flatnonzero(orphan)
+                problems.append(
+                    f"{src}: columns.parent -> {m.columns['parent']!r}: {rows.size} row(s) link to "
+                    f"a parent id not found in columns.person -> {m.columns['person']!r} (rows "
+                    f"{first_values(frame.index[rows].tolist())}; parent ids "
+                    f"{first_values(par.to_numpy()[rows].tolist())}). Correct the ids, or set "
+                    "settings.unknown_parent: not_in_forced_labour."
+                )
+    return problems, undeclared
+
+
+def validate_mapping(data: Any, mapping: Any, *, raise_errors: bool = True) -> MappingCheck:
+    """Check a questionnaire mapping against a data set.
+
+    Checks that every mapped column exists, that every code found in a coded column is
+    declared under ``codes`` (undeclared codes are listed with their counts), that the
+    ``employer``/``perpetrator`` values are declared under ``values``, that person ids are
+    unique and that every child's parent id exists. Indicators mapped twice and
+    contradictory settings are caught when the mapping is loaded.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame or SurveyData
+    mapping : str, os.PathLike, dict or QuestionnaireMapping
+    raise_errors : bool, default True
+        Raise a :class:`MappingError` listing every problem; with ``False`` the problems
+        are returned on the check.
+
+    Returns
+    -------
+    MappingCheck
+        With a ``codes`` table: every code found, its value label and its meaning.
+    """
+    m = load_mapping(mapping)
+    frame, labels = frame_and_labels(data)
+    problems, undeclared = check_structure(frame, m)
+    rows = []
+    for loc, col in m.coded_columns.items():
+        if col not in frame.columns:
+            continue
+        counts = frame[col].value_counts(dropna=False, sort=False)
+        for code, n in counts.items():
+            is_na = pd.isna(code)
+            code_out = code
+            if isinstance(code, float) and not is_na and code.is_integer():
+                code_out = int(code)
+            rows.append(
+                {
+                    "key": loc,
+                    "column": col,
+                    "code": None if is_na else code_out,
+                    "label": "" if is_na else _label_of(code, labels.get(col, {})),
+                    "meaning": "system_missing" if is_na else m.codes.meaning(code),
+                    "count": int(n),
+                }
+            )
+    table = pd.DataFrame(rows, columns=["key", "column", "code", "label", "meaning", "count"])
+    if len(table):
+        order = {
+            "yes": 0,
+            "no": 1,
+            "dont_know": 2,
+            "refused": 3,
+            "undeclared": 4,
+            "system_missing": 5,
+        }
+        table = (
+            table.assign(_o=table["meaning"].map(order))
+            .sort_values(["key", "_o"], kind="stable")
+            .drop(columns="_o")
+            .reset_index(drop=True)
+        )
+    check = MappingCheck(mapping=m, problems=tuple(problems), codes=table, undeclared=undeclared)
+    if raise_errors:
+        check.raise_for_problems()
+    return check
+
+
+def settings_of(mapping: QuestionnaireMapping) -> dict[str, Any]:
+    """All settings of a mapping, defaults included (for the audit trail)."""
+    return {
+        "framework": mapping.framework.id,
+        "framework_version": mapping.framework.version,
+        "unknown_codes": mapping.unknown_codes,
+        **mapping.settings.as_dict(),
+    }
