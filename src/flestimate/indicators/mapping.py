@@ -764,20 +764,16 @@ def validate_mapping(data: Any, mapping: Any, *, raise_errors: bool = True) -> M
                     "count": int(n),
                 }
             )
-    table = pd.DataFrame(rows, columns=["key", "column", "code", "label", "meaning", "count"])
+    cols = ["key", "column", "code", "label", "meaning", "count"]
+    table = pd.DataFrame({c: pd.Series([r[c] for r in rows], dtype=object) for c in cols})
+    table["count"] = table["count"].astype(np.int64)
     if len(table):
-        order = {
-            "yes": 0,
-            "no": 1,
-            "dont_know": 2,
-            "refused": 3,
-            "undeclared": 4,
-            "system_missing": 5,
-        }
+        order = {"yes": 0, "no": 1, "dont_know": 2, "refused": 3, "undeclared": 4}
+        key_pos = {loc: i for i, loc in enumerate(m.coded_columns)}
         table = (
-            table.assign(_o=table["meaning"].map(order))
-            .sort_values(["key", "_o"], kind="stable")
-            .drop(columns="_o")
+            table.assign(_k=table["key"].map(key_pos), _o=table["meaning"].map(order).fillna(5))
+            .sort_values(["_k", "_o"], kind="stable")
+            .drop(columns=["_k", "_o"])
             .reset_index(drop=True)
         )
     check = MappingCheck(mapping=m, problems=tuple(problems), codes=table, undeclared=undeclared)
