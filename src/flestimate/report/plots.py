@@ -1,0 +1,83 @@
+"""Forest plots of estimates by domain, rendered off-screen (matplotlib Agg) for embedding."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+__all__ = ["forest_plot", "forest_plot_png"]
+
+
+def forest_plot(table: pd.DataFrame, by: list[str], *, statistic: str = "prevalence", title: str = "",
+                xlabel: str = "") -> Figure | None:
+    """Draw estimates with their confidence intervals, one line per domain.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A published table (:func:`flestimate.report.tables.assemble_table`).
+    by : list of str
+        Its domain columns; the labels ``<by>_label`` name the lines.
+    statistic : str
+        Which statistic to plot.
+    title, xlabel : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        None when the table has no domain rows for that statistic.
+    """
+    rows = table[table["statistic"] == statistic]
+    if rows.empty or not by:
+        return None
+    is_total = rows[by].isna().all(axis=1)
+    cells = rows[~is_total]
+    total = rows[is_total]
+    if cells.empty:
+        return None
+    names = cells[[f"{b}_label" for b in by]].astype(str).agg(" / ".join, axis=1).to_numpy()
+    est = cells["estimate"].to_numpy(dtype=float)
+    lo = cells["ci_lower"].to_numpy(dtype=float)
+    hi = cells["ci_upper"].to_numpy(dtype=float)
+    sup = cells["suppressed"].to_numpy(dtype=bool)
+    k = len(cells)
+    y = np.arange(k)[::-1]
+    fig = Figure(figsize=(7.0, 0.9 + 0.32 * k), dpi=110)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    ok = ~sup & np.isfinite(est)
+    err = np.vstack([np.clip(est - lo, 0, None), np.clip(hi - est, 0, None)])
+    ax.errorbar(est[ok], y[ok], xerr=err[:, ok], fmt="o", color="#1f4e79", ecolor="#6b8fb3",
+                capsize=3, markersize=4)
+    if not total.empty and np.isfinite(total["estimate"].to_numpy(dtype=float)[0]):
+        t = float(total["estimate"].to_numpy(dtype=float)[0])
+        ax.axvline(t, color="#b03a2e", linestyle="--", linewidth=1, label=f"Total: {t:,.2f}")
+        ax.legend(loc="lower right", fontsize=8, frameon=False)
+    for yi in y[sup]:
+        ax.text(0.01, yi, "suppressed", transform=ax.get_yaxis_transform(), va="center",
+                fontsize=8, color="#7f7f7f", style="italic")
+    ax.set_yticks(y)
+    ax.set_yticklabels(names, fontsize=8)
+    ax.set_xlim(left=0)
+    ax.set_xlabel(xlabel, fontsize=9)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.grid(axis="x", color="#e5e5e5")
+    ax.set_axisbelow(True)
+    fig.tight_layout()
+    return fig
+
+
+def forest_plot_png(*args, **kwargs) -> str | None:
+    """:func:`forest_plot` as a base64-encoded PNG (for an ``<img src="data:...">``)."""
+    fig = forest_plot(*args, **kwargs)
+    if fig is None:
+        return None
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return base64.b64encode(buf.getvalue()).decode("ascii")

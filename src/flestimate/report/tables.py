@@ -1,0 +1,157 @@
+"""Tidy publication tables built from estimator results.
+
+A published table has one row per domain and statistic. Its columns are, in
+order: ``table``, ``indicator``, ``population``, ``statistic``, ``unit``, the
+``by`` columns (codes; missing on the total row) and their ``<by>_label``
+columns (value labels; ``"Total"`` on the total row), then the estimator
+columns of the results contract (docs/internals.md section 3) and the quality
+columns of :mod:`flestimate.report.disclosure`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from flestimate.config import ReliabilitySpec
+from flestimate.report.disclosure import QUALITY_COLUMNS, apply_disclosure_control
+
+__all__ = ["ESTIMATE_COLUMNS", "STATISTIC_UNITS", "assemble_table", "label_of", "tidy_rows"]
+
+ESTIMATE_COLUMNS = (
+    "estimate", "se", "ci_lower", "ci_upper", "level", "ci_method", "df", "deff", "cv",
+    "n_unweighted", "n_weighted", "n_effective", "flags",
+)  # fmt: skip
+
+STATISTIC_UNITS = {
+    "prevalence": "per {scale:,g} of the {population} population",
+    "total": "persons",
+    "stock": "persons on any given day",
+    "share": "% of persons in forced labour",
+}
+
+
+def label_of(value: Any, labels: Mapping[Any, str] | None) -> str:
+    """The value label of a code, or the code as text (integers without ``.0``)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return "Total"
+    if labels:
+        for key in (value, _as_int(value), str(value)):
+            if key is not None and key in labels:
+                return str(labels[key])
+    iv = _as_int(value)
+    return str(iv) if iv is not None else str(value)
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(f) if np.isfinite(f) and f == int(f) else None
+
+
+def tidy_rows(
+    est: pd.DataFrame, *, by: Sequence[str], statistic: str, scale: float = 1.0
+) -> pd.DataFrame:
+    """Standardise one estimator result to the tidy table's columns.
+
+    Parameters
+    ----------
+    est : pandas.DataFrame
+        ``EstimateTable.to_frame()`` (possibly already restricted to a population
+        domain, with the population column dropped). Rows of the total have no
+        ``by`` columns.
+    by : sequence of str
+        The table's domain columns; those absent from ``est`` are added as missing.
+    statistic : str
+        ``prevalence``, ``total``, ``stock`` or ``share``.
+    scale : float
+        Multiplier of the estimate (1,000 for a prevalence per 1,000, 100 for a share
+        in percent); used by the NCHS rule to go back to a proportion.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    out = pd.DataFrame(index=range(len(est)))
+    for b in by:
+        out[b] = est[b].to_numpy() if b in est.columns else pd.Series([pd.NA] * len(est), dtype=object)
+    out["statistic"] = statistic
+    out["scale"] = float(scale)
+    for col in ESTIMATE_COLUMNS:
+        if col in est.columns:
+            out[col] = est[col].to_numpy()
+        else:
+            out[col] = "" if col in ("flags", "ci_method") else np.nan
+    out["flags"] = out["flags"].fillna("").astype(str)
+    return out
+
+
+def assemble_table(
+    pieces: Sequence[pd.DataFrame],
+    *,
+    name: str,
+    indicator: str,
+    population: str,
+    by: Sequence[str],
+    rules: ReliabilitySpec,
+    has_total: bool,
+    value_labels: Mapping[str, Mapping[Any, str]] | None = None,
+    scale: float = 1000.0,
+) -> pd.DataFrame:
+    """Join the tidy pieces of a table, add labels, grade and suppress.
+
+    Parameters
+    ----------
+    pieces : sequence of DataFrame
+        Outputs of :func:`tidy_rows` (one per statistic, domains and total).
+    name, indicator, population : str
+        Recorded on every row.
+    by : sequence of str
+    rules : ReliabilitySpec
+    has_total : bool
+        Whether a total row is included (enables complementary suppression).
+    value_labels : mapping, optional
+        ``{column: {code: label}}``.
+    scale : float
+        The prevalence scale, for the unit text.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The published table; never more rows than domains x statistics.
+    """
+    by = list(by)
+    frame = pd.concat(list(pieces), ignore_index=True)
+    is_total = frame[by].isna().all(axis=1) if by else pd.Series(True, index=frame.index)
+    order = {"prevalence": 0, "total": 1, "stock": 2, "share": 3}
+    frame["_total_first"] = (~is_total).astype(int)
+    frame["_stat"] = frame["statistic"].map(order)
+    sort_cols = ["_total_first", *by, "_stat"]
+    frame = frame.sort_values(sort_cols, kind="stable", na_position="first").reset_index(drop=True)
+    frame = frame.drop(columns=["_total_first", "_stat"])
+    frame = apply_disclosure_control(frame, by, rules, has_total=has_total)
+    labels = value_labels or {}
+    lead = pd.DataFrame(
+        {
+            "table": name,
+            "indicator": indicator,
+            "population": population,
+            "statistic": frame["statistic"],
+            "unit": [
+                STATISTIC_UNITS[s].format(scale=scale, population=population)
+                for s in frame["statistic"]
+            ],
+        }
+    )
+    for b in by:
+        lead[b] = frame[b].to_numpy()
+    for b in by:
+        lab = labels.get(b)
+        lead[f"{b}_label"] = [label_of(v, lab) for v in frame[b]]
+    rest = frame[[*ESTIMATE_COLUMNS, *QUALITY_COLUMNS]]
+    return pd.concat([lead, rest.reset_index(drop=True)], axis=1)

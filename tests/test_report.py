@@ -1,0 +1,267 @@
+"""Report layer on hand-made estimator results: disclosure control and the writers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from flestimate.config import OutputSpec, ReliabilitySpec
+from flestimate.errors import ConfigError
+from flestimate.report import (
+    PublishedTable,
+    RunResult,
+    apply_disclosure_control,
+    assemble_table,
+    nchs_proportion_standard,
+    tidy_rows,
+    write_outputs,
+)
+from flestimate.report.plots import forest_plot_png
+
+
+def est_frame(by_values, estimates, n, cv, *, by="region", df=40, se=None):
+    k = len(estimates)
+    est = np.asarray(estimates, dtype=float)
+    se = est * np.asarray(cv, dtype=float) if se is None else np.asarray(se, dtype=float)
+    frame = pd.DataFrame(
+        {
+            "variable": "fl",
+            "estimate": est,
+            "se": se,
+            "ci_lower": est - 2 * se,
+            "ci_upper": est + 2 * se,
+            "level": 0.95,
+            "ci_method": "korn-graubard",
+            "df": df,
+            "deff": 1.5,
+            "deff_wr": 1.5,
+            "cv": cv,
+            "n_unweighted": n,
+            "n_weighted": np.asarray(n) * 100.0,
+            "n_effective": np.asarray(n) / 1.5,
+            "flags": "",
+        }
+    )
+    if by_values is not None:
+        frame.insert(0, by, by_values)
+    assert len(frame) == k
+    return frame
+
+
+def make_table(n_cells=(500, 400, 20, 300), cv=(0.1, 0.12, 0.2, 0.11), rules=None, total=True):
+    regions = list(range(1, len(n_cells) + 1))
+    prev = est_frame(regions, [3.0, 4.0, 5.0, 2.0][: len(n_cells)], n_cells, cv)
+    tot = est_frame(regions, [3000, 1600, 100, 600][: len(n_cells)], n_cells, cv)
+    pieces = [
+        tidy_rows(prev, by=["region"], statistic="prevalence", scale=1000),
+        tidy_rows(tot, by=["region"], statistic="total"),
+    ]
+    if total:
+        pieces += [
+            tidy_rows(est_frame(None, [3.4], [sum(n_cells)], [0.08]), by=["region"],
+                      statistic="prevalence", scale=1000),
+            tidy_rows(est_frame(None, [5300], [sum(n_cells)], [0.08]), by=["region"],
+                      statistic="total"),
+        ]
+    return assemble_table(
+        pieces, name="by_region", indicator="fl", population="total", by=["region"],
+        rules=rules or ReliabilitySpec(), has_total=total,
+        value_labels={"region": {1: "North", 2: "South", 3: "East", 4: "West"}},
+    )
+
+
+def test_table_layout_and_labels():
+    t = make_table()
+    assert list(t.columns[:7]) == ["table", "indicator", "population", "statistic", "unit",
+                                   "region", "region_label"]
+    assert t["region_label"].tolist()[:2] == ["Total", "Total"]
+    assert t["statistic"].tolist()[:2] == ["prevalence", "total"]
+    assert t["region_label"].tolist()[2:4] == ["North", "North"]
+    assert len(t) == 10
+
+
+def test_small_cell_suppressed_with_reason_and_complement():
+    t = make_table()
+    east = t[t["region"] == 3]
+    assert east["suppressed"].all()
+    assert east["estimate"].isna().all() and east["ci_lower"].isna().all()
+    assert (east["suppression_reason"] == "unweighted n = 20 < 30").all()
+    # complementary: the next smallest cell (West, n=300) is suppressed too, both statistics
+    west = t[t["region"] == 4]
+    assert west["suppressed"].all()
+    assert west["suppression_reason"].str.startswith("complementary suppression").all()
+    assert not t[t["region"].isin([1, 2])]["suppressed"].any()
+    assert not t[t["region"].isna()]["suppressed"].any()
+    # the suppressed total cannot be recovered from the others and the total
+    tot = t[t["statistic"] == "total"]
+    known = tot["estimate"].notna() & tot["region"].notna()
+    assert known.sum() == 2
+
+
+def test_no_complement_without_total_or_when_two_cells_are_suppressed():
+    t = make_table(total=False)
+    assert t[t["region"] == 4]["suppressed"].sum() == 0
+    t = make_table(n_cells=(500, 10, 20, 300))
+    assert set(t[t["suppressed"]]["region"]) == {2, 3}
+
+
+def test_cv_rules():
+    t = make_table(n_cells=(500, 400, 300, 300), cv=(0.1, 0.35, 0.6, 0.1),
+                   rules=ReliabilitySpec(complementary=False))
+    south = t[t["region"] == 2]
+    assert (south["quality"] == "caution").all() and not south["suppressed"].any()
+    assert south["quality_notes"].str.contains("CV = 0.35 > 0.3").all()
+    east = t[t["region"] == 3]
+    assert east["suppressed"].all()
+    assert east["suppression_reason"].str.contains("CV = 0.60 > 0.5").all()
+
+
+def test_df_flag():
+    frame = tidy_rows(est_frame([1], [3.0], [100], [0.1], df=5), by=["region"],
+                      statistic="prevalence", scale=1000)
+    out = apply_disclosure_control(frame, ["region"], ReliabilitySpec(), has_total=False)
+    assert out["quality"].tolist() == ["caution"]
+    assert "df = 5 < 8" in out["quality_notes"].iloc[0]
+
+
+def test_nchs_standard_by_hand():
+    # p, L, U, n, neff, df -> expected suppress/review
+    p = np.array([0.5, 0.5, 0.02, 0.2, 0.5])
+    lo = np.array([0.4, 0.3, 0.001, 0.0, 0.1])
+    hi = np.array([0.6, 0.7, 0.05, 0.4, 0.45])
+    n = np.array([100, 100, 100, 100, 25])
+    neff = np.array([80, 80, 80, 80, 80])
+    df = np.array([20, 20, 20, 5, 20])
+    sup, rev, why = nchs_proportion_standard(p, lo, hi, n, neff, df)
+    # 1: width .2 ok; 2: width .4 > .3; 3: width .049 (not > .05) ok despite rel 245%;
+    # 4: width .4; 5: n < 30
+    assert sup.tolist() == [False, True, False, True, True]
+    assert rev.tolist() == [False, False, False, True, False]
+    assert why[1] == ["NCHS: CI width > 0.30"]
+    p2, lo2, hi2 = np.array([0.05]), np.array([0.01]), np.array([0.12])
+    sup2, _, why2 = nchs_proportion_standard(p2, lo2, hi2, [100], [80], [20])
+    assert sup2.tolist() == [True] and why2[0] == ["NCHS: relative CI width > 130%"]
+
+
+def test_disclosure_does_not_mutate_input():
+    frame = tidy_rows(est_frame([1, 2], [3.0, 4.0], [10, 100], [0.1, 0.1]), by=["region"],
+                      statistic="prevalence", scale=1000)
+    before = frame.copy()
+    apply_disclosure_control(frame, ["region"], ReliabilitySpec(), has_total=False)
+    pd.testing.assert_frame_equal(frame, before)
+
+
+def fake_result(table):
+    pub = PublishedTable(
+        name="by_region", title="By region", indicator="fl", population="total", by=["region"],
+        statistics=["prevalence", "total"], ci_method="korn-graubard", level=0.95, frame=table,
+        plot_png=forest_plot_png(table, ["region"], title="By region"),
+    )
+    nat = make_table()[lambda d: d["region"].isna()].drop(columns=["region", "region_label"])
+    nat_pub = PublishedTable(
+        name="national", title="National", indicator="fl", population="total", by=[],
+        statistics=["prevalence", "total"], ci_method="korn-graubard", level=0.95,
+        frame=nat.assign(table="national").reset_index(drop=True),
+    )
+    stat = {"estimate": 3.4, "se": 0.3, "ci_lower": 2.9, "ci_upper": 4.0, "cv": 0.09}
+    return RunResult(
+        title="Test survey <script>alert(1)</script>",
+        tables=[nat_pub, pub],
+        headline={"population": "total", "indicator": "fl", "level": 0.95,
+                  "ci_method": "korn-graubard", "scale": 1000.0,
+                  "persons": {**stat, "estimate": 5300.0, "ci_lower": 4500.0, "ci_upper": 6100.0},
+                  "prevalence": stat, "stock": None},
+        sensitivity={"conservative": {"prevalence": stat, "persons": {"estimate": 5300.0}},
+                     "upper_bound": {"prevalence": {**stat, "estimate": 4.1},
+                                     "persons": {"estimate": 6400.0}},
+                     "changed_n": 12, "changed_weighted_share": 0.0007},
+        design={"strata": 8, "PSUs": 100}, weighting=[], weight_summary={},
+        methods=["Estimates are design-based."],
+        warnings=[{"code": "lonely_psu", "message": "stratum 3 has one PSU", "severity": "warning"}],
+        settings={"reliability": {"min_n": 30, "cv_flag": 0.3, "cv_suppress": 0.5, "min_df": 8,
+                                  "nchs": False, "complementary": True}},
+        manifest={"flestimate_version": "0.test", "created": "2026-01-01T00:00:00Z",
+                  "input": {"path": "x.sav", "sha256": "ab" * 32}, "config_sha256": "cd" * 32},
+    )
+
+
+def test_writers_produce_every_file(tmp_path):
+    res = fake_result(make_table())
+    out = write_outputs(res, tmp_path / "out")
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["by_region.csv", "manifest.json", "national.csv", "report.html",
+                     "results.json", "tables.xlsx"]
+    csv = pd.read_csv(out / "by_region.csv")
+    east = csv[csv["region"] == 3]
+    assert east["estimate"].isna().all() and east["suppressed"].all()
+    assert (east["suppression_reason"] == "unweighted n = 20 < 30").all()
+
+    wb = load_workbook(out / "tables.xlsx")
+    assert wb.sheetnames == ["national", "by_region", "Notes", "Metadata"]
+    ws = wb["by_region"]
+    header = [c.value for c in ws[4]]
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=5)]
+    est_i, reason_i, reg_i = (header.index(k) for k in ("estimate", "suppression_reason", "region"))
+    east_rows = [r for r in rows if r[reg_i] == 3]
+    assert [r[est_i] for r in east_rows] == ["suppressed", "suppressed"]
+    assert east_rows[0][reason_i] == "unweighted n = 20 < 30"
+
+    res_json = json.loads((out / "results.json").read_text())
+    rows = res_json["tables"][1]["rows"]
+    east_rows = [r for r in rows if r["region"] == 3]
+    assert all(r["estimate"] is None and r["suppressed"] for r in east_rows)
+    assert east_rows[0]["suppression_reason"] == "unweighted n = 20 < 30"
+
+    html = (out / "report.html").read_text()
+    assert "<script>alert(1)</script>" not in html  # escaped
+    assert "unweighted n = 20 &lt; 30" in html
+    assert "data:image/png;base64," in html
+    assert "5,300" in html and "3.40" in html
+    assert 'src="http' not in html and "<link" not in html  # self-contained
+
+    man = json.loads((out / "manifest.json").read_text())
+    assert set(man["files"]) == {"by_region.csv", "national.csv", "tables.xlsx", "results.json",
+                                 "report.html"}
+
+
+def test_failure_leaves_no_output_folder(tmp_path, monkeypatch):
+    from flestimate.report import writers
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(writers, "render_html", boom)
+    with pytest.raises(RuntimeError):
+        write_outputs(fake_result(make_table()), tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failure_keeps_previous_output(tmp_path, monkeypatch):
+    from flestimate.report import writers
+
+    out = write_outputs(fake_result(make_table()), tmp_path / "out")
+    before = (out / "manifest.json").read_text()
+    monkeypatch.setattr(writers, "write_excel", lambda *a, **k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        write_outputs(fake_result(make_table()), tmp_path / "out")
+    assert (out / "manifest.json").read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_refuses_to_replace_a_foreign_folder(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "thesis.docx").write_text("precious")
+    with pytest.raises(ConfigError, match="is not a flestimate output"):
+        write_outputs(fake_result(make_table()), tmp_path / "out")
+    assert (tmp_path / "out" / "thesis.docx").read_text() == "precious"
+
+
+def test_output_switches(tmp_path):
+    out = write_outputs(fake_result(make_table()), tmp_path / "o",
+                        OutputSpec(excel=False, html=False))
+    assert sorted(p.name for p in out.iterdir()) == ["by_region.csv", "manifest.json",
+                                                     "national.csv", "results.json"]
