@@ -46,8 +46,8 @@ class ClassificationReport:
         aged ``child_min_age`` or more), ``n_not_worked``, ``n_under_min_age``,
         ``n_age_missing``, ``fl`` (headline), ``fl_conservative``, ``fl_upper_bound``,
         ``n_uncertain``, ``n_excluded`` (missing status under ``exclude``), ``fl_adult``,
-        ``fl_child``, ``dimension_UR``... (ilo-2012), ``involuntary_only``,
-        ``coercion_only``, ``child_i_ii``, ``child_iii``, ``child_iv``, ``form_...``.
+        ``fl_child``, ``dimension_UR``... (ilo-2012), ``involuntary_only`` and
+        ``coercion_only`` (eligible adults with only one of the two conditions), ``child_i_ii``, ``child_iii``, ``child_iv``, ``form_...``.
     dont_know_refused : dict
         ``{mapping key: count}`` of don't know / refused answers per indicator item.
     undeclared_codes : dict
@@ -459,8 +459,10 @@ def classify(
     }
     for d in m.framework.dimensions:
         counts[f"dimension_{d.id}"] = int((new[d.column] == 1).sum())
-    counts["involuntary_only"] = int((chosen["fl_involuntary"] & ~chosen["fl_coercion"]).sum())
-    counts["coercion_only"] = int((chosen["fl_coercion"] & ~chosen["fl_involuntary"]).sum())
+    # adults stopped by the "both conditions" rule (children need no involuntariness)
+    ad = adult & eligible
+    counts["involuntary_only"] = int((ad & chosen["fl_involuntary"] & ~chosen["fl_coercion"]).sum())
+    counts["coercion_only"] = int((ad & chosen["fl_coercion"] & ~chosen["fl_involuntary"]).sum())
     for c in ("i_ii", "iii", "iv"):
         counts[f"child_{c}"] = int((chosen["cats"][c] & child_fl).sum())
     for i, f in enumerate(FORMS, start=1):

@@ -561,7 +561,7 @@ def code_masks(values: np.ndarray, codes: Codes) -> tuple[np.ndarray, np.ndarray
         yes = s.isin(list(codes.yes)).to_numpy() & ~missing
         unc = s.isin(list(codes.dont_know) + list(codes.refused)).to_numpy() & ~missing
         no = s.isin(list(codes.no)).to_numpy() & ~missing
-        missing |= (s.astype(str).str.strip() == "").to_numpy()
+        missing = missing | (s.astype(str).str.strip() == "").to_numpy()
     undeclared = ~(yes | unc | no | missing)
     return yes, unc, undeclared
 
