@@ -40,7 +40,9 @@ __all__ = [
     "parse_config",
 ]
 
-CI_METHODS = ("korn-graubard", "logit", "wilson", "wald", "clopper-pearson", "arcsine")
+CI_METHODS = (
+    "korn-graubard", "korn-graubard-nchs", "logit", "wilson", "wald", "asin", "likelihood",
+)
 LONELY_PSU_RULES = ("fail", "remove", "certainty", "adjust", "average")
 STATISTICS = ("prevalence", "total", "share")
 WEIGHTING_STEPS = ("nonresponse", "poststratify", "rake", "calibrate", "trim")
