@@ -820,10 +820,10 @@ def _answers(
 
     yes = np.hstack([inv_yes, pen_yes, iw_yes, c_yes])
     codes = np.where(yes, 1.0, 2.0)
-    # don't know / refused on "no" answers only: a few percent of items for some people
+    # don't know / refused on "no" answers only: 6 % of items for some people
     # ("hesitant" respondents), a fraction of a percent for everybody else
-    hesitant = rng.random(nw) < 0.03
-    rate = np.where(hesitant, 0.12, item_nonresponse)[:, None]
+    hesitant = rng.random(nw) < 0.02
+    rate = np.where(hesitant, 0.06, item_nonresponse)[:, None]
     u_dk = rng.random(codes.shape)
     dk = (codes == 2.0) & (u_dk < rate)
     codes[dk] = np.where(u_dk[dk] < rate[np.nonzero(dk)[0], 0] * 0.65, 8.0, 9.0)
@@ -1052,14 +1052,16 @@ class SimulatedSurvey:
             json.dump(self.truth, fh, indent=2)
             fh.write("\n")
         self.respondent_truth.to_csv(out / "truth_respondents.csv", index=False)
-        (out / "README.md").write_text(self.codebook(fmts), encoding="utf-8")
+        shown = Path(out_dir)
+        shown_dir = shown.as_posix() if not shown.is_absolute() else "DIR"
+        (out / "README.md").write_text(self.codebook(fmts, out_dir=shown_dir), encoding="utf-8")
         written += [out / n for n in ("margins.csv", "truth.json", "truth_respondents.csv")]
         written.append(out / "README.md")
         return written
 
-    def codebook(self, formats: Iterable[str] = FORMATS) -> str:
+    def codebook(self, formats: Iterable[str] = FORMATS, *, out_dir: str = "DIR") -> str:
         """The README (Markdown) describing the files, the design, every variable and the truth."""
-        return _codebook(self, tuple(formats))
+        return _codebook(self, tuple(formats), out_dir)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1112,7 +1114,7 @@ def simulate(
         any penalty, and (adults only) a penalty without involuntariness, in [0, 0.5).
     item_nonresponse : float, default 0.002
         Share of "no" answers replaced by don't know (8) or refused (9), in [0, 0.5);
-        3 % of workers are "hesitant" and answer 8/9 to 12 % of their items.
+        2 % of workers are "hesitant" and answer 8/9 to 6 % of their items.
     keep_population : bool, default False
         Keep the whole population as ``SimulatedSurvey.population``.
 
@@ -1442,13 +1444,13 @@ def _labels(region_labels: dict[int, str]) -> tuple[dict[str, str], dict[str, di
     return {c: var[c] for c in SAMPLE_COLUMNS}, val
 
 
-def _codebook(s: SimulatedSurvey, formats: tuple[str, ...]) -> str:
+def _codebook(s: SimulatedSurvey, formats: tuple[str, ...], out_dir: str) -> str:
     p = s.parameters
     t = s.truth
     nat = t["populations"]
     seed = p.get("seed")
     cmd = (
-        f"flestimate simulate --respondents {p['respondents']} --seed {seed} --out DIR "
+        f"flestimate simulate --respondents {p['respondents']} --seed {seed} --out {out_dir} "
         f"--format {','.join(formats)}"
     )
     if p["prevalence"] != 0.006:
@@ -1494,6 +1496,9 @@ def _codebook(s: SimulatedSurvey, formats: tuple[str, ...]) -> str:
         "| `truth_respondents.csv` | `pid, fl_true` (true status of each respondent under the "
         "default rule), `fl_form_true` (0 none, 1 exploitation, 2 sexual exploitation, "
         "3 state-imposed), `fl_child_category_true` (0 none, 1..4 = ICLS categories i..iv) |",
+        "| `mapping*.yaml`, `example*.yaml` (when present) | the questionnaire mapping and "
+        "pipeline examples for this survey; maintained with the classifier and the pipeline, "
+        "not written by the simulator |",
         "",
         "In the `.sav` file the codes 8 (don't know) and 9 (refused) of every indicator item "
         "are declared user-missing; the `.dta` file carries the same variable and value labels.",
