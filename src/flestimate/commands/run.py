@@ -1,0 +1,97 @@
+"""``flestimate run CONFIG``: from a survey file to publishable tables, Excel and an HTML report.
+
+Exit codes: 0 success; 2 a config or data error (one line on stderr, no
+traceback); 1 an unexpected failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from importlib import resources
+from pathlib import Path
+
+from flestimate.errors import ConfigError, FlestimateError
+
+NAME = "run"
+HELP = "Run the estimation described by a YAML config: tables, Excel, JSON and an HTML report."
+
+DEFAULT_OUT = "flestimate-output"
+
+
+def example_config() -> Path:
+    """The bundled example config: inside the installed package, or in a source checkout.
+
+    A wheel ships ``data/sample`` (config, mapping, survey file) as
+    ``flestimate/_example``; an editable install reads ``data/sample`` of the checkout.
+    """
+    packaged = resources.files("flestimate") / "_example" / "example.yaml"
+    if packaged.is_file():
+        return Path(str(packaged))
+    checkout = Path(__file__).resolve().parents[3] / "data" / "sample" / "example.yaml"
+    if checkout.is_file():
+        return checkout
+    raise ConfigError(
+        "--example: the bundled example (flestimate/_example/example.yaml) is not installed; "
+        "reinstall flestimate with 'pip install .' from a checkout"
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", nargs="?", help="YAML config file (see 'flestimate init')")
+    parser.add_argument("--example", action="store_true",
+                        help="run the bundled synthetic sample survey with its config")
+    parser.add_argument("--out", "-o", metavar="DIR",
+                        help=f"output folder (default: {DEFAULT_OUT}/<config name>); replaced "
+                             f"as a whole if it holds a previous flestimate output")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress lines and no summary; errors only")
+
+
+def run(args: argparse.Namespace) -> int:
+    from flestimate.config import load_config
+
+    if args.example and args.config:
+        raise ConfigError("give either a CONFIG file or --example, not both")
+    if not args.example and not args.config:
+        raise ConfigError("give a CONFIG file (create one with 'flestimate init DATA') or --example")
+    cfg_path = example_config() if args.example else Path(args.config)
+    config = load_config(cfg_path)
+    name = "example" if args.example else cfg_path.stem
+    out = Path(args.out) if args.out else Path(DEFAULT_OUT) / name
+    try:
+        from flestimate.pipeline import Progress, run_pipeline
+        from flestimate.report.writers import write_outputs
+
+        progress = Progress(8 + len(config.tables), quiet=args.quiet)
+        result = run_pipeline(config, progress=progress)
+        with progress.step("writing CSV, Excel, JSON and the HTML report"):
+            folder = write_outputs(result, out, config.outputs)
+    except FlestimateError:
+        raise
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # an unexpected failure: say so, show where, exit 1
+        traceback.print_exc(file=sys.stderr)
+        print(f"flestimate run: unexpected error: {type(exc).__name__}: {exc} (this is a bug in "
+              f"flestimate; please report it with the traceback above)", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        h = result.headline
+        lvl = f"{h['level'] * 100:g}%"
+        p, n = h["prevalence"], h["persons"]
+        print(f"{result.title}")
+        print(f"  persons in forced labour: {n['estimate']:,.0f} ({lvl} CI {n['ci_lower']:,.0f} - "
+              f"{n['ci_upper']:,.0f})")
+        print(f"  prevalence per {h['scale']:,g}: {p['estimate']:.2f} ({lvl} CI "
+              f"{p['ci_lower']:.2f} - {p['ci_upper']:.2f}), population: {h['population']}")
+        if h.get("stock"):
+            s = h["stock"]
+            print(f"  on any given day: {s['estimate']:,.0f} ({lvl} CI {s['ci_lower']:,.0f} - "
+                  f"{s['ci_upper']:,.0f})")
+        if result.warnings:
+            print(f"  {len(result.warnings)} warnings (see the report)")
+        print(f"outputs in {folder}: report.html, tables.xlsx, results.json, manifest.json, "
+              f"{len(result.tables)} CSV tables")
+    return 0

@@ -1,0 +1,664 @@
+"""The config-driven run behind ``flestimate run``.
+
+The pipeline is the same chain of public calls a notebook user makes::
+
+    data = flestimate.read_survey(path)
+    data = flestimate.classify(data, mapping)
+    design = flestimate.SurveyDesign(frame, weight=..., strata=..., psu=...)
+    design = flestimate.poststratify(design, ...)            # weighting steps, in order
+    design.prevalence("fl", by=["_pop_adults", "sex"], ...)  # population as a domain
+    design.total("fl", by=[...])
+
+A reference population (adults, children, workers) is a 0/1 column used as a
+*domain* (``by``) of the full design: rows outside it are never dropped, so the
+variance accounts for the random size of the population in the sample. The
+prevalence per 1,000 of population ``P`` is the domain ratio
+``1000 * sum(w * y * P) / sum(w * P)``.
+
+The stock "on any given day" (ILO-STANDARDS 2.8) is the total of
+``y * min(d, T) / T`` where ``d`` is the time in the situation within a reference
+window of length ``T``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import difflib
+import hashlib
+import inspect
+import platform
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+import pandas as pd
+
+from flestimate.config import Config, TableSpec, check_columns
+from flestimate.errors import ConfigError, FlestimateError, FlestimateWarning
+from flestimate.report.plots import forest_plot_png
+from flestimate.report.result import PublishedTable, RunResult
+from flestimate.report.tables import assemble_table, tidy_rows
+
+__all__ = ["Progress", "run_pipeline", "run_config"]
+
+_WEIGHTING_FUNCTIONS = {
+    "nonresponse": "adjust_nonresponse",
+    "poststratify": "poststratify",
+    "rake": "rake",
+    "calibrate": "calibrate",
+    "trim": "trim_weights",
+}
+_POP_PREFIX = "_pop_"
+_STOCK_SUFFIX = "_stock"
+
+
+# ---------------------------------------------------------------- progress
+
+
+class Progress:
+    """Progress lines on stderr for steps that take more than a second.
+
+    A step prints ``[k/N] name ...`` only once it has run for ``delay`` seconds,
+    then ``done in X s`` when it ends; quick steps print nothing.
+    """
+
+    def __init__(self, total: int, *, quiet: bool = False, stream: TextIO | None = None,
+                 delay: float = 1.0):
+        self.total = total
+        self.quiet = quiet
+        self.stream = stream if stream is not None else sys.stderr
+        self.delay = delay
+        self.k = 0
+        self.timings: dict[str, float] = {}
+
+    def _bar(self) -> str:
+        width = 20
+        filled = int(round(width * (self.k - 1) / max(self.total, 1)))
+        return "[" + "#" * filled + "-" * (width - filled) + f"] {self.k}/{self.total}"
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        self.k += 1
+        shown = threading.Event()
+        line = f"{self._bar()} {name} ..."
+
+        def show() -> None:
+            shown.set()
+            print(line, file=self.stream, flush=True)
+
+        timer = None
+        if not self.quiet:
+            timer = threading.Timer(self.delay, show)
+            timer.daemon = True
+            timer.start()
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            dt = time.perf_counter() - t0
+            self.timings[name] = dt
+            if timer is not None:
+                timer.cancel()
+            if shown.is_set():
+                print(f"{' ' * len(self._bar())} {name}: done in {dt:.1f} s", file=self.stream,
+                      flush=True)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for pkg in ("flestimate", "numpy", "pandas", "scipy", "pyreadstat", "pyarrow", "pyyaml",
+                "openpyxl", "jinja2", "matplotlib"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def _value_labels(data: Any) -> dict[str, dict[Any, str]]:
+    vl = getattr(data, "value_labels", None) or {}
+    return {str(k): dict(v) for k, v in vl.items() if isinstance(v, dict)}
+
+
+def _frame_of(data: Any) -> pd.DataFrame:
+    return data.frame if hasattr(data, "frame") else data
+
+
+def _call_weighting(design: Any, step: Any) -> Any:
+    import flestimate
+
+    fname = _WEIGHTING_FUNCTIONS[step.step]
+    fn = getattr(flestimate, fname)
+    params = inspect.signature(fn).parameters
+    names = [p for p in params if p != "design"]
+    kwargs = dict(step.options)
+    if step.totals is not None:
+        target = next((p for p in ("totals", "margins", "population", "targets") if p in params),
+                      None)
+        if target is None:
+            raise ConfigError(f"{step.key}.totals: flestimate.{fname} takes no totals table; "
+                              f"its options are: {', '.join(names)}")
+        kwargs[target] = pd.read_csv(step.totals)
+    accepts_any = any(p.kind == p.VAR_KEYWORD for p in params.values())
+    for k in kwargs:
+        if k not in params and not accepts_any:
+            close = difflib.get_close_matches(k, names, n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(f"{step.key}.{k}: unknown option of flestimate.{fname}; {hint}"
+                              f"its options are: {', '.join(names)}")
+    return fn(design, **kwargs)
+
+
+def _build_design(frame: pd.DataFrame, config: Config) -> Any:
+    import flestimate
+
+    d = config.design
+    if d.replicate is not None:
+        rep = dict(d.replicate)
+        weights = rep.pop("weights")
+        if isinstance(weights, str):
+            weights = [c for c in frame.columns if str(c).startswith(weights)]
+            if not weights:
+                raise ConfigError(f"design.replicate.weights: no column starts with "
+                                  f"{d.replicate['weights']!r}")
+        try:
+            return flestimate.ReplicateDesign(frame, weight=d.weight, replicate_weights=weights,
+                                              **rep)
+        except TypeError as exc:
+            raise ConfigError(f"design.replicate: {exc}") from None
+    return flestimate.SurveyDesign(frame, weight=d.weight, strata=d.strata, psu=d.psu, fpc=d.fpc,
+                                   lonely_psu=d.lonely_psu)
+
+
+def _restrict(frame: pd.DataFrame, pop_col: str | None) -> pd.DataFrame:
+    """Keep the population-domain rows of an estimate table and drop the domain column."""
+    if pop_col is None:
+        return frame
+    keep = frame[pop_col].astype(float) == 1.0
+    return frame.loc[keep].drop(columns=[pop_col]).reset_index(drop=True)
+
+
+def _estimate(design: Any, statistic: str, y: str, by: list[str], pop_col: str | None,
+              spec_ci: str, level: float, scale: float, diags: list) -> pd.DataFrame:
+    full_by = ([pop_col] if pop_col else []) + by
+    by_arg = full_by or None
+    if statistic == "prevalence":
+        est = design.prevalence(y, by=by_arg, ci_method=spec_ci, level=level, scale=scale)
+    else:
+        est = design.total(y, by=by_arg, level=level)
+    diags.extend(getattr(est, "diagnostics", ()))
+    return _restrict(est.to_frame(), pop_col)
+
+
+def _share(design: Any, indicator: str, by_col: str, pop_col: str | None, ci: str, level: float,
+           diags: list) -> pd.DataFrame:
+    groups = ([pop_col] if pop_col else []) + [indicator]
+    est = design.proportion(by_col, by=groups, ci_method=ci, level=level)
+    diags.extend(getattr(est, "diagnostics", ()))
+    f = est.to_frame()
+    f = f[f[indicator].astype(float) == 1.0].drop(columns=[indicator])
+    f = _restrict(f.reset_index(drop=True), pop_col)
+    f = f.rename(columns={"category": by_col})
+    for col in ("estimate", "se", "ci_lower", "ci_upper"):
+        f[col] = f[col] * 100.0
+    return f
+
+
+def _headline_row(frame: pd.DataFrame) -> dict[str, Any]:
+    r = frame.iloc[0]
+    keys = ("estimate", "se", "ci_lower", "ci_upper", "cv", "deff", "df", "n_unweighted",
+            "n_weighted")
+    return {k: (float(r[k]) if k in frame.columns and pd.notna(r[k]) else None) for k in keys}
+
+
+# ---------------------------------------------------------------- the run
+
+
+def _add_columns(frame: pd.DataFrame, config: Config, indicators: set[str],
+                 warnings_out: list[dict]) -> tuple[pd.DataFrame, dict[str, str | None]]:
+    """Population indicator columns and stock columns, added to a copy of ``frame``."""
+    new: dict[str, Any] = {}
+    pop_cols: dict[str, str | None] = {}
+    for name, flt in config.populations.items():
+        if flt is None:
+            pop_cols[name] = None
+            continue
+        col = f"{_POP_PREFIX}{name}"
+        if col in frame.columns:
+            raise ConfigError(f"populations.{name}: the data already has a column {col!r}; "
+                              f"rename the population")
+        new[col] = flt.evaluate(frame).astype(np.int8)
+        if not new[col].any():
+            raise ConfigError(f"populations.{name}: the filter {flt.source!r} selects no row; "
+                              f"check the column values")
+        pop_cols[name] = col
+    if config.duration is not None:
+        dcol = config.duration.variable
+        T = config.duration.period
+        d = pd.to_numeric(frame[dcol], errors="coerce").to_numpy(dtype=float)
+        for ind in sorted(indicators):
+            y = pd.to_numeric(frame[ind], errors="coerce").to_numpy(dtype=float)
+            pos = y > 0
+            missing = pos & ~np.isfinite(d)
+            if missing.any():
+                warnings_out.append({
+                    "code": "duration_missing",
+                    "severity": "warning",
+                    "message": (f"{int(missing.sum())} respondents with {ind} = 1 have no "
+                                f"{dcol!r}; they count for the full period (T = {T:g}) in the "
+                                f"stock on any given day"),
+                })
+            share = np.where(np.isfinite(d), np.clip(d, 0, T) / T, 1.0)
+            new[f"{ind}{_STOCK_SUFFIX}"] = np.where(np.isfinite(y), y * share, np.nan)
+    return frame.assign(**new), pop_cols
+
+
+def _weighted_design(frame: pd.DataFrame, config: Config) -> Any:
+    design = _build_design(frame, config)
+    for step in config.weighting:
+        design = _call_weighting(design, step)
+    return design
+
+
+def _table_statistics(t: TableSpec, config: Config) -> list[str]:
+    stats = list(t.statistics)
+    if config.duration is not None and "total" in stats:
+        stats.insert(stats.index("total") + 1, "stock")
+    return stats
+
+
+def _build_table(design: Any, t: TableSpec, config: Config, pop_col: str | None,
+                 labels: dict, diags: list) -> pd.DataFrame:
+    pieces = []
+    by = list(t.by)
+    for stat in _table_statistics(t, config):
+        if stat == "share":
+            f = _share(design, t.indicator, by[0], pop_col, t.ci_method, t.level, diags)
+            pieces.append(tidy_rows(f, by=by, statistic="share", scale=100.0))
+            continue
+        y = t.indicator + (_STOCK_SUFFIX if stat == "stock" else "")
+        api_stat = "prevalence" if stat == "prevalence" else "total"
+        scale = config.scale if stat == "prevalence" else 1.0
+        if by:
+            f = _estimate(design, api_stat, y, by, pop_col, t.ci_method, t.level, scale, diags)
+            pieces.append(tidy_rows(f, by=by, statistic=stat, scale=scale))
+        if t.total or not by:
+            f = _estimate(design, api_stat, y, [], pop_col, t.ci_method, t.level, scale, diags)
+            pieces.append(tidy_rows(f, by=by, statistic=stat, scale=scale))
+    return assemble_table(pieces, name=t.name, indicator=t.indicator, population=t.population,
+                          by=by, rules=config.reliability, has_total=t.total or not by,
+                          value_labels=labels, scale=config.scale)
+
+
+def _headline(design: Any, config: Config, pop_col: str | None, diags: list) -> dict[str, Any]:
+    ind = config.indicator
+    prev = _estimate(design, "prevalence", ind, [], pop_col, config.ci_method, config.level,
+                     config.scale, diags)
+    tot = _estimate(design, "total", ind, [], pop_col, config.ci_method, config.level, 1.0, diags)
+    out = {
+        "indicator": ind,
+        "population": config.headline_population,
+        "population_text": ("total population" if config.headline_population == "total"
+                            else f"{config.headline_population}"),
+        "level": config.level,
+        "ci_method": config.ci_method,
+        "scale": config.scale,
+        "prevalence": _headline_row(prev),
+        "persons": _headline_row(tot),
+        "stock": None,
+    }
+    if config.duration is not None:
+        st = _estimate(design, "total", ind + _STOCK_SUFFIX, [], pop_col, config.ci_method,
+                       config.level, 1.0, diags)
+        out["stock"] = _headline_row(st)
+    return out
+
+
+def _design_summary(frame: pd.DataFrame, config: Config, design: Any, headline: dict) -> dict:
+    d = config.design
+    w = pd.to_numeric(frame[d.weight], errors="coerce").to_numpy(dtype=float)
+    n = len(frame)
+    out: dict[str, Any] = {"Respondents (rows)": f"{n:,}"}
+    if d.strata:
+        out["Strata"] = f"{frame[d.strata].nunique():,}"
+    if d.psu:
+        keys = [d.strata, d.psu] if d.strata else [d.psu]
+        n_psu = len(frame[keys].drop_duplicates())
+        out["PSUs"] = f"{n_psu:,}"
+    df = headline["prevalence"].get("df")
+    if df is not None:
+        out["Design degrees of freedom"] = f"{df:g}"
+    out["Design weight column"] = d.weight
+    out["Lonely PSU rule"] = d.lonely_psu
+    if d.fpc:
+        out["Finite population correction"] = d.fpc
+    sw = float(np.sum(w))
+    out["Sum of input weights"] = f"{sw:,.0f}"
+    out["Kish weighting effect (input weights)"] = f"{n * float(np.sum(w * w)) / (sw * sw):.3f}"
+    deff = headline["prevalence"].get("deff")
+    if deff is not None:
+        out["Design effect of the headline prevalence"] = f"{deff:.2f}"
+    return out
+
+
+def _weight_summary(design: Any) -> dict[str, Any]:
+    import flestimate
+
+    try:
+        ws = flestimate.weight_summary(design)
+    except (AttributeError, ImportError, FlestimateError, TypeError):
+        return {}
+    if isinstance(ws, pd.DataFrame):
+        if len(ws) == 1:
+            return {str(k): _fmt_value(v) for k, v in ws.iloc[0].items()}
+        return {str(i): "; ".join(f"{k}={_fmt_value(v)}" for k, v in r.items())
+                for i, r in ws.iterrows()}
+    if isinstance(ws, pd.Series):
+        return {str(k): _fmt_value(v) for k, v in ws.items()}
+    if isinstance(ws, dict):
+        return {str(k): _fmt_value(v) for k, v in ws.items()}
+    if dataclasses.is_dataclass(ws):
+        return {k: _fmt_value(v) for k, v in dataclasses.asdict(ws).items()}
+    return {"summary": str(ws)}
+
+
+def _fmt_value(v: Any) -> Any:
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):,.4g}" if abs(float(v)) < 1e4 else f"{float(v):,.0f}"
+    return v if isinstance(v, (int, str, bool)) else str(v)
+
+
+def _methods(config: Config, class_settings: dict | None, framework: str | None) -> list[str]:
+    d = config.design
+    paras = []
+    if framework:
+        s = class_settings or {}
+        paras.append(
+            f"Persons were classified as in forced labour by the {framework} framework "
+            f"(strength rule '{s.get('strength_rule', '?')}', penalty scope "
+            f"'{s.get('penalty_scope', '?')}', missing-data policy "
+            f"'{s.get('missing_policy', '?')}'): a person is in forced labour when work was "
+            f"involuntary and imposed under the menace of a penalty."
+        )
+    parts = [f"weights '{d.weight}'"]
+    if d.strata:
+        parts.append(f"strata '{d.strata}'")
+    if d.psu:
+        parts.append(f"primary sampling units '{d.psu}'")
+    if d.fpc:
+        parts.append(f"finite population correction from '{d.fpc}'")
+    if d.replicate is not None:
+        paras.append(f"Variances were estimated with replicate weights "
+                     f"({d.replicate.get('method', d.replicate.get('type', 'as given'))}).")
+    else:
+        paras.append(
+            "Estimates are design-based, with " + ", ".join(parts) + ". Variances were estimated "
+            "by Taylor linearisation with the with-replacement approximation at the first stage "
+            f"(lonely PSU rule '{d.lonely_psu}')."
+        )
+    if config.weighting:
+        paras.append("The weights were adjusted in this order: " + "; ".join(
+            f"{s.step}" + (f" to the totals in {s.totals.name}" if s.totals else "")
+            for s in config.weighting) + ". The variance accounts for the calibration.")
+    pops = [f"{k} ({'everyone' if v is None else v.source})" for k, v in config.populations.items()]
+    paras.append(
+        f"Prevalence is expressed per {config.scale:,g} of a reference population: "
+        + ", ".join(pops) + ". Each reference population is estimated as a domain of the full "
+        "design (rows outside it are kept with zero contribution), so the prevalence is the ratio "
+        "of the weighted number of persons in forced labour in the population to the weighted "
+        "population size, and its variance is that of a ratio."
+    )
+    paras.append(
+        f"Confidence intervals are {config.level * 100:g}% intervals by the {config.ci_method} "
+        f"method for prevalences; numbers of persons use intervals based on the Student t "
+        f"distribution with the design degrees of freedom."
+    )
+    if config.duration is not None:
+        paras.append(
+            f"The stock 'on any given day' is the weighted total of y·min(d, T)/T with d the "
+            f"months in the situation ('{config.duration.variable}') and T = "
+            f"{config.duration.period:g}; the flow is the number of persons in forced labour at "
+            f"any time in the reference period (ILO-STANDARDS 2.8)."
+        )
+    r = config.reliability
+    paras.append(
+        f"Reliability: estimates based on fewer than {r.min_n} respondents or with a coefficient "
+        f"of variation above {r.cv_suppress:g} are suppressed; a CV above {r.cv_flag:g} or fewer "
+        f"than {r.min_df} design degrees of freedom is flagged 'caution'."
+        + (" The NCHS data presentation standard for proportions is applied to prevalences."
+           if r.nchs else "")
+        + (" In a table with a total, when a single cell is suppressed the next smallest cell is "
+           "suppressed too, so the first cannot be recovered by subtraction." if r.complementary
+           else "")
+    )
+    if config.sensitivity and framework:
+        paras.append(
+            "Sensitivity: the classification was repeated counting 'don't know' and refused "
+            "answers as no (conservative) and as yes (upper bound); the report gives both "
+            "headline prevalences."
+        )
+    return paras
+
+
+def _settings(config: Config) -> dict[str, Any]:
+    d = config.design
+    return {
+        "title": config.title,
+        "input": config.input_path.name,
+        "mapping": config.mapping.name if config.mapping else None,
+        "design": dataclasses.asdict(d),
+        "weighting": [{"step": s.step, "totals": s.totals.name if s.totals else None,
+                       **dict(s.options)} for s in config.weighting],
+        "populations": {k: (None if v is None else v.source) for k, v in config.populations.items()},
+        "indicator": config.indicator,
+        "ci_method": config.ci_method,
+        "level": config.level,
+        "scale": config.scale,
+        "headline_population": config.headline_population,
+        "duration": dataclasses.asdict(config.duration) if config.duration else None,
+        "sensitivity": config.sensitivity,
+        "reliability": dataclasses.asdict(config.reliability),
+        "tables": [
+            {k: v for k, v in dataclasses.asdict(t).items() if k != "key"} for t in config.tables
+        ],
+        "seed": config.seed,
+    }
+
+
+def run_pipeline(config: Config, *, progress: Progress | None = None) -> RunResult:
+    """Run the estimation described by ``config`` and return the publishable results.
+
+    Parameters
+    ----------
+    config : Config
+        A validated configuration (:func:`flestimate.config.load_config`).
+    progress : Progress, optional
+        Progress display; silent if omitted.
+
+    Returns
+    -------
+    RunResult
+        Tables (after reliability grading and suppression), headline, sensitivity band,
+        design and weighting summaries, methods text, warnings and the manifest. It
+        holds no microdata.
+
+    Raises
+    ------
+    FlestimateError
+        A config or data problem (bad column, unreadable file, invalid design...).
+    """
+    import flestimate
+
+    progress = progress or Progress(7 + len(config.tables), quiet=True)
+    run_warnings: list[dict[str, Any]] = []
+    diags: list[Any] = []
+    started = datetime.now(timezone.utc)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FlestimateWarning)
+
+        with progress.step("reading the survey file"):
+            data = flestimate.read_survey(config.input_path, **dict(config.input_options))
+        labels = _value_labels(data)
+
+        class_settings = None
+        framework = None
+        indicator_cols: list[str] = []
+        upper = None
+        if config.mapping is not None:
+            with progress.step("classifying (forced-labour rules)"):
+                mapping = flestimate.load_mapping(config.mapping)
+                data, report = flestimate.classify(data, mapping, return_report=True)
+                class_settings = dict(report.settings)
+                framework = report.framework
+                from flestimate.indicators import output_columns
+
+                indicator_cols = output_columns(mapping)
+                for note in report.notes:
+                    run_warnings.append({"code": "classification", "severity": "warning",
+                                         "message": note})
+                if config.sensitivity:
+                    cons = flestimate.classify(_frame_of(data).drop(columns=indicator_cols),
+                                               mapping, settings={"missing_policy": "conservative"})
+                    upper = flestimate.classify(_frame_of(data).drop(columns=indicator_cols),
+                                                mapping, settings={"missing_policy": "upper_bound"})
+        labels = {**labels, **_value_labels(data)}
+        frame = _frame_of(data)
+        indicators = {t.indicator for t in config.tables} | {config.indicator}
+        check_columns(config, frame.columns, indicators=indicator_cols)
+
+        with progress.step("building the design and weights"):
+            frame_x, pop_cols = _add_columns(frame, config, indicators, run_warnings)
+            design = _weighted_design(frame_x, config)
+
+        with progress.step("headline estimates"):
+            head_pop = pop_cols[config.headline_population]
+            headline = _headline(design, config, head_pop, diags)
+
+        sensitivity = None
+        if upper is not None:
+            with progress.step("sensitivity: conservative and upper-bound policies"):
+                band = {}
+                for name, d in (("conservative", cons), ("upper_bound", upper)):
+                    fx, _ = _add_columns(_frame_of(d), config, indicators, [])
+                    des = _weighted_design(fx, config)
+                    band[name] = _headline(des, config, head_pop, [])
+                unc = _estimate(design, "total", "fl_uncertain", [], None, config.ci_method,
+                                config.level, 1.0, [])
+                unc_share = _estimate(design, "prevalence", "fl_uncertain", [], None,
+                                      config.ci_method, config.level, 1.0, [])
+                sensitivity = {
+                    **band,
+                    "changed_n": int(pd.to_numeric(frame["fl_uncertain"]).fillna(0).sum()),
+                    "changed_weighted": float(unc["estimate"].iloc[0]),
+                    "changed_weighted_share": float(unc_share["estimate"].iloc[0]),
+                }
+
+        tables: list[PublishedTable] = []
+        for t in config.tables:
+            with progress.step(f"table {t.name}"):
+                tab = _build_table(design, t, config, pop_cols[t.population], labels, diags)
+                plot = None
+                if config.outputs.plots and t.by and "prevalence" in t.statistics:
+                    plot = forest_plot_png(
+                        tab, list(t.by), statistic="prevalence", title=t.title,
+                        xlabel=f"prevalence per {config.scale:,g} ({t.population})")
+                tables.append(PublishedTable(
+                    name=t.name, title=t.title, indicator=t.indicator, population=t.population,
+                    by=list(t.by), statistics=_table_statistics(t, config),
+                    ci_method=t.ci_method, level=t.level, frame=tab, plot_png=plot))
+
+        with progress.step("design and weighting summaries"):
+            design_summary = _design_summary(frame, config, design, headline)
+            weight_summary = _weight_summary(design)
+            weighting = []
+            for s in config.weighting:
+                opts = ", ".join(f"{k}={v}" for k, v in s.options.items())
+                weighting.append(f"{s.step}" + (f" to {s.totals.name}" if s.totals else "")
+                                 + (f" ({opts})" if opts else ""))
+
+    seen: set[tuple[str, str]] = set()
+    for w in caught:
+        if issubclass(w.category, FlestimateWarning):
+            key = (w.category.__name__, str(w.message))
+            if key not in seen:
+                seen.add(key)
+                run_warnings.append({"code": w.category.__name__, "severity": "warning",
+                                     "message": str(w.message)})
+    for dg in diags:
+        key = (getattr(dg, "code", "diagnostic"), getattr(dg, "message", str(dg)))
+        if key not in seen:
+            seen.add(key)
+            run_warnings.append({"code": key[0], "severity": getattr(dg, "severity", "warning"),
+                                 "message": key[1]})
+    n_sup = sum(int(t.frame["suppressed"].sum()) for t in tables)
+    n_caut = sum(int((t.frame["quality"] == "caution").sum()) for t in tables)
+    if n_sup:
+        run_warnings.append({"code": "suppressed", "severity": "info", "message": (
+            f"{n_sup} estimates are suppressed by the reliability and disclosure rules; the "
+            f"reason is given with each")})
+    if n_caut:
+        run_warnings.append({"code": "caution", "severity": "info", "message": (
+            f"{n_caut} estimates are flagged 'caution' (high CV or few degrees of freedom)")})
+
+    cfg_bytes = config.path.read_bytes() if config.path is not None else repr(config.raw).encode()
+    manifest = {
+        "flestimate_version": flestimate.__version__,
+        "created": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "input": {"path": config.input_path.name, "sha256": _sha256(config.input_path),
+                  "rows": int(len(frame))},
+        "mapping": ({"path": config.mapping.name, "sha256": _sha256(config.mapping)}
+                    if config.mapping else None),
+        "config": dict(config.raw),
+        "config_sha256": hashlib.sha256(cfg_bytes).hexdigest(),
+        "seed": config.seed,
+        "packages": _versions(),
+        "classification": class_settings,
+        "timings_seconds": {k: round(v, 3) for k, v in progress.timings.items()},
+    }
+    return RunResult(
+        title=config.title, tables=tables, headline=headline, sensitivity=sensitivity,
+        design=design_summary, weighting=weighting, weight_summary=weight_summary,
+        methods=_methods(config, class_settings, framework), warnings=run_warnings,
+        settings=_settings(config), manifest=manifest,
+    )
+
+
+def run_config(path: str | Path, out_dir: str | Path, *, quiet: bool = True,
+               progress: Progress | None = None) -> Path:
+    """Load a config file, run it and write the outputs (the library form of ``flestimate run``).
+
+    Returns
+    -------
+    Path
+        The output folder.
+    """
+    from flestimate.config import load_config
+    from flestimate.report.writers import write_outputs
+
+    config = load_config(path)
+    progress = progress or Progress(8 + len(config.tables), quiet=quiet)
+    result = run_pipeline(config, progress=progress)
+    with progress.step("writing CSV, Excel, JSON and the HTML report"):
+        return write_outputs(result, out_dir, config.outputs)
+
