@@ -94,6 +94,12 @@ def nchs_proportion_standard(
     return suppress, review, reasons
 
 
+def _label(value, labels) -> str:
+    from flestimate.report.tables import label_of
+
+    return label_of(value, labels)
+
+
 def _domain_key(frame: pd.DataFrame, by: list[str]) -> pd.Series:
     if not by:
         return pd.Series(["__total__"] * len(frame), index=frame.index)
@@ -102,7 +108,12 @@ def _domain_key(frame: pd.DataFrame, by: list[str]) -> pd.Series:
 
 
 def apply_disclosure_control(
-    table: pd.DataFrame, by: list[str], rules: ReliabilitySpec, *, has_total: bool
+    table: pd.DataFrame,
+    by: list[str],
+    rules: ReliabilitySpec,
+    *,
+    has_total: bool,
+    value_labels: dict | None = None,
 ) -> pd.DataFrame:
     """Grade every estimate and suppress unreliable or disclosive cells.
 
@@ -118,6 +129,8 @@ def apply_disclosure_control(
     has_total : bool
         Whether the table includes a total row, which enables recovery by subtraction
         and hence complementary suppression.
+    value_labels : dict, optional
+        ``{column: {code: label}}``, to name the protected cell in the reason.
 
     Returns
     -------
@@ -192,8 +205,10 @@ def apply_disclosure_control(
         if int(per_cell["sup"].sum()) == 1 and len(per_cell) > 1:
             victim_key = per_cell[~per_cell["sup"]]["n"].idxmin()
             protected = per_cell[per_cell["sup"]].index[0]
+            first = np.flatnonzero(key.to_numpy() == protected)[0]
+            labels = value_labels or {}
             label = ", ".join(
-                f"{b}={v}" for b, v in zip(by, str(protected).split("\x1f"), strict=True)
+                f"{b} {_label(out[b].iloc[first], labels.get(b))}" for b in by
             )
             hit = key.to_numpy() == victim_key
             suppressed = suppressed | hit

@@ -62,6 +62,7 @@ def forest_plot(table: pd.DataFrame, by: list[str], *, statistic: str = "prevale
         ax.text(0.01, yi, "suppressed", transform=ax.get_yaxis_transform(), va="center",
                 fontsize=8, color="#7f7f7f", style="italic")
     ax.set_yticks(y)
+    ax.set_ylim(-0.7, k - 0.3)
     ax.set_yticklabels(names, fontsize=8)
     ax.set_xlim(left=0)
     ax.set_xlabel(xlabel, fontsize=9)

@@ -119,7 +119,7 @@ def _display_rows(t: PublishedTable) -> tuple[list[str], list[dict[str, Any]], i
         if is_total.loc[i]:
             cls = (cls + " total").strip()
         rows.append({"cells": cells, "cls": cls})
-    return header, rows, max(1, len(t.by))
+    return header, rows, max(1, len(t.by)) + 1
 
 
 def render_html(result: RunResult) -> str:
