@@ -1,0 +1,25 @@
+"""Weighting: nonresponse adjustment, post-stratification, raking, calibration, trimming.
+
+Each function takes a design and returns a new one (the input is unchanged),
+records the step on ``design.history`` and carries it into the variance: a
+calibration residualiser for Taylor variance (``design._residualizers``), or
+re-weighted replicates for a replicate design.
+"""
+
+from flestimate.weighting._design import WeightingStep
+from flestimate.weighting.calibrate import calibrate
+from flestimate.weighting.nonresponse import adjust_nonresponse
+from flestimate.weighting.poststratify import poststratify
+from flestimate.weighting.rake import rake
+from flestimate.weighting.summary import weight_summary
+from flestimate.weighting.trim import trim_weights
+
+__all__ = [
+    "WeightingStep",
+    "adjust_nonresponse",
+    "calibrate",
+    "poststratify",
+    "rake",
+    "trim_weights",
+    "weight_summary",
+]

@@ -1,0 +1,182 @@
+"""How a weighting step reads a design and returns the re-weighted copy.
+
+The one place that knows the design's internals: its data, current weights,
+replicate weights, calibration residualisers (``design._residualizers``) and
+weighting history (``design.history``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from flestimate.errors import CalibrationError, Diagnostic
+
+__all__ = [
+    "WeightingStep",
+    "current_weights",
+    "derive",
+    "design_frame",
+    "replicate_weight_matrix",
+    "weight_stats",
+]
+
+
+def weight_stats(w: np.ndarray) -> dict[str, float]:
+    """Kish's summary of a weight vector (rows with a positive weight).
+
+    Notes
+    -----
+    With the n positive weights: ``CV = sd(w) / mean(w)`` (population sd),
+    Kish's design effect due to weighting ``deff = 1 + CV^2 = n sum w^2 / (sum w)^2``
+    and the effective sample size ``n_eff = (sum w)^2 / sum w^2 = n / deff``.
+
+    References
+    ----------
+    Kish, L. (1965). Survey Sampling. Wiley, section 11.7.
+    """
+    w = np.asarray(w, dtype=np.float64)
+    pos = w[w > 0]
+    n = int(pos.size)
+    if n == 0:
+        nan = float("nan")
+        return {"n": 0, "n_zero": int(w.size), "sum": 0.0, "min": nan, "max": nan,
+                "max_min_ratio": nan, "cv": nan, "deff": nan, "n_effective": nan}
+    total = float(pos.sum())
+    mean = total / n
+    cv = float(np.sqrt(np.mean((pos - mean) ** 2)) / mean)
+    return {
+        "n": n,
+        "n_zero": int(w.size - n),
+        "sum": total,
+        "min": float(pos.min()),
+        "max": float(pos.max()),
+        "max_min_ratio": float(pos.max() / pos.min()),
+        "cv": cv,
+        "deff": 1.0 + cv**2,
+        "n_effective": total**2 / float(np.sum(pos**2)),
+    }
+
+
+@dataclass(frozen=True, eq=False)
+class WeightingStep:
+    """One entry of ``design.history``: what a weighting step did.
+
+    Attributes
+    ----------
+    step : str
+        ``"adjust_nonresponse"``, ``"poststratify"``, ``"rake"``, ``"calibrate"`` or
+        ``"trim_weights"``.
+    parameters : dict
+        The settings and population totals used.
+    iterations : int or None
+        Iterations (raking sweeps or Newton steps) of the full-sample fit.
+    converged : bool or None
+    discrepancy : float or None
+        Largest remaining relative discrepancy to the totals.
+    before, after : dict
+        :func:`weight_stats` of the weights before and after the step.
+    replicates : dict or None
+        For a replicate design: number re-weighted, largest iteration count and
+        discrepancy over the replicates.
+    diagnostics : tuple of Diagnostic
+        Warnings raised by the step (negative weights, ...).
+    """
+
+    step: str
+    parameters: dict[str, Any]
+    iterations: int | None
+    converged: bool | None
+    discrepancy: float | None
+    before: dict[str, float]
+    after: dict[str, float]
+    replicates: dict[str, Any] | None = None
+    diagnostics: tuple[Diagnostic, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "parameters": self.parameters,
+            "iterations": self.iterations,
+            "converged": self.converged,
+            "discrepancy": self.discrepancy,
+            "before": self.before,
+            "after": self.after,
+            "replicates": self.replicates,
+            "diagnostics": [d.as_dict() for d in self.diagnostics],
+        }
+
+
+def design_frame(design: Any) -> pd.DataFrame:
+    return design.data
+
+
+def current_weights(design: Any) -> np.ndarray:
+    return np.asarray(design.structure.weights, dtype=np.float64)
+
+
+def is_replicate(design: Any) -> bool:
+    return hasattr(design, "replicate_weights")
+
+
+def replicate_weight_matrix(design: Any) -> np.ndarray | None:
+    """Replicate analysis weights (n, R) of a ReplicateDesign, else None."""
+    if not is_replicate(design):
+        return None
+    rw = design.replicate_weights
+    if isinstance(rw, pd.DataFrame):
+        rw = rw.to_numpy(dtype=np.float64)
+    return np.asarray(rw, dtype=np.float64)
+
+
+def warn(code: str, message: str, category: type[Warning], **context: Any) -> Diagnostic:
+    warnings.warn(message, category, stacklevel=4)
+    return Diagnostic(code, message, "warning", tuple(context.items()))
+
+
+def derive(
+    design: Any,
+    weights: np.ndarray,
+    step: WeightingStep,
+    *,
+    residualizer: Any | None = None,
+    replicate_weights: np.ndarray | None = None,
+) -> Any:
+    """A copy of ``design`` with new final weights, one more residualiser and history entry."""
+    weights = np.asarray(weights, dtype=np.float64)
+    if not np.all(np.isfinite(weights)):
+        bad = np.flatnonzero(~np.isfinite(weights))
+        raise CalibrationError(
+            f"{step.step} produced {bad.size} non-finite weights (rows "
+            f"{', '.join(map(str, design.data.index[bad[:5]]))}). Check the totals and cells."
+        )
+    residualizers = tuple(getattr(design, "_residualizers", ()))
+    if residualizer is not None:
+        extra = residualizer if isinstance(residualizer, tuple) else (residualizer,)
+        residualizers = residualizers + extra
+    history = tuple(getattr(design, "history", ())) + (step,)
+    kwargs: dict[str, Any] = {}
+    if replicate_weights is not None:
+        kwargs["replicate_weights"] = replicate_weights
+    return design._evolve(
+        weights=weights, residualizers=residualizers, history=history, **kwargs
+    )
+
+
+def as_plain(value: Any) -> Any:
+    """JSON-friendly copy of totals for the history record."""
+    if isinstance(value, pd.DataFrame):
+        return value.to_dict(orient="list")
+    if isinstance(value, pd.Series):
+        return {str(k): float(v) for k, v in value.items()}
+    if isinstance(value, Mapping):
+        return {str(k): as_plain(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
