@@ -40,16 +40,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from runner_common import INDICATORS, ITEMS, N_REPLICATES, REPW
 
-ITEMS = (
-    [f"ur_i{i}" for i in range(1, 7)]
-    + [f"wd_i{i}" for i in range(1, 11)]
-    + [f"il_i{i}" for i in range(1, 5)]
-)
-INDICATORS = [f"b_{item}" for item in ITEMS]
 DESIGN_COLUMNS = ["pid", "stratum", "psu", "w_final", "region", "sex", "age_group"]
-N_REPLICATES = 80
-REPW = [f"rw{r}" for r in range(1, N_REPLICATES + 1)]
 DATA_VERSION = 2  # bump when the layout of the files changes
 
 
@@ -78,6 +71,15 @@ def simulator_available() -> bool:
     except (ImportError, AttributeError):
         return False
     return True
+
+
+def _simulator_fingerprint() -> str:
+    """Hash of the simulator's source, so the cached files follow changes of the simulator."""
+    import hashlib
+
+    import flestimate.simulate as module
+
+    return hashlib.sha1(Path(module.__file__).read_bytes()).hexdigest()[:12]
 
 
 def _throwaway(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -185,17 +187,19 @@ def _margins_long(cells: pd.DataFrame) -> pd.DataFrame:
 
 def prepare(n: int, seed: int, root: Path, log=print) -> Path:
     """Write (or reuse) the benchmark files for ``n`` respondents; return their folder."""
-    source = "flestimate.simulate" if simulator_available() else "throwaway-numpy"
+    simulated = simulator_available()
+    source = "flestimate.simulate" if simulated else "throwaway-numpy"
+    fingerprint = _simulator_fingerprint() if simulated else "numpy"
     folder = root / f"n{size_label(n)}"
     meta_path = folder / "meta.json"
     if meta_path.exists():
         meta = json.loads(meta_path.read_text())
-        if (meta.get("source"), meta.get("seed"), meta.get("version")) == (
-            source, seed, DATA_VERSION):
+        if (meta.get("source"), meta.get("fingerprint"), meta.get("seed"),
+                meta.get("version")) == (source, fingerprint, seed, DATA_VERSION):
             return folder
     folder.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    make = _from_simulator if source == "flestimate.simulate" else _throwaway
+    make = _from_simulator if simulated else _throwaway
     sample, truth, cells = make(n, seed)
     sample = sample.merge(truth[["pid", "fl_true"]], on="pid", how="left", validate="1:1")
     analysis = sample[DESIGN_COLUMNS].copy()
@@ -229,6 +233,7 @@ def prepare(n: int, seed: int, root: Path, log=print) -> Path:
         "n": int(n),
         "seed": int(seed),
         "source": source,
+        "fingerprint": fingerprint,
         "n_strata": int(analysis["stratum"].nunique()),
         "n_psu": int(analysis["psu"].nunique()),
         "fl_prevalence_unweighted": float(analysis["fl"].mean()),
