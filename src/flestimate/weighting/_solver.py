@@ -99,6 +99,20 @@ class CalibrationFit:
     converged: np.ndarray
 
 
+def scaled_pinv(tmat: np.ndarray) -> np.ndarray:
+    """Pseudo-inverse of symmetric (..., q, q) matrices after Jacobi scaling.
+
+    Auxiliaries on very different scales (counts and totals of an income) make
+    ``X' W X`` badly conditioned; scaling rows and columns by ``sqrt(diag)`` first
+    keeps the solution accurate to rounding.
+    """
+    d = np.sqrt(np.abs(np.diagonal(tmat, axis1=-2, axis2=-1)))
+    d = np.where(d > 0, d, 1.0)
+    scaled = tmat / (d[..., :, None] * d[..., None, :])
+    inv = np.linalg.pinv(scaled, rcond=256 * _EPS, hermitian=True)
+    return inv / (d[..., :, None] * d[..., None, :])
+
+
 def _relative_misfit(misfit: np.ndarray, totals: np.ndarray) -> np.ndarray:
     return np.abs(misfit) / (1.0 + np.abs(totals))
 
@@ -142,7 +156,7 @@ def calibration_g(
         # closed form: g = 1 + X lambda, lambda = (X'WX)^-1 (T - X'w)
         tmat = np.einsum("bc,ci,cj->bij", W, X, X)
         misfit = T[None, :] - W @ X
-        lam = np.einsum("bij,bj->bi", np.linalg.pinv(tmat, rcond=256 * _EPS, hermitian=True), misfit)
+        lam = np.einsum("bij,bj->bi", scaled_pinv(tmat), misfit)
         g = 1.0 + lam @ X.T
         rel = _relative_misfit(T[None, :] - (W * g) @ X, T)
         return CalibrationFit(
@@ -167,7 +181,7 @@ def calibration_g(
         Wa = W[a]
         tmat = np.einsum("bc,ci,cj->bij", Wa * deriv[a], X, X)
         misfit = T[None, :] - (Wa * g[a]) @ X
-        deta = np.einsum("bij,bj->bi", np.linalg.pinv(tmat, rcond=256 * _EPS), misfit)
+        deta = np.einsum("bij,bj->bi", scaled_pinv(tmat), misfit)
         eta_a = eta[a] + deta
         xe = eta_a @ X.T
         ga = 1.0 + fm1(xe, lo, hi)

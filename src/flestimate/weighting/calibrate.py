@@ -21,7 +21,7 @@ from flestimate.weighting._design import (
     warn,
     weight_stats,
 )
-from flestimate.weighting._solver import calibration_g
+from flestimate.weighting._solver import calibration_g, scaled_pinv
 from flestimate.weighting.poststratify import cell_sums, check_zero_cells
 from flestimate.weighting.rake import cross_cells
 
@@ -269,11 +269,11 @@ def calibrate(
         phi = np.where(np.isfinite(phi), phi, 0.0)
     if combo is not None:
         tmat = (Xc * wc[:, None]).T @ Xc
-        A = Xc @ np.linalg.pinv(tmat, hermitian=True) @ Xc.T
+        A = Xc @ scaled_pinv(tmat) @ Xc.T
         resid = Residualizer(X=combo, s=new_w, phi=phi, A=A)
     else:
         tmat = (Xc * w[:, None]).T @ Xc
-        resid = Residualizer(X=Xc, s=new_w, phi=phi, A=np.linalg.pinv(tmat, hermitian=True))
+        resid = Residualizer(X=Xc, s=new_w, phi=phi, A=scaled_pinv(tmat))
 
     rep = replicate_weight_matrix(design)
     new_rep = None

@@ -88,7 +88,7 @@ def trim_weights(
     hi = np.inf if upper is None else float(upper)
     if not lo <= hi:
         raise ValidationError(f"lower={lower!r} must not exceed upper={upper!r}.")
-    if lo < 0:
+    if lower is not None and lo < 0:
         raise ValidationError(f"lower={lower!r} must be >= 0: weights cannot be negative.")
     w = current_weights(design)
     pos = w > 0
