@@ -313,6 +313,7 @@ def test_validate_mapping_codes_table_with_labels():
         def __init__(self, frame):
             self.frame = frame
             self.value_labels = {"q40": {1: "Yes", 2: "No", 8: "Don't know"}}
+            self.missing_values = {"q40": [{"lo": 8.0, "hi": 9.0}], "q21": [8, 9]}
 
     df = data(q40=[1, 8, np.nan])
     check = validate_mapping(Survey(df), raw())
@@ -322,6 +323,7 @@ def test_validate_mapping_codes_table_with_labels():
         [8, "Don't know", "dont_know", 1],
         [None, "", "system_missing", 1],
     ]
+    assert t["user_missing"].tolist() == [False, True, False]
     assert set(check.codes["key"]) == {
         "indicators.UR-I4", "indicators.WD-I1", "indicators.P1", "columns.worked",
     }  # fmt: skip

@@ -469,3 +469,12 @@ def test_string_codes():
         "indicators": {"ICLS-IW1": "iw1", "ICLS-C1": "c1"},
     }
     assert classify(df, m)["fl"].tolist() == [1, 0]
+
+
+def test_nullable_and_categorical_dtypes():
+    df = frame([{"ur_i4": YES, "p1": YES}, {"ur_i4": YES, "p1": DK}, {"age": NA}])
+    df = df.astype({"age": "Int64", "ur_i4": "Float64", "p1": "Int64", "worked": "Int8"})
+    assert classify(df, mapping())["fl"].tolist() == [1, 0, 0]
+    assert classify(df, mapping(missing_policy="upper_bound"))["fl"].tolist() == [1, 1, 0]
+    df["employer_type"] = df["employer_type"].astype("category")
+    assert classify(df, mapping())["fl"].tolist() == [1, 0, 0]

@@ -55,9 +55,12 @@ def run(args: argparse.Namespace) -> int:
         f"settings: strength_rule={s.strength_rule}, penalty_scope={s.penalty_scope}, "
         f"missing_policy={s.missing_policy}, unknown_codes={m.unknown_codes}"
     )
-    if len(check.codes):
+    table = check.codes
+    if not getattr(data, "missing_values", None):  # no user-missing declarations to show
+        table = table.drop(columns="user_missing")
+    if len(table):
         with pd.option_context("display.max_rows", None, "display.width", 120):
-            print(check.codes.to_string(index=False))
+            print(table.to_string(index=False))
     if check.problems:
         for p in check.problems:
             print(f"problem: {p}")

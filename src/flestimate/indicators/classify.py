@@ -18,6 +18,7 @@ from flestimate.indicators.mapping import (
     QuestionnaireMapping,
     check_structure,
     code_masks,
+    column_values,
     frame_and_labels,
     load_mapping,
     settings_of,
@@ -315,7 +316,7 @@ def classify(
     def yes_of(key: str) -> np.ndarray:
         if key not in cols:
             return np.zeros(n, dtype=bool)
-        return code_masks(frame[cols[key]].to_numpy(), codes)[0]
+        return code_masks(column_values(frame[cols[key]]), codes)[0]
 
     # ---- eligibility
     age = frame[cols["age"]].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -330,7 +331,7 @@ def classify(
     yes = np.empty((n, K), dtype=bool, order="F")
     unc = np.empty((n, K), dtype=bool, order="F")
     for k, it in enumerate(m.items):
-        y, u, _ = code_masks(frame[it.column].to_numpy(), codes)
+        y, u, _ = code_masks(column_values(frame[it.column]), codes)
         yes[:, k] = y & eligible
         unc[:, k] = u & eligible
     dk_counts = {it.key: int(c) for it, c in zip(m.items, unc.sum(axis=0).tolist(), strict=True)}

@@ -539,6 +539,14 @@ def frame_and_labels(data: Any) -> tuple[pd.DataFrame, dict[str, dict[Any, str]]
     )
 
 
+def column_values(series: pd.Series) -> np.ndarray:
+    """A column as numpy: float64 with NaN for numeric columns (nullable ones included)."""
+    dtype = series.dtype
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    return series.to_numpy(dtype=object)
+
+
 def code_masks(values: np.ndarray, codes: Codes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vectorised answer masks of one coded column.
 
@@ -602,6 +610,22 @@ def _label_of(code: Any, labels: dict[Any, str]) -> str:
     return ""
 
 
+def _is_user_missing(code: Any, spec: Any) -> bool:
+    """Whether ``code`` is declared user-missing in the file (values or lo/hi ranges)."""
+    if not spec:
+        return False
+    for item in spec if isinstance(spec, (list, tuple, set)) else [spec]:
+        try:
+            if isinstance(item, dict) and "lo" in item and "hi" in item:
+                if float(item["lo"]) <= float(code) <= float(item["hi"]):
+                    return True
+            elif _in_codes(code, (item,)):
+                return True
+        except (TypeError, ValueError):
+            continue
+    return False
+
+
 @dataclass(frozen=True)
 class MappingCheck:
     """Result of :func:`validate_mapping`.
@@ -612,9 +636,10 @@ class MappingCheck:
     problems : tuple of str
         One sentence per problem (file, key, value, what was found, the fix); empty when valid.
     codes : pandas.DataFrame
-        One row per (mapping key, code found): ``key, column, code, label, meaning, count``;
-        ``meaning`` is ``yes``, ``no``, ``dont_know``, ``refused``, ``system_missing`` or
-        ``undeclared``; ``label`` comes from the data's value labels.
+        One row per (mapping key, code found): ``key, column, code, label, meaning,
+        user_missing, count``; ``meaning`` is ``yes``, ``no``, ``dont_know``, ``refused``,
+        ``system_missing`` or ``undeclared``; ``label`` comes from the data's value labels
+        and ``user_missing`` from its declared user-missing codes (SPSS), when it has them.
     undeclared : dict
         ``{column: {code: count}}`` of undeclared codes.
     """
@@ -658,7 +683,7 @@ def check_structure(frame: pd.DataFrame, m: QuestionnaireMapping) -> tuple[list[
         return problems, {}
     undeclared: dict[str, dict[Any, int]] = {}
     for loc, col in m.coded_columns.items():
-        values = frame[col].to_numpy()
+        values = column_values(frame[col])
         _, _, und = code_masks(values, m.codes)
         if und.any():
             counts = _value_counts(values, und)
@@ -743,6 +768,7 @@ def validate_mapping(data: Any, mapping: Any, *, raise_errors: bool = True) -> M
     """
     m = load_mapping(mapping)
     frame, labels = frame_and_labels(data)
+    user_missing = dict(getattr(data, "missing_values", None) or {})
     problems, undeclared = check_structure(frame, m)
     rows = []
     for loc, col in m.coded_columns.items():
@@ -761,10 +787,11 @@ def validate_mapping(data: Any, mapping: Any, *, raise_errors: bool = True) -> M
                     "code": None if is_na else code_out,
                     "label": "" if is_na else _label_of(code, labels.get(col, {})),
                     "meaning": "system_missing" if is_na else m.codes.meaning(code),
+                    "user_missing": (not is_na) and _is_user_missing(code, user_missing.get(col)),
                     "count": int(n),
                 }
             )
-    cols = ["key", "column", "code", "label", "meaning", "count"]
+    cols = ["key", "column", "code", "label", "meaning", "user_missing", "count"]
     table = pd.DataFrame({c: pd.Series([r[c] for r in rows], dtype=object) for c in cols})
     table["count"] = table["count"].astype(np.int64)
     if len(table):
