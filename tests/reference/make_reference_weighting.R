@@ -209,3 +209,60 @@ out <- list(
 )
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, matrix = "rowmajor"),
            "tests/reference/weighting_apiclus1.json")
+
+# ---- the bundled sample survey (data/sample/fl_survey.csv, margins.csv) ----
+# Stratified two-stage design with unequal weights: raking, calibration and
+# post-stratification to the population margins region x sex x age_group.
+fl <- read.csv("data/sample/fl_survey.csv")
+fl$worked1 <- as.integer(fl$worked == 1)
+mg <- read.csv("data/sample/margins.csv")
+dfl <- svydesign(id = ~psu, strata = ~stratum, weights = ~w_final, data = fl, nest = TRUE)
+marg <- function(v) {
+  t <- aggregate(mg$count, list(mg[[v]]), sum)
+  names(t) <- c(v, "Freq")
+  t
+}
+fl_stats <- function(des) {
+  m <- svymean(~age, des)
+  t1 <- svytotal(~worked1, des)
+  list(
+    mean_age = list(estimate = unname(coef(m)), se = unname(SE(m))),
+    total_worked = list(estimate = unname(coef(t1)), se = unname(SE(t1)))
+  )
+}
+fl_case <- function(des, call) {
+  c(list(call = call, weights = unname(as.vector(weights(des)))), fl_stats(des))
+}
+flc <- list()
+flc$rake3 <- fl_case(
+  rake(dfl, list(~region, ~sex, ~age_group), list(marg("region"), marg("sex"), marg("age_group")),
+       control = list(maxit = 100, epsilon = 1e-10)),
+  "rake(dfl, list(~region, ~sex, ~age_group), margins, control = list(maxit = 100, epsilon = 1e-10))")
+flc$rake_region <- fl_case(
+  rake(dfl, list(~region), list(marg("region")), control = list(maxit = 100, epsilon = 1e-10)),
+  "rake(dfl, list(~region), list(region margin), control = list(maxit = 100, epsilon = 1e-10))")
+flc$ps_region <- fl_case(postStratify(dfl, ~region, marg("region")),
+  "postStratify(dfl, ~region, region margin)")
+pop_fl <- c(sum(mg$count),
+            sapply(2:5, function(k) sum(mg$count[mg$region == k])),
+            sum(mg$count[mg$sex == 2]),
+            sapply(2:5, function(k) sum(mg$count[mg$age_group == k])))
+fl$region_f <- factor(fl$region)
+fl$sex_f <- factor(fl$sex)
+fl$age_f <- factor(fl$age_group)
+dfl2 <- svydesign(id = ~psu, strata = ~stratum, weights = ~w_final, data = fl, nest = TRUE)
+flc$cal_linear3 <- fl_case(calibrate(dfl2, ~region_f + sex_f + age_f, pop_fl),
+  "calibrate(dfl, ~factor(region) + factor(sex) + factor(age_group), margin totals)")
+flc$cal_raking3 <- fl_case(calibrate(dfl2, ~region_f + sex_f + age_f, pop_fl, calfun = "raking"),
+  "calibrate(dfl, ~factor(region) + factor(sex) + factor(age_group), margin totals, calfun = 'raking')")
+cross_pop <- mg
+names(cross_pop)[names(cross_pop) == "count"] <- "Freq"
+flc$ps_cross3 <- fl_case(postStratify(dfl, ~region + sex + age_group, cross_pop),
+  "postStratify(dfl, ~region + sex + age_group, margins.csv)")
+writeLines(toJSON(list(
+  meta = list(r_version = R.version.string,
+              survey_version = as.character(packageVersion("survey")),
+              script = "tests/reference/make_reference_weighting.R",
+              design = "svydesign(id = ~psu, strata = ~stratum, weights = ~w_final, data = fl_survey.csv, nest = TRUE)"),
+  sample = flc), digits = NA, auto_unbox = TRUE),
+  "tests/reference/weighting_sample.json")
