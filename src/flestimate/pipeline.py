@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from flestimate.config import Config, TableSpec, check_columns
-from flestimate.errors import ConfigError, FlestimateError, FlestimateWarning
+from flestimate.errors import ConfigError, FlestimateWarning
 from flestimate.report.plots import forest_plot_png
 from flestimate.report.result import PublishedTable, RunResult
 from flestimate.report.tables import assemble_table, tidy_rows
@@ -144,6 +144,35 @@ def _frame_of(data: Any) -> pd.DataFrame:
     return data.frame if hasattr(data, "frame") else data
 
 
+def _margin_tables(step: Any, totals: pd.DataFrame, key: str) -> dict[str, Any]:
+    """Margins of a population cross-table (columns + ``count``) for rake/calibrate."""
+    if "count" not in totals.columns:
+        raise ConfigError(f"{step.key}.totals: {step.totals.name} has no 'count' column "
+                          f"(columns: {', '.join(map(str, totals.columns))})")
+    cells = [c for c in totals.columns if c != "count"]
+    spec = step.options.get(key)
+    if spec is None:
+        spec = cells
+    if isinstance(spec, str):
+        spec = [spec]
+    if not isinstance(spec, list) or not spec:
+        raise ConfigError(f"{step.key}.{key}: found {spec!r}; expected a list of columns of "
+                          f"{step.totals.name} ({', '.join(cells)}); a crossed margin is a "
+                          f"list such as [sex, age_group]")
+    out: dict[str, Any] = {}
+    for i, m in enumerate(spec):
+        cols = [m] if isinstance(m, str) else list(m) if isinstance(m, list) else None
+        if not cols or any(c not in cells for c in cols):
+            raise ConfigError(f"{step.key}.{key}[{i}]: found {m!r}; allowed: columns of "
+                              f"{step.totals.name}: {', '.join(cells)}")
+        grouped = totals.groupby(cols, sort=True)["count"].sum()
+        if len(cols) == 1:
+            out[cols[0]] = grouped.rename(cols[0])
+        else:
+            out["+".join(cols)] = grouped.reset_index()
+    return out
+
+
 def _call_weighting(design: Any, step: Any) -> Any:
     import flestimate
 
@@ -153,12 +182,22 @@ def _call_weighting(design: Any, step: Any) -> Any:
     names = [p for p in params if p != "design"]
     kwargs = dict(step.options)
     if step.totals is not None:
-        target = next((p for p in ("totals", "margins", "population", "targets") if p in params),
-                      None)
-        if target is None:
+        table = pd.read_csv(step.totals)
+        if step.step == "rake":
+            kwargs["margins"] = _margin_tables(step, table, "margins")
+        elif step.step == "calibrate":
+            cal = _margin_tables(step, table, "variables")
+            kwargs.pop("variables", None)
+            kwargs["totals"] = {k: {(lv.item() if hasattr(lv, "item") else lv): float(v)
+                                    for lv, v in s.items()} for k, s in cal.items()
+                                if isinstance(s, pd.Series)}
+        elif "totals" in params:
+            kwargs["totals"] = table
+        else:
             raise ConfigError(f"{step.key}.totals: flestimate.{fname} takes no totals table; "
                               f"its options are: {', '.join(names)}")
-        kwargs[target] = pd.read_csv(step.totals)
+    if isinstance(kwargs.get("bounds"), list):
+        kwargs["bounds"] = tuple(kwargs["bounds"])
     accepts_any = any(p.kind == p.VAR_KEYWORD for p in params.values())
     for k in kwargs:
         if k not in params and not accepts_any:
@@ -362,30 +401,29 @@ def _design_summary(frame: pd.DataFrame, config: Config, design: Any, headline: 
 
 
 def _weight_summary(design: Any) -> dict[str, Any]:
+    """``flestimate.weight_summary`` as ``{"columns": [...], "rows": [[...], ...]}`` (text)."""
     import flestimate
 
-    try:
-        ws = flestimate.weight_summary(design)
-    except (AttributeError, ImportError, FlestimateError, TypeError):
-        return {}
-    if isinstance(ws, pd.DataFrame):
-        if len(ws) == 1:
-            return {str(k): _fmt_value(v) for k, v in ws.iloc[0].items()}
-        return {str(i): "; ".join(f"{k}={_fmt_value(v)}" for k, v in r.items())
-                for i, r in ws.iterrows()}
+    ws = flestimate.weight_summary(design)
     if isinstance(ws, pd.Series):
-        return {str(k): _fmt_value(v) for k, v in ws.items()}
-    if isinstance(ws, dict):
-        return {str(k): _fmt_value(v) for k, v in ws.items()}
-    if dataclasses.is_dataclass(ws):
-        return {k: _fmt_value(v) for k, v in dataclasses.asdict(ws).items()}
-    return {"summary": str(ws)}
+        ws = ws.to_frame().T
+    if not isinstance(ws, pd.DataFrame):
+        return {"columns": ["summary"], "rows": [[str(ws)]]}
+    ws = ws.dropna(axis=1, how="all")
+    return {"columns": [str(c) for c in ws.columns],
+            "rows": [[_fmt_value(v) for v in row] for row in ws.itertuples(index=False)]}
 
 
 def _fmt_value(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}"
     if isinstance(v, (float, np.floating)):
         return f"{float(v):,.4g}" if abs(float(v)) < 1e4 else f"{float(v):,.0f}"
-    return v if isinstance(v, (int, str, bool)) else str(v)
+    return str(v)
 
 
 def _methods(config: Config, class_settings: dict | None, framework: str | None) -> list[str]:

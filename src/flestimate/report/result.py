@@ -46,6 +46,7 @@ class RunResult:
     weighting : list of str
         One sentence per weighting step.
     weight_summary : dict
+        ``columns`` and ``rows`` (text) of :func:`flestimate.weight_summary`, one row per step.
     methods : list of str
         Paragraphs of the methods section.
     warnings : list of dict
