@@ -315,3 +315,38 @@ def test_init_writes_a_config_that_runs(tmp_path, capsys):
     assert "already exists" in capsys.readouterr().err
     assert main(["run", str(cfg), "--out", str(tmp_path / "out"), "--quiet"]) == 0
     assert (tmp_path / "out" / "report.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("step", "direct"),
+    [
+        ({"step": "poststratify", "totals": str(SAMPLE / "margins.csv")},
+         lambda d, m: flestimate.poststratify(d, totals=m)),
+        ({"step": "rake", "totals": str(SAMPLE / "margins.csv"),
+          "margins": ["region", ["sex", "age_group"]]},
+         lambda d, m: flestimate.rake(d, margins={
+             "region": m.groupby("region")["count"].sum(),
+             "sex+age_group": m.groupby(["sex", "age_group"])["count"].sum().reset_index()})),
+    ],
+)
+def test_weighting_steps_equal_direct_calls(tmp_path, step, direct):
+    data_path = SAMPLE / "fl_survey.parquet"
+    cfg = small_config(data_path, weighting=[step])
+    out = tmp_path / "out"
+    assert main(["run", str(write_config(tmp_path, cfg)), "--out", str(out), "--quiet"]) == 0
+    design = direct(direct_design(data_path), pd.read_csv(SAMPLE / "margins.csv"))
+    by_sex = pd.read_csv(out / "by_sex.csv")
+    compare(by_sex, expected(design, "fl", "prevalence", ["sex"]), "prevalence", ["sex"])
+    compare(by_sex, expected(design, "fl", "total", ["sex"]), "total", ["sex"])
+    adults = pd.read_csv(out / "adults.csv")
+    compare(adults, expected(design, "fl", "prevalence", [], "adult"), "prevalence", [])
+    res = json.loads((out / "results.json").read_text())
+    assert res["weight_summary"]["rows"][-1][0] == step["step"]
+
+
+def test_unknown_weighting_option_suggests(tmp_path, capsys):
+    cfg = small_config(SAMPLE / "fl_survey.parquet",
+                       weighting=[{"step": "trim", "uper": 30}])
+    assert main(["run", str(write_config(tmp_path, cfg)), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "weighting[0].uper: unknown option of flestimate.trim_weights; did you mean 'upper'?" in err
