@@ -325,7 +325,7 @@ def test_init_writes_a_config_that_runs(tmp_path, capsys):
         ({"step": "rake", "totals": str(SAMPLE / "margins.csv"),
           "margins": ["region", ["sex", "age_group"]]},
          lambda d, m: flestimate.rake(d, margins={
-             "region": m.groupby("region")["count"].sum(),
+             "region": m.groupby("region")["count"].sum().rename("region"),
              "sex+age_group": m.groupby(["sex", "age_group"])["count"].sum().reset_index()})),
     ],
 )
