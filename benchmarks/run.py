@@ -220,20 +220,27 @@ def run_once(cmd: list[str], out: Path, log_path: Path, timeout: float,
 # ---------------------------------------------------------------- agreement
 
 
-def rel_diff(a: dict, b: dict, names: list[str]) -> float | None:
-    worst = None
-    for key in a.keys() & b.keys():
+def rel_diff(a: dict, b: dict, names: list[str]) -> tuple[float | None, str]:
+    """Largest |a - b| / |b| over the keys both hold (None values skipped), and its key."""
+    worst, where = None, ""
+    for key in sorted(a.keys() & b.keys()):
         for name in names:
             x, y = a[key].get(name), b[key].get(name)
             if x is None or y is None:
                 continue
             d = 0.0 if x == y else abs(x - y) / max(abs(y), 1e-300)
-            worst = d if worst is None else max(worst, d)
-    return worst
+            if worst is None or d > worst:
+                worst, where = d, f"{key} {name}"
+    return worst, where
 
 
 def agreement(results: dict, reference: dict) -> dict:
-    out = {label: rel_diff(results, reference, names) for label, names in FIELDS}
+    out: dict = {}
+    worst = 0.0
+    for label, names in FIELDS:
+        out[label], where = rel_diff(results, reference, names)
+        if out[label] is not None and out[label] > worst:
+            worst, out["worst_cell"] = out[label], where
     out["keys"] = len(results.keys() & reference.keys())
     out["missing"] = len(results.keys() ^ reference.keys())
     return out
@@ -267,6 +274,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=900.0,
                    help="seconds per process; a system/workload that exceeds it is skipped at "
                         "this and larger sizes")
+    p.add_argument("--cell-budget", type=float, default=1200.0,
+                   help="seconds: stop repeating a system/workload/size once its runs took "
+                        "longer (the table shows how many runs the median is of)")
     p.add_argument("--mem-limit-gb", type=float, default=12.0,
                    help="kill a process whose resident memory exceeds this (0: no limit)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
@@ -333,12 +343,18 @@ def main(argv: list[str] | None = None) -> int:
                 if (system, workload) in too_slow:
                     rec.update(status="skipped", reason=too_slow[(system, workload)])
                     continue
+                spent = 0.0
                 for rep in range(args.repeats):
+                    if spent > args.cell_budget:
+                        rec["budget_note"] = (f"{rep} of {args.repeats} runs: they took "
+                                              f"{spent:.0f} s > --cell-budget")
+                        break
                     out = logs / f"{system}-{workload}-{size}-{rep}.json"
                     res = run_once(command(system, workload, folder, out, args.seed), out,
                                    out.with_suffix(".log"), args.timeout,
                                    int(args.mem_limit_gb * 2**20))
                     rec["runs"].append(res)
+                    spent += res["wall"]
                     if res["status"] != "ok":
                         break
                 summarise(rec)
@@ -417,14 +433,15 @@ def compare(records: list[dict]) -> None:
             continue
         agree = agreement(rec["first"], ref["first"])
         rec["agree"] = agree
-        worst = max((v for k, v in agree.items() if k not in ("keys", "missing") and v),
-                    default=0.0)
+        worst = max((agree[k] or 0.0 for k, _ in FIELDS), default=0.0)
         if worst > AGREE_TOL or agree["missing"]:
             pair = (rec["system"] if rec["system"] != "flestimate" else "r", rec["workload"])
-            if rec["vs"] == "R survey" and rec["system"] == "flestimate":
-                pair = ("flestimate", rec["workload"])
             reason = (BOOTSTRAP_REASON if rec["workload"] == "w4_bootstrap"
                       else REASONS.get(pair, ""))
+            if not reason:
+                reason = "UNEXPLAINED"
+            if agree.get("worst_cell"):
+                reason += f" (largest: {agree['worst_cell']})"
             if agree["missing"]:
                 reason = f"{agree['missing']} keys in one system only; " + reason
             rec["agree_reason"] = reason
@@ -493,7 +510,7 @@ def table(records: list[dict]) -> str:
         agree = rec.get("agree", {})
         status = rec["status"]
         note = rec.get("agree_reason", "") if status == "ok" else rec.get("reason", "")
-        note = note.replace("|", "/")[:160]
+        note = note.replace("|", "/")[:220]
         lines.append("| " + " | ".join([
             rec["workload"], rec["size"], SYSTEM_NAMES[rec["system"]], status,
             str(rec.get("repeats", "")), _fmt_t(rec.get("wall")), _fmt_t(steps.get("load")),
@@ -564,7 +581,8 @@ def render(records, data_meta, args, cmdline, started, extras, unavailable) -> s
         f"{mach['cpu']}, {mach['os']}",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())),
         f"- Per-process timeout {args.timeout:.0f} s, memory limit {args.mem_limit_gb:g} GiB "
-        "(a system/workload that exceeds one is skipped at that size and larger ones).",
+        "(a system/workload that exceeds one is skipped at that size and larger ones); "
+        f"repeats stop once a cell's runs took {args.cell_budget:.0f} s.",
         "",
         "## Data",
         "",
@@ -580,11 +598,13 @@ def render(records, data_meta, args, cmdline, started, extras, unavailable) -> s
     out += ["", "## Results", "", table(records), "",
             "## Issue targets", "", targets(records), ""]
     notes = [f"- {SYSTEM_NAMES[s]}: {why}" for s, why in unavailable.items()]
+    notes += [f"- {r['workload']} {r['size']} {SYSTEM_NAMES[r['system']]}: {r['budget_note']}"
+              for r in records if r.get("budget_note")]
     skipped = [r for r in records if r["status"] == "skipped"]
     notes += [f"- {r['workload']} {r['size']} {SYSTEM_NAMES[r['system']]}: {r['reason']}"
               for r in skipped]
     if notes:
-        out += ["## Skipped", "", *notes, ""]
+        out += ["## Skipped or fewer runs", "", *notes, ""]
     for name, text in extras.items():
         out += [f"## {name}", "", text, ""]
     return "\n".join(out)
