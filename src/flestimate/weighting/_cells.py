@@ -265,6 +265,15 @@ def encode_columns(
 
 
 def _factorize(values: pd.Series) -> tuple[pd.Index, np.ndarray]:
+    arr = values.to_numpy()
+    if arr.dtype.kind in "iu" and arr.size:
+        # integer codes (the usual case for survey data): one bincount, no hashing
+        lo, hi = min(int(arr.min()), 0), int(arr.max())
+        if hi - lo < 1_000_000:
+            shifted = arr if lo == 0 else arr - lo
+            present = np.bincount(shifted, minlength=hi - lo + 1) > 0
+            lookup = np.cumsum(present, dtype=np.int64) - 1
+            return pd.Index(np.flatnonzero(present) + lo), lookup[shifted]
     codes, uniq = pd.factorize(values, sort=False)
     return pd.Index(uniq), codes.astype(np.int64)
 

@@ -41,15 +41,18 @@ def weight_stats(w: np.ndarray) -> dict[str, float]:
     Kish, L. (1965). Survey Sampling. Wiley, section 11.7.
     """
     w = np.asarray(w, dtype=np.float64)
-    pos = w[w > 0]
-    n = int(pos.size)
+    n = int(np.count_nonzero(w > 0))
+    pos = w if n == w.size else w[w > 0]
     if n == 0:
         nan = float("nan")
         return {"n": 0, "n_zero": int(w.size), "sum": 0.0, "min": nan, "max": nan,
                 "max_min_ratio": nan, "cv": nan, "deff": nan, "n_effective": nan}
     total = float(pos.sum())
     mean = total / n
-    cv = float(np.sqrt(np.mean((pos - mean) ** 2)) / mean)
+    sum_sq = float(np.dot(pos, pos))
+    # population variance from the sums (exact enough: weights are positive, CV moderate)
+    var = max(sum_sq / n - mean * mean, 0.0)
+    cv = float(np.sqrt(var) / mean)
     return {
         "n": n,
         "n_zero": int(w.size - n),
@@ -59,7 +62,7 @@ def weight_stats(w: np.ndarray) -> dict[str, float]:
         "max_min_ratio": float(pos.max() / pos.min()),
         "cv": cv,
         "deff": 1.0 + cv**2,
-        "n_effective": total**2 / float(np.sum(pos**2)),
+        "n_effective": total**2 / sum_sq,
     }
 
 
