@@ -50,7 +50,13 @@ The truth layout (``SimulatedSurvey.truth``, written as ``truth.json``)::
       "parameters": {...}                # the arguments of simulate(), seed included
     }
 
-``prevalence_per_1000`` is always ``1000 * fl / population`` of the same entry.
+``prevalence_per_1000`` is always ``1000 * fl / population`` of the same entry
+(``null`` when the population of the cell is 0, e.g. children aged 18-24). Sectors
+with no worker are omitted.
+
+Reproducibility: the same seed gives identical frames with the same numpy version
+(numpy may change its distribution algorithms between versions). Memory: about
+1.7 GB at peak for 1,000,000 respondents (a population of about 9.4 million).
 """
 
 from __future__ import annotations
@@ -210,7 +216,7 @@ _P_CHILD_HAS_PARENT = 0.92
 _HH_MIGRANT_PROBS = np.array([[0.80, 0.15, 0.05], [0.90, 0.08, 0.02]])
 # Household response rate: urban, rural (stratum rates vary around these).
 _RESPONSE_RATE = (0.84, 0.93)
-# Relative risk of forced labour by sector (index of SECTORS) and migrant status.
+# Relative risk of forced labour by sector (ISIC letter) and migrant status (code - 1).
 _SECTOR_RR = dict.fromkeys(SECTORS, 1.0) | {
     "A": 2.0, "B": 2.5, "C": 1.8, "F": 2.5, "I": 1.5, "S": 1.5, "T": 4.0,
     "K": 0.2, "O": 0.4, "P": 0.2, "Q": 0.3, "U": 0.1, "J": 0.3,
@@ -429,7 +435,7 @@ def _calibrate_scale(rr: np.ndarray, n_adults: int, prevalence: float) -> float:
     if target >= rr.size:  # more than every worker: everyone who worked is in forced labour
         return float(1.0 / rr[rr > 0].min())
     lo, hi = 0.0, float(1.0 / rr[rr > 0].min())
-    for _ in range(100):
+    while hi - lo > 1e-12 * hi:
         mid = 0.5 * (lo + hi)
         if np.minimum(mid * rr, 1.0).sum() < target:
             lo = mid
@@ -836,8 +842,9 @@ def _answers(
 
     any_pos = yes.any(axis=1)
     form = fr.form[persons][w]
-    perp = np.full(n, "", dtype=object)
-    perp[w[any_pos]] = np.where((form[any_pos] == 3), "state", "private")
+    perp_code = np.zeros(n, dtype=np.int8)
+    perp_code[w[any_pos]] = np.where(form[any_pos] == 3, 2, 1)
+    perp = np.array(["", "private", "state"], dtype=object)[perp_code]
     cse = np.full(n, np.nan)
     cse[w[any_pos]] = np.where(form[any_pos] == 2, 1.0, 2.0)
     dur = np.full(n, np.nan)
