@@ -478,3 +478,19 @@ def test_nullable_and_categorical_dtypes():
     assert classify(df, mapping(missing_policy="upper_bound"))["fl"].tolist() == [1, 1, 0]
     df["employer_type"] = df["employer_type"].astype("category")
     assert classify(df, mapping())["fl"].tolist() == [1, 0, 0]
+
+
+def test_fl_indicators_with_more_than_63_items():
+    # 20 involuntariness + 13 penalties asked once + 39 asked per dimension = 72 items
+    from flestimate import frameworks
+
+    ids = list(frameworks()["ilo-2012"].ids)
+    keys = ids + [f"P{p}@{d}" for d in ("UR", "WD", "IL") for p in range(1, 14)]
+    items = {k: "x_" + k.lower().replace("-", "_").replace("@", "_") for k in keys}
+    rng = np.random.default_rng(3)
+    rows = [{c: int(rng.choice([YES, NO, NO, NO])) for c in items.values()} for _ in range(60)]
+    rows += [dict.fromkeys(items.values(), YES), {}]
+    res = classify(frame(rows, items), mapping(items))
+    expected = [";".join(k for k, c in items.items() if r.get(c) == YES) for r in rows]
+    assert res["fl_indicators"].tolist() == expected
+    assert len(set(expected)) == 62

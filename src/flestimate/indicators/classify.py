@@ -21,6 +21,7 @@ from flestimate.indicators.mapping import (
     column_values,
     frame_and_labels,
     load_mapping,
+    parent_index,
     settings_of,
 )
 
@@ -178,34 +179,49 @@ def _dimension_status(present: np.ndarray, g: _Groups, rule: str) -> dict[str, n
 
 
 def _joined_table(bits: np.ndarray, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Unique rows of a boolean matrix and the inverse; strings built per unique row only."""
+    """Distinct rows of a boolean matrix as ";"-joined names, and each row's code.
+
+    Rows are packed into 63-bit words and factorised (hashing, no sort); the join runs once
+    per distinct combination, never per row.
+    """
     n, k = bits.shape
-    words = []
+    codes = np.zeros(n, dtype=np.int64)
+    words: list[np.ndarray] = []  # per combination code: the packed words
     for start in range(0, max(k, 1), 63):
         w = np.zeros(n, dtype=np.uint64)
         for j in range(start, min(start + 63, k)):
             w |= bits[:, j].astype(np.uint64) << np.uint64(j - start)
-        words.append(w)
-    if len(words) == 1:
-        uniq, inverse = np.unique(words[0], return_inverse=True)
-        uniq = uniq[:, None]
-    else:
-        uniq, inverse = np.unique(np.column_stack(words), axis=0, return_inverse=True)
-    table = np.empty(len(uniq), dtype=object)
-    for r, row in enumerate(uniq):
-        fired = [
-            names[wi * 63 + j]
-            for wi, w in enumerate(row.tolist())
-            for j in range(63)
-            if (w >> j) & 1 and wi * 63 + j < k
-        ]
+        wcode, wuniq = pd.factorize(w)
+        if not words:
+            codes, words = wcode.astype(np.int64), [np.asarray(wuniq)]
+            continue
+        combined, cuniq = pd.factorize(codes * len(wuniq) + wcode)
+        prev = np.asarray(cuniq) // len(wuniq)
+        words = [wd[prev] for wd in words] + [np.asarray(wuniq)[np.asarray(cuniq) % len(wuniq)]]
+        codes = combined.astype(np.int64)
+    table = np.empty(len(words[0]), dtype=object)
+    for r in range(len(table)):
+        fired = []
+        for wi, wd in enumerate(words):
+            value = int(wd[r])
+            fired += [names[wi * 63 + j] for j in range(63) if (value >> j) & 1]
         table[r] = ";".join(fired)
-    return table, inverse.ravel()
+    return table, codes
 
 
-def _strings(table: np.ndarray, inverse: np.ndarray) -> np.ndarray:
-    """``table[inverse]`` as an array of Python strings (one object per unique value)."""
-    return table[inverse]
+_DEFAULT_STR = pd.Series([""]).dtype
+
+
+def _strings(table: np.ndarray, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """``table[codes]`` as a string column, built in Arrow when pandas stores strings there."""
+    if getattr(_DEFAULT_STR, "storage", None) == "pyarrow":
+        import pyarrow as pa
+
+        arr = pa.DictionaryArray.from_arrays(
+            pa.array(codes.astype(np.int32)), pa.array(list(table), pa.large_string())
+        ).dictionary_decode()
+        return pd.Series(arr, dtype=_DEFAULT_STR, index=index)
+    return pd.Series(table[codes], index=index, dtype=_DEFAULT_STR)
 
 
 def classify(
@@ -297,7 +313,8 @@ def classify(
     if settings:
         m = m.with_settings(**settings)
     frame, labels = frame_and_labels(data)
-    problems, undeclared = check_structure(frame, m)
+    cache: dict[str, Any] = {}
+    problems, undeclared = check_structure(frame, m, cache)
     if problems:
         raise MappingError(" | ".join(problems))
     outs = output_columns(m)
@@ -313,10 +330,15 @@ def classify(
     n = len(frame)
     codes = m.codes
 
+    def masks_of(column: str) -> tuple[np.ndarray, np.ndarray]:
+        if column not in cache["masks"]:
+            cache["masks"][column] = code_masks(column_values(frame[column]), codes)[:2]
+        return cache["masks"][column]
+
     def yes_of(key: str) -> np.ndarray:
         if key not in cols:
             return np.zeros(n, dtype=bool)
-        return code_masks(column_values(frame[cols[key]]), codes)[0]
+        return masks_of(cols[key])[0]
 
     # ---- eligibility
     age = frame[cols["age"]].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -331,7 +353,7 @@ def classify(
     yes = np.empty((n, K), dtype=bool, order="F")
     unc = np.empty((n, K), dtype=bool, order="F")
     for k, it in enumerate(m.items):
-        y, u, _ = code_masks(column_values(frame[it.column]), codes)
+        y, u = masks_of(it.column)
         yes[:, k] = y & eligible
         unc[:, k] = u & eligible
     dk_counts = {it.key: int(c) for it, c in zip(m.items, unc.sum(axis=0).tolist(), strict=True)}
@@ -346,8 +368,9 @@ def classify(
     if "parent" in cols and "iii" in st.child_categories:
         person = frame[cols["person"]]
         parent = frame[cols["parent"]]
-        pidx = pd.Index(person).get_indexer(parent)
-        pidx[parent.isna().to_numpy()] = -1
+        pidx = cache.get("parent_index")
+        if pidx is None:  # unknown_parent: not_in_forced_labour skips the check
+            pidx = parent_index(person, parent)
         emp = frame[cols["employer"]]
         with_parents = emp.isin(list(m.values["parents"])).to_numpy() & (pidx >= 0)
     else:
@@ -421,26 +444,25 @@ def classify(
         ],
         dtype=object,
     )
-    new["fl_child_category"] = _strings(cat_table, cat_code)
+    new["fl_child_category"] = _strings(cat_table, cat_code, frame.index)
     form_code = np.where(state, 3, np.where(cse_yes, 2, 1)) * is_fl
-    new["fl_form"] = _strings(np.array(["", *FORMS], dtype=object), form_code)
+    new["fl_form"] = _strings(np.array(["", *FORMS], dtype=object), form_code, frame.index)
     for d in m.framework.dimensions:
         new[d.column] = headline(cons["dims"][d.id], upp["dims"][d.id])
     new["fl_involuntary"] = headline(cons["fl_involuntary"], upp["fl_involuntary"])
     new["fl_coercion"] = headline(cons["fl_coercion"], upp["fl_coercion"])
     fired = upper if policy == "upper_bound" else yes
     table, inverse = _joined_table(fired, [it.key for it in m.items])
-    new["fl_indicators"] = _strings(table, inverse)
+    new["fl_indicators"] = _strings(table, inverse, frame.index)
     uncertain = cons["fl"] != upp["fl"]
     new["fl_uncertain"] = uncertain.astype(np.int64)
 
     replaced = [c for c in outs if c in frame.columns]
-    base = frame.drop(columns=replaced) if replaced else frame
-    added = pd.DataFrame(
-        {c: (new[c].to_numpy() if isinstance(new[c], pd.Series) else new[c]) for c in outs},
-        index=frame.index,
-    )
-    out = pd.concat([base, added], axis=1)
+    # a shallow copy (copy-on-write protects the caller's frame); adding the columns one
+    # by one avoids stacking them into a new block
+    out = frame.drop(columns=replaced) if replaced else frame.copy(deep=False)
+    for c in outs:
+        out[c] = new[c] if isinstance(new[c], pd.Series) else pd.Series(new[c], index=frame.index)
     if replaced:
         notes.append(f"replaced existing output column(s): {', '.join(replaced)}")
 

@@ -659,12 +659,39 @@ class MappingCheck:
             raise MappingError(" | ".join(self.problems))
 
 
-def check_structure(frame: pd.DataFrame, m: QuestionnaireMapping) -> tuple[list[str], dict]:
+def parent_index(person: pd.Series, parent: pd.Series) -> np.ndarray:
+    """Row position of each row's parent (``-1``: no parent id, or an id not found).
+
+    One hash lookup (``pandas.Index.get_indexer``); float-coded integer parent ids (NaN for
+    none) are cast to the person column's integer type first, which keeps the lookup on
+    the fast integer path.
+    """
+    out = np.full(len(parent), -1, dtype=np.int64)
+    has = parent.notna().to_numpy()
+    target = parent.to_numpy()[has]
+    if (
+        pd.api.types.is_integer_dtype(person.dtype)
+        and target.dtype.kind == "f"
+        and np.all(np.mod(target, 1) == 0)
+    ):
+        target = target.astype(np.int64)
+    out[has] = pd.Index(person.to_numpy()).get_indexer(target)
+    return out
+
+
+def check_structure(
+    frame: pd.DataFrame, m: QuestionnaireMapping, cache: dict[str, Any] | None = None
+) -> tuple[list[str], dict]:
     """Cheap data checks shared by :func:`validate_mapping` and ``classify``.
 
     Returns ``(problems, undeclared)``; undeclared codes are problems unless
-    ``unknown_codes: missing``.
+    ``unknown_codes: missing``. When ``cache`` is a dict, the answer masks of each coded
+    column (``cache["masks"][column] = (yes, uncertain)``) and the parent row positions
+    (``cache["parent_index"]``) are stored in it, so ``classify`` computes them once.
     """
+    if cache is None:
+        cache = {}
+    cache.setdefault("masks", {})
     src = m.source
     problems: list[str] = []
     missing_cols = [
@@ -684,7 +711,8 @@ def check_structure(frame: pd.DataFrame, m: QuestionnaireMapping) -> tuple[list[
     undeclared: dict[str, dict[Any, int]] = {}
     for loc, col in m.coded_columns.items():
         values = column_values(frame[col])
-        _, _, und = code_masks(values, m.codes)
+        yes, unc, und = code_masks(values, m.codes)
+        cache["masks"][col] = (yes, unc)
         if und.any():
             counts = _value_counts(values, und)
             undeclared[col] = counts
@@ -730,7 +758,8 @@ def check_structure(frame: pd.DataFrame, m: QuestionnaireMapping) -> tuple[list[
             )
         elif "parent" in m.columns and m.settings.unknown_parent == "error":
             par = frame[m.columns["parent"]]
-            idx = pd.Index(pid).get_indexer(par)
+            idx = parent_index(pid, par)
+            cache["parent_index"] = idx
             orphan = (idx < 0) & par.notna().to_numpy()
             if orphan.any():
                 rows = np.flatnonzero(orphan)
