@@ -8,6 +8,7 @@ committed sample files and in a fresh draw.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -101,3 +102,11 @@ def test_cli_check_mapping_on_the_sample(capsys):
     _needs(SAMPLE / "fl_survey.csv")
     assert main(["check-mapping", str(SAMPLE / "fl_survey.csv"), str(MAPPING)]) == 0
     assert "mapping OK" in capsys.readouterr().out
+
+
+def test_cli_check_mapping_on_the_spss_sample_shows_labels_and_user_missing(capsys):
+    _needs(SAMPLE / "fl_survey.sav")
+    assert main(["check-mapping", str(SAMPLE / "fl_survey.sav"), str(MAPPING)]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"indicators\.UR-I1\s+ur_i1\s+8\s+don't know\s+dont_know\s+True", out)
+    assert re.search(r"indicators\.UR-I1\s+ur_i1\s+1\s+yes\s+yes\s+False", out)

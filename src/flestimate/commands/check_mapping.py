@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 
@@ -36,6 +37,22 @@ def _read(path: str):
         return pd.read_csv(p)
     if p.suffix.lower() == ".parquet":
         return pd.read_parquet(p)
+    if p.suffix.lower() in (".sav", ".zsav", ".dta"):
+        import pyreadstat
+
+        if p.suffix.lower() == ".dta":
+            frame, meta = pyreadstat.read_dta(str(p))
+        else:  # keep the user-missing codes (8, 9) as codes
+            frame, meta = pyreadstat.read_sav(str(p), user_missing=True)
+        return SimpleNamespace(
+            frame=frame,
+            value_labels={
+                col: meta.value_labels[name]
+                for col, name in meta.variable_to_label.items()
+                if name in meta.value_labels
+            },
+            missing_values=dict(getattr(meta, "missing_ranges", None) or {}),
+        )
     raise LoaderError(f"data file {path!r}: cannot read {p.suffix!r} files without flestimate.io.")
 
 
