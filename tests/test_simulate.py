@@ -30,6 +30,7 @@ from flestimate.simulate import (
 )
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
+REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 
 CONTRACT_COLUMNS = [
     "pid", "hhid", "psu", "stratum", "region", "urban", "sex", "age", "age_group",
@@ -558,7 +559,10 @@ def test_committed_sample_follows_the_contract_and_the_rule(committed):
 
 
 def test_committed_sample_design_effect_is_well_above_one(committed):
+    # hand-written stratified ultimate-cluster variance, checked against R survey
+    # (tests/reference/make_reference_simulate.R: svymean(~fl_true, deff = TRUE / "replace"))
     df, truth = committed
+    ref = json.loads((REFERENCE_DIR / "simulate_sample.json").read_text())
     y = truth["fl_true"].to_numpy(dtype=float)
     w = df["w_final"].to_numpy()
     p, var = ultimate_cluster_variance(
@@ -566,8 +570,22 @@ def test_committed_sample_design_effect_is_well_above_one(committed):
     )
     n = len(y)
     s2 = n / (n - 1) * (w * (y - p) ** 2).sum() / w.sum()  # weighted element variance
-    deff = var / (s2 / n)
-    assert deff > 1.5
+    deff_replace = var / (s2 / n)
+    deff = deff_replace / (1 - n / w.sum())
+    assert ref["n"] == n
+    assert p == pytest.approx(ref["prevalence"], rel=1e-9)
+    assert np.sqrt(var) == pytest.approx(ref["se"], rel=1e-9)
+    assert deff_replace == pytest.approx(ref["deff_replace"], rel=1e-9)
+    assert deff == pytest.approx(ref["deff"], rel=1e-9)
+    assert deff_replace > 1.5
+    # the weights estimate the population size (truth.json) within 3 design SEs
+    size = json.loads((SAMPLE_DIR / "truth.json").read_text())["population_size"]
+    total, var_total = ultimate_cluster_variance(
+        np.ones(n), w, df["stratum"].to_numpy(), df["psu"].to_numpy(), ratio=False
+    )
+    assert total == pytest.approx(ref["total_w_final"], rel=1e-9)
+    assert np.sqrt(var_total) == pytest.approx(ref["se_total_w_final"], rel=1e-9)
+    assert abs(total - size) < 3 * np.sqrt(var_total)
 
 
 def test_committed_sav_declares_user_missing(committed):
