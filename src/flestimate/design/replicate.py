@@ -842,7 +842,9 @@ def _group_rows(W: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     n, R = W.shape
     proj = np.random.default_rng(20261128).standard_normal((R, 3))
-    h = (W @ proj) / w[:, None]
+    # rows a weighting step gave weight 0 (nonrespondents) have factors 0
+    inv = np.divide(1.0, w, out=np.zeros(w.shape), where=w > 0)
+    h = (W @ proj) * inv[:, None]
     scale = np.abs(h).max(axis=0) + 1e-300
     key = np.round(h[:, :2] / scale[:2], 10)
     codes, uniq = pd.factorize(pd.MultiIndex.from_arrays([key[:, 0], key[:, 1]]))
@@ -851,8 +853,8 @@ def _group_rows(W: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         first = _first_rows(codes, G)
         check = np.abs(h[:, 2] - h[first[codes], 2]) <= 1e-9 * scale[2]
         if check.all():
-            return codes.astype(np.int64), W[first] / w[first][:, None]
-    return np.arange(n, dtype=np.int64), W / w[:, None]
+            return codes.astype(np.int64), W[first] * inv[first][:, None]
+    return np.arange(n, dtype=np.int64), W * inv[:, None]
 
 
 def _group_structure(group: np.ndarray, weights: np.ndarray) -> DesignStructure:
@@ -1088,10 +1090,12 @@ class ReplicateDesign:
                 f"new replicate weights have shape {W.shape}; expected ({n}, "
                 f"{self.n_replicates})."
             )
-        bad = ~np.isfinite(w) | (w <= 0)
+        # weight 0 only for rows removed by a weighting step (all replicate weights 0)
+        bad = ~np.isfinite(w) | (w < 0) | ((w == 0) & (W != 0).any(axis=1))
         if bad.any():
             raise DesignError(
-                f"new weights have {int(bad.sum())} values that are not > 0 (rows "
+                f"new weights have {int(bad.sum())} values that are negative, or 0 with nonzero "
+                f"replicate weights (rows "
                 f"{first_values(self._data.index[np.flatnonzero(bad)][:6])})."
             )
         _check_replicate_values(W, self.replicate_names, self._data.index)
