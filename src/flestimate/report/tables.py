@@ -54,6 +54,19 @@ def _as_int(value: Any) -> int | None:
     return int(f) if np.isfinite(f) and f == int(f) else None
 
 
+def _codes(values: pd.Series) -> pd.Series:
+    """Domain codes with the total row missing; whole numbers stay integers (``Int64``)."""
+    values = values.reset_index(drop=True)
+    num = pd.to_numeric(values, errors="coerce")
+    present = values.notna()
+    if present.any() and num[present].notna().all():
+        arr = num[present].to_numpy(dtype=float)
+        if np.all(arr == np.round(arr)):
+            return num.astype("Int64")
+        return num.astype(float)
+    return values.astype(object).where(present, None)
+
+
 def tidy_rows(
     est: pd.DataFrame, *, by: Sequence[str], statistic: str, scale: float = 1.0
 ) -> pd.DataFrame:
@@ -150,7 +163,7 @@ def assemble_table(
         }
     )
     for b in by:
-        lead[b] = frame[b].to_numpy()
+        lead[b] = _codes(frame[b])
     for b in by:
         lab = labels.get(b)
         lead[f"{b}_label"] = [label_of(v, lab) for v in frame[b]]
