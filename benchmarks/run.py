@@ -287,6 +287,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-doc", action="store_true", help="do not write --doc")
     p.add_argument("--strict", action="store_true",
                    help="exit 1 when a flestimate workload ends in an error (not when pending)")
+    p.add_argument("--merge", action="append", default=[], metavar="RUN_JSON",
+                   help="add the cells of an earlier run (benchmarks/_results/run-*.json) that "
+                        "this run does not measure; repeatable")
     p.add_argument("--no-extras", action="store_true",
                    help="skip bench_io.py and bench_classify.py")
     args = p.parse_args(argv)
@@ -363,14 +366,28 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"{workload:14s} {size:>5s} {SYSTEM_NAMES[system]:10s} {rec['status']:11s} "
                     + (f"{rec['wall']:.3f} s  {rec['peak_mb']:.0f} MB" if rec["status"] == "ok"
                        else rec.get("reason", "")[:120]))
+    merged_commands = []
+    for path in args.merge:
+        old = json.loads(Path(path).read_text())
+        have = {(r["workload"], r["size"], r["system"]) for r in records}
+        added = [r for r in old["records"] if (r["workload"], r["size"], r["system"]) not in have]
+        records.extend(added)
+        for size, meta in old.get("data", {}).items():
+            data_meta.setdefault(size, meta)
+        merged_commands.append(old["command"])
+        merged_commands.extend(old.get("merged", []))
+        log(f"merged {len(added)} cells from {path}")
+    order = {w: i for i, w in enumerate(WORKLOADS)}
+    records.sort(key=lambda r: (order[r["workload"]], r["n"], SYSTEMS.index(r["system"])))
     compare(records)
     extras = {} if args.no_extras else run_extras(args)
-    report = render(records, data_meta, args, cmdline, started, extras, unavailable)
+    report = render(records, data_meta, args, cmdline, started, extras, unavailable,
+                    merged_commands)
     print()
     print(report)
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     raw = {"command": cmdline, "machine": machine(), "data": data_meta,
-           "records": [{k: v for k, v in r.items() if k != "first"} for r in records]}
+           "merged": merged_commands, "records": records}
     (args.results_dir / f"run-{stamp}.json").write_text(json.dumps(raw, indent=1, default=str))
     if args.write:
         args.doc.parent.mkdir(parents=True, exist_ok=True)
@@ -410,6 +427,8 @@ def compare(records: list[dict]) -> None:
     """Ratios to flestimate and agreement: flestimate vs R, each peer vs flestimate (else R)."""
     by = {(r["workload"], r["size"], r["system"]): r for r in records}
     for rec in records:
+        for stale in ("ratio_wall", "ratio_step", "agree", "agree_reason", "vs"):
+            rec.pop(stale, None)
         if rec["status"] != "ok":
             continue
         fle = by.get((rec["workload"], rec["size"], "flestimate"))
@@ -551,7 +570,8 @@ def targets(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def render(records, data_meta, args, cmdline, started, extras, unavailable) -> str:
+def render(records, data_meta, args, cmdline, started, extras, unavailable,
+           merged_commands) -> str:
     mach = machine()
     versions = _versions(records)
     versions.setdefault("python", mach["python"])
@@ -576,6 +596,7 @@ def render(records, data_meta, args, cmdline, started, extras, unavailable) -> s
         "flestimate is pending). *pending*: the flestimate feature does not exist yet.",
         "",
         f"- Command: `{cmdline}`",
+        *(f"- Merged with the cells (not re-run here) of: `{c}`" for c in merged_commands),
         f"- Run at: {started.strftime('%Y-%m-%d %H:%M UTC')}",
         f"- Machine: {mach['cores']} cores, {mach['memory_gib']} GiB memory, CPU "
         f"{mach['cpu']}, {mach['os']}",
@@ -587,7 +608,7 @@ def render(records, data_meta, args, cmdline, started, extras, unavailable) -> s
         "## Data",
         "",
     ]
-    for size, meta in data_meta.items():
+    for size, meta in sorted(data_meta.items(), key=lambda kv: kv[1]["n"]):
         out.append(f"- {size}: {meta['n']:,} respondents, {meta['n_strata']} strata, "
                    f"{meta['n_psu']:,} PSUs, from `{meta['source']}` (seed {meta['seed']})")
     out += ["", "Design everywhere: strata `stratum`, PSU `psu` (nested in strata), weight "
