@@ -129,7 +129,7 @@ class _JackknifeFactors(_Factors):
         m = self.mult[:, None]
         out = T_all[None, :] - Th + m * (Th - Ti)
         if adjust.any():
-            out[adjust] = (m[adjust] * (T_all[None, :] - Th[adjust]))
+            out[adjust] = m[adjust] * (T_all[None, :] - Th[adjust])
         return out
 
     def dense(self) -> np.ndarray:
@@ -228,7 +228,9 @@ def _dense_rank(F: np.ndarray, present: np.ndarray, row_weight: np.ndarray) -> n
     M = pres.shape[1]
     if M == 0:
         return np.zeros(0, dtype=np.int64)
-    patterns, inverse = np.unique(pres.T, axis=0, return_inverse=True)
+    packed = np.packbits(pres.T, axis=1)  # (M, P/8): cheap to compare
+    _, first, inverse = np.unique(packed, axis=0, return_index=True, return_inverse=True)
+    patterns = pres.T[first]
     inverse = np.asarray(inverse).reshape(-1)
     ranks = np.empty(len(patterns), dtype=np.int64)
     sw = np.sqrt(np.asarray(row_weight, dtype=np.float64))
@@ -407,7 +409,9 @@ def _brr(design: Any, rho: float) -> np.ndarray:
     if bad.size:
         labels = s.strata_labels[bad]
         counts = s.n_psu[bad]
-        shown = ", ".join(f"{lab!r} ({c} PSUs)" for lab, c in zip(labels[:5], counts[:5], strict=False))
+        shown = ", ".join(
+            f"{lab!r} ({c} PSUs)" for lab, c in zip(labels[:5], counts[:5], strict=False)
+        )
         raise DesignError(
             f"BRR needs exactly two PSUs in every stratum; {bad.size} strata of "
             f"{design.spec.get('strata')!r} do not (first: {shown}"
@@ -567,9 +571,7 @@ def _rng(rng: Any) -> np.random.Generator:
         return rng
     if rng is None or isinstance(rng, (int, np.integer)):
         return np.random.default_rng(rng)
-    raise ValidationError(
-        f"rng={rng!r} must be an int seed, a numpy.random.Generator or None."
-    )
+    raise ValidationError(f"rng={rng!r} must be an int seed, a numpy.random.Generator or None.")
 
 
 def _check_rho(rho: Any) -> float:
@@ -779,8 +781,7 @@ def _replicate_columns(frame: pd.DataFrame, spec: Any, weight: str) -> list:
             raise DesignError("replicate_weights names a column twice. Name each column once.")
         return cols
     raise DesignError(
-        f"replicate_weights must be a list of column names or a regular expression; found "
-        f"{spec!r}."
+        f"replicate_weights must be a list of column names or a regular expression; found {spec!r}."
     )
 
 
@@ -804,22 +805,31 @@ def _weight_values(frame: pd.DataFrame, weight: str) -> np.ndarray:
 
 
 def _replicate_matrix(frame: pd.DataFrame, cols: list) -> np.ndarray:
-    nonnum = [c for c in cols if not pd.api.types.is_numeric_dtype(frame[c].dtype)
-              or pd.api.types.is_bool_dtype(frame[c].dtype)]
+    nonnum = [
+        c
+        for c in cols
+        if not pd.api.types.is_numeric_dtype(frame[c].dtype)
+        or pd.api.types.is_bool_dtype(frame[c].dtype)
+    ]
     if nonnum:
         raise DesignError(
             f"{len(nonnum)} replicate weight columns are not numeric (first: "
             f"{first_values(nonnum)}). Convert them to numbers."
         )
-    W = np.ascontiguousarray(frame[cols].to_numpy(dtype=np.float64, na_value=np.nan))
+    W = frame[cols].to_numpy(dtype=np.float64, na_value=np.nan)
     _check_replicate_values(W, cols, frame.index)
     return W
 
 
 def _check_replicate_values(W: np.ndarray, cols: Sequence, index: pd.Index) -> None:
+    if W.size == 0 or (W.min() >= 0 and np.isfinite(W.max())):  # NaN fails both tests
+        return
     for bad, what, fix in (
-        (~np.isfinite(W), "missing or infinite", "fill them (a unit outside a replicate has "
-         "weight 0)"),
+        (
+            ~np.isfinite(W),
+            "missing or infinite",
+            "fill them (a unit outside a replicate has weight 0)",
+        ),
         (W < 0, "negative", "replicate weights must be >= 0; correct them"),
     ):
         if bad.any():
@@ -846,8 +856,9 @@ def _group_rows(W: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inv = np.divide(1.0, w, out=np.zeros(w.shape), where=w > 0)
     h = (W @ proj) * inv[:, None]
     scale = np.abs(h).max(axis=0) + 1e-300
-    key = np.round(h[:, :2] / scale[:2], 10)
-    codes, uniq = pd.factorize(pd.MultiIndex.from_arrays([key[:, 0], key[:, 1]]))
+    c0, _ = pd.factorize(np.round(h[:, 0] / scale[0], 10))
+    c1, _ = pd.factorize(np.round(h[:, 1] / scale[1], 10))
+    codes, uniq = pd.factorize(c0.astype(np.int64) * (int(c1.max()) + 1) + c1)
     G = len(uniq)
     if G < n:
         first = _first_rows(codes, G)
@@ -1046,8 +1057,20 @@ class ReplicateDesign:
 
     # ------------------------------------------------------------------ construction
     def _init(self, **kw: Any) -> None:
-        for key in ("data", "weights", "structure", "factors", "method", "scale", "rscales",
-                    "mse", "df", "rho", "source", "history"):
+        for key in (
+            "data",
+            "weights",
+            "structure",
+            "factors",
+            "method",
+            "scale",
+            "rscales",
+            "mse",
+            "df",
+            "rho",
+            "source",
+            "history",
+        ):
             object.__setattr__(self, "_" + key, kw[key])
         object.__setattr__(self, "_names", kw["replicate_names"])
         object.__setattr__(self, "_cache", {})
@@ -1082,13 +1105,12 @@ class ReplicateDesign:
         """
         n = self._structure.n
         w = np.asarray(weights, dtype=np.float64).reshape(-1)
-        W = np.ascontiguousarray(replicate_weights, dtype=np.float64)
+        W = np.asarray(replicate_weights, dtype=np.float64)
         if w.shape != (n,):
             raise DesignError(f"new weights have shape {w.shape}; the design has {n} rows.")
         if W.shape != (n, self.n_replicates):
             raise DesignError(
-                f"new replicate weights have shape {W.shape}; expected ({n}, "
-                f"{self.n_replicates})."
+                f"new replicate weights have shape {W.shape}; expected ({n}, {self.n_replicates})."
             )
         # weight 0 only for rows removed by a weighting step (all replicate weights 0)
         bad = ~np.isfinite(w) | (w < 0) | ((w == 0) & (W != 0).any(axis=1))
@@ -1236,7 +1258,7 @@ class ReplicateDesign:
         for start in range(0, R, int(size)):  # blocks of replicates
             stop = min(R, start + int(size))
             F = self._factor_block(start, stop)  # (b, P)
-            yield start, s.weights[:, None] * F.T[s.psu]
+            yield start, (np.take(F, s.psu, axis=1) * s.weights[None, :]).T
 
     def _factor_block(self, start: int, stop: int) -> np.ndarray:
         fac = self._factors
@@ -1278,8 +1300,11 @@ class ReplicateDesign:
         rep = self.replicate_weights
         clash = [c for c in rep.columns if c in w.columns]
         if include_data:
-            clash += [c for c in [*w.columns, *rep.columns] if c in self._data.columns
-                      and c not in self._names_in_data()]
+            clash += [
+                c
+                for c in [*w.columns, *rep.columns]
+                if c in self._data.columns and c not in self._names_in_data()
+            ]
         if clash:
             raise DesignError(
                 f"columns {first_values(clash)} would appear twice in the output. Rename "
@@ -1368,21 +1393,33 @@ class ReplicateDesign:
 
         return ratio(self, numerator, denominator, by=by, level=level, na_rm=na_rm, df=df)
 
-    def proportion(self, y, *, by=None, level=0.95, na_rm=False, df="domain",
-                   ci_method="logit", scale=1):
+    def proportion(
+        self, y, *, by=None, level=0.95, na_rm=False, df="domain", ci_method="logit", scale=1
+    ):
         """Proportions; see :func:`flestimate.estimation.estimators.proportion`."""
         from flestimate.estimation.estimators import proportion
 
-        return proportion(self, y, by=by, level=level, na_rm=na_rm, df=df,
-                          ci_method=ci_method, scale=scale)
+        return proportion(
+            self, y, by=by, level=level, na_rm=na_rm, df=df, ci_method=ci_method, scale=scale
+        )
 
-    def prevalence(self, y, *, by=None, level=0.95, na_rm=False, df="domain",
-                   ci_method="korn-graubard", scale=1000):
+    def prevalence(
+        self,
+        y,
+        *,
+        by=None,
+        level=0.95,
+        na_rm=False,
+        df="domain",
+        ci_method="korn-graubard",
+        scale=1000,
+    ):
         """Prevalence per 1,000; see :func:`flestimate.estimation.estimators.prevalence`."""
         from flestimate.estimation.estimators import prevalence
 
-        return prevalence(self, y, by=by, level=level, na_rm=na_rm, df=df,
-                          ci_method=ci_method, scale=scale)
+        return prevalence(
+            self, y, by=by, level=level, na_rm=na_rm, df=df, ci_method=ci_method, scale=scale
+        )
 
     # ------------------------------------------------------------------ summary
     def _summary_rows(self) -> list[tuple[str, str]]:
