@@ -51,13 +51,18 @@ case <- function(des, call, note = NULL) {
 
 # trimWeights(strict = TRUE) rule applied to one weight vector (used for replicate columns,
 # because trimWeights.svyrep.design in survey 4.1.1 does not update the replicate weights).
+# Units with weight 0 (outside a JK1 replicate) are left at 0: trimWeights would lift them
+# to `lower`, bringing a deleted PSU back into its replicate.
 trim_strict <- function(w, lower, upper) {
+  pos <- w > 0
   repeat {
-    outside <- w < lower | w > upper
+    outside <- pos & (w < lower | w > upper)
     if (!any(outside)) return(w)
-    wnew <- pmax(lower, pmin(w, upper))
+    wnew <- w
+    wnew[pos] <- pmax(lower, pmin(w[pos], upper))
     trimmings <- w - wnew
-    wnew[!outside] <- wnew[!outside] + sum(trimmings) / sum(!outside)
+    inside <- pos & !outside
+    wnew[inside] <- wnew[inside] + sum(trimmings) / sum(inside)
     w <- wnew
   }
 }

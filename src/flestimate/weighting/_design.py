@@ -22,6 +22,8 @@ __all__ = [
     "current_weights",
     "derive",
     "design_frame",
+    "replicate_apply",
+    "replicate_cell_totals",
     "replicate_weight_matrix",
     "weight_stats",
 ]
@@ -124,17 +126,43 @@ def current_weights(design: Any) -> np.ndarray:
 
 
 def is_replicate(design: Any) -> bool:
-    return hasattr(design, "replicate_weights")
+    return hasattr(design, "replicate_weight_blocks")
 
 
 def replicate_weight_matrix(design: Any) -> np.ndarray | None:
     """Replicate analysis weights (n, R) of a ReplicateDesign, else None."""
     if not is_replicate(design):
         return None
-    rw = design.replicate_weights
-    if isinstance(rw, pd.DataFrame):
-        rw = rw.to_numpy(dtype=np.float64)
-    return np.asarray(rw, dtype=np.float64)
+    n = design.structure.n
+    W = np.empty((n, design.n_replicates))
+    for start, block in design.replicate_weight_blocks(64):
+        W[:, start : start + block.shape[1]] = block
+    return W
+
+
+def replicate_cell_totals(design: Any, cells: np.ndarray, n_cells: int) -> np.ndarray:
+    """Replicate weighted counts of cells, (R, C), from the unit x cell totals.
+
+    The replicate weight of row i is ``w_i f[r, unit(i)]`` (``design.factors``), so
+    the replicate totals of all cells are one product ``f (R, P) @ T (P, C)`` with
+    ``T[p, c] = sum_{i in p, c} w_i``: no n x R matrix is formed.
+    """
+    s = design.structure
+    P = s.n_psus
+    T = np.bincount(s.psu * n_cells + cells, weights=s.weights, minlength=P * n_cells)
+    return np.asarray(design.factors @ T.reshape(P, n_cells))
+
+
+def replicate_apply(design: Any, cells: np.ndarray, G: np.ndarray) -> np.ndarray:
+    """New replicate weights ``w_i f[r, unit(i)] G[r, cell(i)]`` (n, R)."""
+    s = design.structure
+    F = design.factors  # (R, P)
+    return s.weights[:, None] * F.T[s.psu] * G.T[cells]
+
+
+def replicate_blocks(design: Any, size: int) -> Any:
+    """Blocks ``(start, (n, b))`` of replicate analysis weights."""
+    return design.replicate_weight_blocks(size)
 
 
 def warn(code: str, message: str, category: type[Warning], **context: Any) -> Diagnostic:
@@ -158,17 +186,16 @@ def derive(
             f"{step.step} produced {bad.size} non-finite weights (rows "
             f"{', '.join(map(str, design.data.index[bad[:5]]))}). Check the totals and cells."
         )
+    if is_replicate(design):
+        if replicate_weights is None:
+            raise CalibrationError(f"{step.step}: a replicate design needs re-weighted replicates.")
+        return design.with_weights(weights, replicate_weights, step=step)
     residualizers = tuple(getattr(design, "_residualizers", ()))
     if residualizer is not None:
         extra = residualizer if isinstance(residualizer, tuple) else (residualizer,)
         residualizers = residualizers + extra
     history = tuple(getattr(design, "history", ())) + (step,)
-    kwargs: dict[str, Any] = {}
-    if replicate_weights is not None:
-        kwargs["replicate_weights"] = replicate_weights
-    return design._evolve(
-        weights=weights, residualizers=residualizers, history=history, **kwargs
-    )
+    return design._evolve(weights=weights, residualizers=residualizers, history=history)
 
 
 def as_plain(value: Any) -> Any:

@@ -17,12 +17,15 @@ from flestimate.weighting._design import (
     current_weights,
     derive,
     design_frame,
-    replicate_weight_matrix,
+    is_replicate,
+    replicate_apply,
+    replicate_blocks,
+    replicate_cell_totals,
     warn,
     weight_stats,
 )
 from flestimate.weighting._solver import calibration_g, scaled_pinv
-from flestimate.weighting.poststratify import cell_sums, check_zero_cells
+from flestimate.weighting.poststratify import check_zero_cells
 from flestimate.weighting.rake import cross_cells
 
 __all__ = ["calibrate"]
@@ -275,32 +278,29 @@ def calibrate(
         tmat = (Xc * w[:, None]).T @ Xc
         resid = Residualizer(X=Xc, s=new_w, phi=phi, A=scaled_pinv(tmat))
 
-    rep = replicate_weight_matrix(design)
     new_rep = None
     rep_info = None
-    if rep is not None:
-        R = rep.shape[1]
+    if is_replicate(design):
+        R = int(design.n_replicates)
         if combo is not None:
-            rtab = cell_sums(combo, Xc.shape[0], rep).T  # (R, C)
+            # all replicates at once from the PSU x cell weighted counts
+            rtab = replicate_cell_totals(design, combo, Xc.shape[0])  # (R, C)
             rfit = calibration_g(Xc, rtab, T, method=method, bounds=bnd, max_iter=max_iter)
-            G = rfit.g.T[combo]
+            new_rep = replicate_apply(design, combo, rfit.g)
             parts = [rfit]
         else:
-            G = np.empty_like(rep)
+            new_rep = np.empty((w.size, R))
             parts = []
-            for start in range(0, R, _REPLICATE_BLOCK):
-                blk = slice(start, min(R, start + _REPLICATE_BLOCK))
-                rf = calibration_g(Xc, rep[:, blk].T, T, method=method, bounds=bnd,
-                                   max_iter=max_iter)
-                G[:, blk] = rf.g.T
+            for start, block in replicate_blocks(design, _REPLICATE_BLOCK):
+                rf = calibration_g(Xc, block.T, T, method=method, bounds=bnd, max_iter=max_iter)
+                new_rep[:, start : start + block.shape[1]] = block * rf.g.T
                 parts.append(rf)
         conv = np.concatenate([p.converged for p in parts])
         if not conv.all():
             b = int(np.flatnonzero(~conv)[0])
             blk_i, within = divmod(b, _REPLICATE_BLOCK) if combo is None else (0, b)
             raise _fail(model, parts[blk_i], within, max_iter, bounds, f" of replicate {b + 1}")
-        new_rep = rep * G
-        neg_rep = (new_rep < 0) & (rep > 0)
+        neg_rep = new_rep < 0
         if neg_rep.any():
             diagnostics.append(
                 warn(

@@ -15,7 +15,9 @@ from flestimate.weighting._design import (
     current_weights,
     derive,
     design_frame,
-    replicate_weight_matrix,
+    is_replicate,
+    replicate_apply,
+    replicate_cell_totals,
     weight_stats,
 )
 from flestimate.weighting.poststratify import cell_sums
@@ -143,12 +145,13 @@ def adjust_nonresponse(design: Any, *, responded: Any, cells: Any) -> Any:
         invT = np.where(T > 0, 1.0 / np.where(T > 0, T, 1.0), 0.0)
     resid = Residualizer(X=codes, s=new_w - w, phi=(w > 0).astype(np.float64), A=invT)
 
-    rep = replicate_weight_matrix(design)
     new_rep = None
     rep_info = None
-    if rep is not None:
-        rT = cell_sums(codes, q, rep)
-        rR = cell_sums(codes, q, rep * r[:, None])
+    if is_replicate(design):
+        # replicate totals of (class, responded) cells: (R, 2q)
+        both = replicate_cell_totals(design, codes * 2 + resp.astype(np.int64), 2 * q)
+        rR = both[:, 1::2].T  # (q, R)
+        rT = rR + both[:, 0::2].T
         bad = (rT > 0) & (rR <= 0)
         if bad.any():
             b = int(np.flatnonzero(bad.any(axis=0))[0])
@@ -159,8 +162,8 @@ def adjust_nonresponse(design: Any, *, responded: Any, cells: Any) -> Any:
             )
         with np.errstate(divide="ignore", invalid="ignore"):
             rf = np.where(rR > 0, rT / np.where(rR > 0, rR, 1.0), 0.0)
-        new_rep = rep * r[:, None] * rf[codes]
-        rep_info = {"replicates": int(rep.shape[1])}
+        new_rep = replicate_apply(design, codes, rf.T) * r[:, None]
+        rep_info = {"replicates": int(rf.shape[1])}
     step = WeightingStep(
         step="adjust_nonresponse",
         parameters={

@@ -17,7 +17,9 @@ from flestimate.weighting._design import (
     current_weights,
     derive,
     design_frame,
-    replicate_weight_matrix,
+    is_replicate,
+    replicate_apply,
+    replicate_cell_totals,
     weight_stats,
 )
 
@@ -107,14 +109,13 @@ def poststratify(design: Any, *, totals: Any) -> Any:
         phi = np.where(w > 0, 1.0 / factor[codes], 0.0)
     resid = Residualizer(X=codes, s=new_w, phi=phi, A=1.0 / sums)
 
-    rep = replicate_weight_matrix(design)
     new_rep = None
     rep_info = None
-    if rep is not None:
-        rsums = cell_sums(codes, q, rep)
-        check_zero_cells(rsums, levels, margin.name, "replicate weights")
-        new_rep = rep * (counts[:, None] / rsums)[codes]
-        rep_info = {"replicates": int(rep.shape[1]), "converged": True}
+    if is_replicate(design):
+        rsums = replicate_cell_totals(design, codes, q)  # (R, q)
+        check_zero_cells(rsums.T, levels, margin.name, "replicate weights")
+        new_rep = replicate_apply(design, codes, counts[None, :] / rsums)
+        rep_info = {"replicates": int(rsums.shape[0]), "converged": True}
     step = WeightingStep(
         step="poststratify",
         parameters={"totals": margin.as_dict()},

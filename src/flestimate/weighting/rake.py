@@ -15,11 +15,13 @@ from flestimate.weighting._design import (
     current_weights,
     derive,
     design_frame,
-    replicate_weight_matrix,
+    is_replicate,
+    replicate_apply,
+    replicate_cell_totals,
     weight_stats,
 )
 from flestimate.weighting._solver import ipf, rake_residual_matrix
-from flestimate.weighting.poststratify import cell_sums, check_zero_cells, indicator
+from flestimate.weighting.poststratify import check_zero_cells, indicator
 
 __all__ = ["rake"]
 
@@ -163,11 +165,10 @@ def rake(
             )
         resid = tuple(per_margin) * _R_RESIDUAL_SWEEPS
 
-    rep = replicate_weight_matrix(design)
     new_rep = None
     rep_info = None
-    if rep is not None:
-        rtable = cell_sums(combo, C, rep).T  # (R, C)
+    if is_replicate(design):
+        rtable = replicate_cell_totals(design, combo, C)  # (R, C)
         for m, cm, q, lv in zip(parsed, combo_cells, sizes, levels, strict=False):
             sums = np.asarray(indicator(cm, q).T @ rtable.T)
             check_zero_cells(sums, lv, m.name, "replicate weights")
@@ -175,9 +176,9 @@ def rake(
         if not rfit.converged.all():
             b = int(np.flatnonzero(~rfit.converged)[0])
             raise _not_converged(parsed, levels, rfit, b, max_iter, f" of replicate {b + 1}")
-        new_rep = rep * rfit.factor.T[combo]
+        new_rep = replicate_apply(design, combo, rfit.factor)
         rep_info = {
-            "replicates": int(rep.shape[1]),
+            "replicates": int(rtable.shape[0]),
             "converged": True,
             "max_iterations": int(rfit.iterations.max()),
             "max_discrepancy": float(rfit.discrepancy.max()),
