@@ -177,3 +177,19 @@ def test_check_columns(base):
     bad["populations"]["workers"] = "worked == 1"
     with pytest.raises(ConfigError, match=r"populations.workers: .*unknown column 'worked'"):
         check_columns(parse_config(bad, base_dir=base), cols)
+
+
+def test_replicate_design_config(base):
+    cfg = good()
+    cfg["design"] = {"weight": "w", "replicate": {"weights": "repw", "method": "jk1"}}
+    assert parse_config(cfg, base_dir=base).design.replicate["method"] == "jk1"
+    cfg["design"]["replicate"]["method"] = "jackknife"
+    with pytest.raises(ConfigError, match=r"design.replicate.method: found 'jackknife'"):
+        parse_config(cfg, base_dir=base)
+    cfg["design"]["replicate"] = {"weights": ["r1", "r2"]}
+    with pytest.raises(ConfigError, match=r"design.replicate.method: required key is missing"):
+        parse_config(cfg, base_dir=base)
+    cfg["design"] = {"weight": "w", "psu": "psu",
+                     "replicate": {"weights": ["r1"], "method": "brr"}}
+    with pytest.raises(ConfigError, match=r"design.psu: found 'psu' together with design.replicate"):
+        parse_config(cfg, base_dir=base)

@@ -357,3 +357,29 @@ def test_unknown_weighting_option_suggests(tmp_path, capsys):
     assert main(["run", str(write_config(tmp_path, cfg)), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "weighting[0].uper: unknown option of flestimate.trim_weights; did you mean 'upper'?" in err
+
+
+def test_replicate_design_equals_direct_call(tmp_path):
+    frame = pd.read_parquet(SAMPLE / "fl_survey.parquet")
+    rng = np.random.default_rng(20181010)
+    psu_codes, psu_idx = np.unique(frame["psu"].to_numpy(), return_inverse=True)
+    # 40 bootstrap-like replicates: PSU multipliers from a Poisson(1), as columns repw1..repw40
+    factors = rng.poisson(1.0, size=(40, len(psu_codes))).astype(float)
+    reps = {f"repw{r + 1}": frame["w_final"].to_numpy() * factors[r, psu_idx] for r in range(40)}
+    frame = pd.concat([frame, pd.DataFrame(reps)], axis=1)
+    data_path = tmp_path / "rep.parquet"
+    frame.to_parquet(data_path)
+    cfg = small_config(data_path)
+    cfg["design"] = {"weight": "w_final", "replicate": {"weights": "repw", "method": "bootstrap"}}
+    out = tmp_path / "out"
+    assert main(["run", str(write_config(tmp_path, cfg)), "--out", str(out), "--quiet"]) == 0
+    data = flestimate.classify(flestimate.read_survey(data_path), MAPPING)
+    f = data.frame
+    design = flestimate.ReplicateDesign(f, weight="w_final", replicate_weights=list(reps),
+                                        method="bootstrap")
+    by_sex = pd.read_csv(out / "by_sex.csv")
+    compare(by_sex, expected(design, "fl", "prevalence", ["sex"]), "prevalence", ["sex"])
+    nat = pd.read_csv(out / "national.csv")
+    compare(nat, expected(design, "fl", "total", []), "total", [])
+    html = (out / "report.html").read_text()
+    assert "replicate weights (bootstrap)" in html

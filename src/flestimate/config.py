@@ -46,7 +46,8 @@ CI_METHODS = (
 LONELY_PSU_RULES = ("fail", "remove", "certainty", "adjust", "average")
 STATISTICS = ("prevalence", "total", "share")
 WEIGHTING_STEPS = ("nonresponse", "poststratify", "rake", "calibrate", "trim")
-MISSING_POLICIES = ("conservative", "upper_bound", "exclude_case")
+REPLICATE_METHODS = ("jk1", "jkn", "brr", "fay", "bootstrap", "subbootstrap", "sdr", "other")
+REPLICATE_KEYS = ("weights", "method", "scale", "rscales", "mse", "df", "rho")
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,40}$")
 
 
@@ -277,11 +278,19 @@ def _parse_design(raw: Any) -> DesignSpec:
     rep = sec.get("replicate")
     if rep is not None:
         rep = dict(_mapping(rep, "design.replicate"))
-        if "weights" not in rep:
-            raise ConfigError(
-                "design.replicate.weights: required key is missing (a list of replicate "
-                "weight columns, or a prefix such as 'repw')"
-            )
+        _check_keys(rep, "design.replicate", REPLICATE_KEYS, required=("weights", "method"))
+        w = rep["weights"]
+        if isinstance(w, list):
+            _str_list(w, "design.replicate.weights")
+        else:
+            _str(w, "design.replicate.weights")
+        _choice(rep["method"], "design.replicate.method", REPLICATE_METHODS)
+        for k in ("strata", "psu", "fpc"):
+            if sec.get(k) is not None:
+                raise ConfigError(
+                    f"design.{k}: found {sec[k]!r} together with design.replicate; a replicate "
+                    f"design carries its design in the replicate weights: remove design.{k}"
+                )
     weight = _str(sec.get("weight"), "design.weight")
     return DesignSpec(
         weight=weight,  # type: ignore[arg-type]

@@ -216,15 +216,18 @@ def _build_design(frame: pd.DataFrame, config: Config) -> Any:
         rep = dict(d.replicate)
         weights = rep.pop("weights")
         if isinstance(weights, str):
-            weights = [c for c in frame.columns if str(c).startswith(weights)]
+            prefix = weights
+            weights = [c for c in frame.columns if str(c).startswith(prefix) and c != d.weight]
             if not weights:
-                raise ConfigError(f"design.replicate.weights: no column starts with "
-                                  f"{d.replicate['weights']!r}")
-        try:
-            return flestimate.ReplicateDesign(frame, weight=d.weight, replicate_weights=weights,
-                                              **rep)
-        except TypeError as exc:
-            raise ConfigError(f"design.replicate: {exc}") from None
+                raise ConfigError(f"design.replicate.weights: no column starts with {prefix!r}; "
+                                  f"give the prefix of the replicate weight columns or a list")
+        else:
+            missing = [c for c in weights if c not in frame.columns]
+            if missing:
+                raise ConfigError(f"design.replicate.weights: {len(missing)} columns are not in "
+                                  f"the data (first: {missing[0]!r})")
+        return flestimate.ReplicateDesign(frame, weight=d.weight, replicate_weights=list(weights),
+                                          **rep)
     return flestimate.SurveyDesign(frame, weight=d.weight, strata=d.strata, psu=d.psu, fpc=d.fpc,
                                    lonely_psu=d.lonely_psu)
 
