@@ -409,7 +409,7 @@ class _Frame:
     worked: np.ndarray  # bool
     sector: np.ndarray  # int8 index into SECTORS, -1 not working
     status_emp: np.ndarray  # int8 1..4, 0 not working
-    parent: np.ndarray  # int64 person index of the linked parent, -1 none (children only)
+    parent: np.ndarray  # int32 person index of the linked parent, -1 none (children only)
     employer_parents: np.ndarray  # int8 0 n/a, 1 parents, 2 third party (working children)
     fl: np.ndarray  # bool
     form: np.ndarray  # int8 0 none, 1 exploitation, 2 CSE, 3 state
@@ -499,13 +499,15 @@ def _draw_population(
     np.cumsum(hh_size[:-1], out=hh_start[1:])
     n = int(hh_start[-1] + hh_size[-1])
     p_hh = np.repeat(np.arange(n_hh, dtype=np.int32), hh_size)
-    k = np.arange(n, dtype=np.int64) - hh_start[p_hh]
-    sp = spouse[p_hh]
-    n_adults = (1 + spouse + n_other)[p_hh]
+    # position of the person in the household (int32 keeps the temporaries small)
+    k = np.arange(n, dtype=np.int32)
+    k -= hh_start.astype(np.int32)[p_hh]
+    n_adults = (1 + spouse + n_other).astype(np.int8)[p_hh]
     is_head = k == 0
-    is_spouse = sp & (k == 1)
+    is_spouse = spouse[p_hh] & (k == 1)
     is_child = k >= n_adults
     is_other = ~(is_head | is_spouse | is_child)
+    del k, n_adults
 
     # children's linked parent (head or spouse), parents' age bounds the child's age
     n_ch = int(is_child.sum())
@@ -515,7 +517,7 @@ def _draw_population(
     parent_age = np.where(use_spouse, spouse_age[ch_hh], head_age[ch_hh])
     max_age = np.minimum(17, parent_age - 15)
     child_age = 5 + np.floor(rng.random(n_ch) * (max_age - 4)).astype(np.int16)
-    parent = np.full(n, -1, dtype=np.int64)
+    parent = np.full(n, -1, dtype=np.int32)
     parent[is_child] = np.where(has_parent, hh_start[ch_hh] + use_spouse, -1)
 
     age = np.empty(n, dtype=np.int16)
@@ -529,29 +531,41 @@ def _draw_population(
     age[is_child] = child_age
     age = age.astype(np.int8)
 
-    sex = np.where(rng.random(n) < 0.5, 1, 2).astype(np.int8)
+    sex = np.where(rng.random(n) < 0.5, np.int8(1), np.int8(2))
     sex[is_head] = np.where(head_male, 1, 2)
     sex[is_spouse] = np.where(head_male[p_hh[is_spouse]], 2, 1)
 
     keep_status = rng.random(n) < np.where(is_child, 0.6, 0.9)
-    migrant = np.where(keep_status, hh_mig[p_hh], 1).astype(np.int8)
+    migrant = np.where(keep_status, hh_mig[p_hh], np.int8(1))
+    del keep_status
 
     urban = ea_urban[hh_ea[p_hh]]
     rural = urban == 2
     adult = age >= 18
 
     # ---- work: adults first -------------------------------------------------------------
-    p_work = np.select(
-        [age < 12, age < 15, age < 18, age < 25, age < 55, age < 65],
-        [0.06, 0.15, 0.25, 0.55, np.where(sex == 1, 0.88, 0.62), 0.60],
+    # probability of work by age (5..127) and sex, plus a rural supplement
+    ages = np.arange(128)
+    by_age = np.select(
+        [ages < 12, ages < 15, ages < 18, ages < 25, ages < 55, ages < 65],
+        [0.06, 0.15, 0.25, 0.55, -1.0, 0.60],
         default=0.25,
-    ) + np.where(rural, np.where(adult, 0.04, 0.08), 0.0)
+    )
+    work_table = np.column_stack(
+        [np.where(by_age < 0, 0.88, by_age), np.where(by_age < 0, 0.62, by_age)]
+    )
+    p_work = work_table[age, sex - 1]
+    p_work += np.where(rural, np.where(adult, 0.04, 0.08), 0.0)
     u_work = rng.random(n)
     worked = adult & (u_work < p_work)
+    # children decide later (they depend on their parent's status): keep only their part
+    p_work_child = p_work[is_child]
+    u_work_child = u_work[is_child]
+    del p_work, u_work
 
     table = _sector_table()
     sector = np.full(n, -1, dtype=np.int8)
-    sec_group = np.where(adult, np.where(sex == 1, 0, 1), 2) + 3 * rural
+    sec_group = (np.where(adult, np.where(sex == 1, 0, 1), 2) + 3 * rural).astype(np.int8)
     aw = np.flatnonzero(worked)
     sector[aw] = _categorical(rng, table, sec_group[aw])
 
@@ -588,8 +602,8 @@ def _draw_population(
     par_worked = np.zeros(ch.size, dtype=bool)
     par_worked[has_p] = worked[ch_parent[has_p]]
     # children of a parent in forced labour work more often, and mostly with that parent
-    p_child_work = np.where(par_fl, np.maximum(p_work[ch], 0.4), p_work[ch])
-    ch_worked = u_work[ch] < p_child_work
+    p_child_work = np.where(par_fl, np.maximum(p_work_child, 0.4), p_work_child)
+    ch_worked = u_work_child < p_child_work
     worked[ch] = ch_worked
     cw = ch[ch_worked]
     cw_parent = parent[cw]
