@@ -383,3 +383,36 @@ def test_replicate_design_equals_direct_call(tmp_path):
     compare(nat, expected(design, "fl", "total", []), "total", [])
     html = (out / "report.html").read_text()
     assert "replicate weights (bootstrap)" in html
+
+
+def test_share_equals_direct_proportion(tmp_path):
+    data_path = SAMPLE / "fl_survey.parquet"
+    cfg = small_config(data_path, tables=[
+        {"name": "share_sex", "statistics": ["share"], "by": ["sex"]},
+        {"name": "share_age_adults", "statistics": ["share"], "by": ["age_group"],
+         "population": "adults"},
+    ])
+    out = tmp_path / "out"
+    assert main(["run", str(write_config(tmp_path, cfg)), "--out", str(out), "--quiet"]) == 0
+    design = direct_design(data_path)
+    f = design.data.assign(sex_cat=design.data["sex"].astype("category"),
+                           age_cat=design.data["age_group"].astype("category"))
+    d2 = flestimate.SurveyDesign(f, weight="w_final", strata="stratum", psu="psu")
+
+    def share(var, by, pop=None):
+        groups = ([pop] if pop else []) + ["fl"]
+        e = d2.proportion(var, by=groups, ci_method="korn-graubard", level=0.95).to_frame()
+        e = e[e["fl"] == 1]
+        if pop:
+            e = e[e[pop] == 1]
+        e = e.rename(columns={"category": by}).reset_index(drop=True)
+        for c in ("estimate", "se", "ci_lower", "ci_upper"):
+            e[c] = e[c] * 100
+        return e
+
+    got = pd.read_csv(out / "share_sex.csv")
+    compare(got, share("sex_cat", "sex"), "share", ["sex"])
+    assert got["estimate"].sum() == pytest.approx(100, rel=1e-12)
+    got = pd.read_csv(out / "share_age_adults.csv")
+    compare(got, share("age_cat", "age_group", "adult"), "share", ["age_group"])
+    assert got.loc[got["age_group"] == 1, "estimate"].fillna(0).sum() == 0  # no child is an adult

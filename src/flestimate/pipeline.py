@@ -57,6 +57,7 @@ _WEIGHTING_FUNCTIONS = {
 }
 _POP_PREFIX = "_pop_"
 _STOCK_SUFFIX = "_stock"
+_CAT_PREFIX = "_cat_"
 
 
 # ---------------------------------------------------------------- progress
@@ -255,12 +256,13 @@ def _estimate(design: Any, statistic: str, y: str, by: list[str], pop_col: str |
 def _share(design: Any, indicator: str, by_col: str, pop_col: str | None, ci: str, level: float,
            diags: list) -> pd.DataFrame:
     groups = ([pop_col] if pop_col else []) + [indicator]
-    est = design.proportion(by_col, by=groups, ci_method=ci, level=level)
+    est = design.proportion(f"{_CAT_PREFIX}{by_col}", by=groups, ci_method=ci, level=level)
     diags.extend(getattr(est, "diagnostics", ()))
     f = est.to_frame()
     f = f[f[indicator].astype(float) == 1.0].drop(columns=[indicator])
     f = _restrict(f.reset_index(drop=True), pop_col)
     f = f.rename(columns={"category": by_col})
+    f[by_col] = f[by_col].astype(object)
     for col in ("estimate", "se", "ci_lower", "ci_upper"):
         f[col] = f[col] * 100.0
     return f
@@ -294,6 +296,11 @@ def _add_columns(frame: pd.DataFrame, config: Config, indicators: set[str],
             raise ConfigError(f"populations.{name}: the filter {flt.source!r} selects no row; "
                               f"check the column values")
         pop_cols[name] = col
+    for t in config.tables:
+        if "share" in t.statistics:
+            col = f"{_CAT_PREFIX}{t.by[0]}"
+            if col not in new:
+                new[col] = frame[t.by[0]].astype("category")
     if config.duration is not None:
         dcol = config.duration.variable
         T = config.duration.period
