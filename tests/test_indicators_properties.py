@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -111,10 +112,15 @@ def reference(df, keys, setting, upper):
 
 
 @st.composite
-def populations(draw):
-    keys = draw(st.sampled_from([PER_DIM, PLAIN]))
-    allowed = [s for s in SETTINGS if keys is PER_DIM or s["penalty_scope"] == "any_dimension"]
-    setting = draw(st.sampled_from(allowed))
+def populations(draw, setting=None):
+    if setting is None:
+        keys = draw(st.sampled_from([PER_DIM, PLAIN]))
+        allowed = [s for s in SETTINGS if keys is PER_DIM or s["penalty_scope"] == "any_dimension"]
+        setting = draw(st.sampled_from(allowed))
+    elif setting["penalty_scope"] == "same_dimension":
+        keys = PER_DIM
+    else:
+        keys = draw(st.sampled_from([PER_DIM, PLAIN]))
     n = draw(st.integers(1, 12))
     rows = []
     for i in range(n):
@@ -136,10 +142,14 @@ def _values(s):
     return [None if (isinstance(v, float) and math.isnan(v)) else v for v in s.tolist()]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(populations())
-def test_classify_agrees_with_the_per_row_reference(pop):
-    df, keys, setting = pop
+SETTING_IDS = ["/".join(s.values()) for s in SETTINGS]
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=SETTING_IDS)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_classify_agrees_with_the_per_row_reference(setting, data):
+    df, keys, setting = data.draw(populations(setting))
     res = classify(df, mapping(keys, setting))
     cons = reference(df, keys, setting, upper=False)
     upp = reference(df, keys, setting, upper=True)
@@ -154,10 +164,11 @@ def test_classify_agrees_with_the_per_row_reference(pop):
     assert res["fl_uncertain"].tolist() == [int(c != u) for c, u in zip(cons, upp, strict=True)]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(populations(), st.data())
-def test_adding_a_yes_never_turns_forced_labour_off(pop, data):
-    df, keys, setting = pop
+@pytest.mark.parametrize("setting", SETTINGS, ids=SETTING_IDS)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_adding_a_yes_never_turns_forced_labour_off(setting, data):
+    df, keys, setting = data.draw(populations(setting))
     m = mapping(keys, setting)
     before = classify(df, m)["fl"].to_numpy(dtype=float)
     row = data.draw(st.integers(0, len(df) - 1))
