@@ -60,3 +60,18 @@ def test_report_renders_in_headless_chromium(tmp_path):
     html = render_and_check(out / "report.html", tmp_path,
                             ["persons were in forced labour", "5,300", "3.40 per 1,000"])
     assert "<img" in html and "data:image/png;base64," in html
+
+
+def test_example_report_renders_with_its_headline(tmp_path):
+    import json
+
+    from flestimate.cli import main
+
+    out = tmp_path / "example"
+    assert main(["run", "--example", "--out", str(out), "--quiet"]) == 0
+    res = json.loads((out / "results.json").read_text())
+    persons = f"{res['headline']['persons']['estimate']:,.0f}"
+    prev = f"{res['headline']['prevalence']['estimate']:,.2f} per 1,000"
+    html = render_and_check(out / "report.html", tmp_path,
+                            ["persons were in forced labour", persons, prev, "On any given day"])
+    assert html.count("<img") >= 5  # one forest plot per table with domains
