@@ -253,7 +253,7 @@ def classify(
         ``fl_child_category`` (``"i_ii"``, ``"iii"``, ``"iv"``, ";"-joined; ``""`` when
         not a child in forced labour), ``fl_form`` (``"exploitation"``,
         ``"sexual_exploitation"``, ``"state_imposed"``; ``""`` when not in forced
-        labour), one 0/1 column per ilo-2012 dimension (``fl_ur``, ``fl_wd``, ``fl_il``),
+        labour or missing), one 0/1 column per ilo-2012 dimension (``fl_ur``, ``fl_wd``, ``fl_il``),
         ``fl_involuntary`` and ``fl_coercion`` (any element present), ``fl_indicators``
         (the mapping keys of the items counted as present, ";"-joined) and
         ``fl_uncertain`` (1 when the status differs between the conservative and
@@ -276,8 +276,9 @@ def classify(
     ilo-2012: dimension ``D`` is positive when an involuntariness indicator of ``D`` and
     a penalty in scope (every penalty item under ``any_dimension``; the ``P*@D`` items
     under ``same_dimension``) are present and the strength rule holds (``any``: always;
-    ``at_least_one_strong``: one of the present indicators of the pair groups is strong;
-    ``both_strong``: a strong involuntariness and a strong penalty indicator). An adult
+    ``at_least_one_strong``: at least one of the present involuntariness and in-scope
+    penalty items of ``D`` is strong; ``both_strong``: a strong involuntariness and a
+    strong in-scope penalty item are present). An adult
     is in forced labour when any dimension is positive. icls-2018: an involuntary-work
     element and a coercion element are present.
 
