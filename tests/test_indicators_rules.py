@@ -494,3 +494,16 @@ def test_fl_indicators_with_more_than_63_items():
     expected = [";".join(k for k, c in items.items() if r.get(c) == YES) for r in rows]
     assert res["fl_indicators"].tolist() == expected
     assert len(set(expected)) == 62
+
+
+def test_report_notes_a_dimension_without_penalty_items():
+    items = {"UR-I1": "ur_i1", "IL-I1": "il_i1", "P1@UR": "p1_ur"}
+    _, rep = classify(
+        frame([{"il_i1": YES, "p1_ur": YES}], items),
+        mapping(items, penalty_scope="same_dimension"),
+        return_report=True,
+    )
+    assert any("in scope of dimension IL" in n for n in rep.notes)
+    assert not any("dimension UR" in n for n in rep.notes)
+    _, rep = classify(frame([{}], items), mapping(items), return_report=True)
+    assert not any("no penalty" in n for n in rep.notes)

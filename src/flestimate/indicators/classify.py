@@ -360,9 +360,16 @@ def classify(
     dk_counts = {it.key: int(c) for it, c in zip(m.items, unc.sum(axis=0).tolist(), strict=True)}
     upper = yes | unc
     g = _groups(m)
+    notes: list[str] = []
+    for d in g.dims:
+        if g.inv[d] and not g.pen[d]:
+            where = "" if d == "ALL" else f" in scope of dimension {d}"
+            notes.append(
+                f"no penalty/coercion item is mapped{where}: its involuntariness items can "
+                "never make an adult positive"
+            )
 
     # ---- context
-    notes = []
     wf_yes = yes_of("worst_form")
     cse_yes = yes_of("commercial_sex")
     iv = wf_yes | (cse_yes if st.child_commercial_sex else False)
