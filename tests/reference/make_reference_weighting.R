@@ -99,6 +99,9 @@ cases$cal_linear_bounded <- case(
 cal_rk <- calibrate(dclus1, ~stype + api99, pop_cal, calfun = "raking")
 cases$trim <- case(trimWeights(cal_rk, lower = 22, upper = 50, strict = TRUE),
   "trimWeights(calibrate(dclus1, ~stype + api99, pop_cal, calfun = 'raking'), lower = 22, upper = 50, strict = TRUE)")
+# A chain of two steps. svyrecvar residualises in the order the steps were added;
+# flestimate applies the chain rule (last step first), so only the weights and the
+# estimates of this case are compared with R; its SEs document R's order.
 cases$chain_ps_cal <- case(
   calibrate(postStratify(dclus1, ~stype, pop_stype), ~sch.wide + api99,
             c(`(Intercept)` = 6194, sch.wideYes = 5122, api99 = 3914069)),

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from flestimate.design.calibration_hook import Residualizer
 from flestimate.errors import CalibrationError, Diagnostic
 
 __all__ = [
@@ -27,6 +28,10 @@ __all__ = [
     "replicate_weight_matrix",
     "weight_stats",
 ]
+
+
+class NonresponseResidualizer(Residualizer):
+    """The residualiser of a weighting-class nonresponse adjustment."""
 
 
 def weight_stats(w: np.ndarray) -> dict[str, float]:
@@ -193,9 +198,24 @@ def derive(
     residualizers = tuple(getattr(design, "_residualizers", ()))
     if residualizer is not None:
         extra = residualizer if isinstance(residualizer, tuple) else (residualizer,)
-        residualizers = residualizers + extra
+        residualizers = _chain(residualizers, extra)
     history = tuple(getattr(design, "history", ())) + (step,)
     return design._evolve(weights=weights, residualizers=residualizers, history=history)
+
+
+def _chain(existing: tuple, extra: tuple) -> tuple:
+    """The residualiser chain after a new step: the new step's residualisers first.
+
+    The engine applies ``design._residualizers`` in order. The linearisation of a
+    chain of weighting steps ``w0 -> w1 -> ... -> wk`` applies the chain rule from
+    the outside in: the score with the final weights is residualised for the last
+    step first (giving the score in terms of the weights before it), then for the
+    step before, and so on. R survey's ``svyrecvar`` applies its ``postStrata`` in the
+    order they were added instead; for a single step both agree, for chains R's
+    order leaves a non-zero SE on totals fixed by the last calibration (e.g. 56.7
+    for the stype E total of apiclus1 raked, then calibrated to stype and api99).
+    """
+    return tuple(extra) + tuple(existing)
 
 
 def as_plain(value: Any) -> Any:

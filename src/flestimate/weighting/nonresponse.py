@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flestimate.design.calibration_hook import Residualizer
 from flestimate.errors import CalibrationError, first_values
 from flestimate.weighting._design import (
+    NonresponseResidualizer,
     WeightingStep,
     current_weights,
     derive,
@@ -143,7 +143,7 @@ def adjust_nonresponse(design: Any, *, responded: Any, cells: Any) -> Any:
     new_w = w * r * factor[codes]
     with np.errstate(divide="ignore"):
         invT = np.where(T > 0, 1.0 / np.where(T > 0, T, 1.0), 0.0)
-    resid = Residualizer(X=codes, s=new_w - w, phi=(w > 0).astype(np.float64), A=invT)
+    resid = NonresponseResidualizer(X=codes, s=new_w - w, phi=(w > 0).astype(np.float64), A=invT)
 
     new_rep = None
     rep_info = None
