@@ -693,11 +693,11 @@ def replicate_design(
         factors, scale, rscales = _jackknife(design, method)
         _check_fixed(method, n_replicates, factors.n_replicates)
     elif method in ("brr", "fay"):
-        r = 0.0 if method == "brr" else _check_rho(rho if rho is not None else np.nan)
         if method == "fay" and rho is None:
             raise ValidationError(
                 "method='fay' needs rho=, Fay's coefficient in [0, 1) (e.g. 0.5)."
             )
+        r = 0.0 if method == "brr" else _check_rho(rho)
         F = _brr(design, r)
         _check_fixed(method, n_replicates, F.shape[0])
         factors = _DenseFactors(F)
