@@ -533,6 +533,14 @@ def _settings(config: Config) -> dict[str, Any]:
     }
 
 
+def count_steps(config: Config, *, writing: bool = True) -> int:
+    """Number of progress steps of a run (for the progress bar)."""
+    steps = 4 + len(config.tables) + int(writing)
+    if config.mapping is not None:
+        steps += 1 + int(config.sensitivity)
+    return steps
+
+
 def run_pipeline(config: Config, *, progress: Progress | None = None) -> RunResult:
     """Run the estimation described by ``config`` and return the publishable results.
 
@@ -554,10 +562,22 @@ def run_pipeline(config: Config, *, progress: Progress | None = None) -> RunResu
     ------
     FlestimateError
         A config or data problem (bad column, unreadable file, invalid design...).
+
+    Notes
+    -----
+    Prevalence per ``scale`` of population ``P`` (a 0/1 domain column):
+    ``R = scale * sum(w y P) / sum(w P)``, estimated as a domain ratio of the full
+    design (Taylor-linearised or replicate variance). Number of persons:
+    ``Y = sum(w y P)``. Stock on any given day: ``S = sum(w y P min(d, T) / T)``.
+
+    References
+    ----------
+    ILO (2018). Guidelines concerning the measurement of forced labour, 20th ICLS.
+    Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R, chapter 2 (domains).
     """
     import flestimate
 
-    progress = progress or Progress(7 + len(config.tables), quiet=True)
+    progress = progress or Progress(count_steps(config, writing=False), quiet=True)
     run_warnings: list[dict[str, Any]] = []
     diags: list[Any] = []
     started = datetime.now(timezone.utc)
@@ -705,7 +725,7 @@ def run_config(path: str | Path, out_dir: str | Path, *, quiet: bool = True,
     from flestimate.report.writers import write_outputs
 
     config = load_config(path)
-    progress = progress or Progress(8 + len(config.tables), quiet=quiet)
+    progress = progress or Progress(count_steps(config), quiet=quiet)
     result = run_pipeline(config, progress=progress)
     with progress.step("writing CSV, Excel, JSON and the HTML report"):
         return write_outputs(result, out_dir, config.outputs)

@@ -61,10 +61,10 @@ def run(args: argparse.Namespace) -> int:
     name = "example" if args.example else cfg_path.stem
     out = Path(args.out) if args.out else Path(DEFAULT_OUT) / name
     try:
-        from flestimate.pipeline import Progress, run_pipeline
+        from flestimate.pipeline import Progress, count_steps, run_pipeline
         from flestimate.report.writers import write_outputs
 
-        progress = Progress(8 + len(config.tables), quiet=args.quiet)
+        progress = Progress(count_steps(config), quiet=args.quiet)
         result = run_pipeline(config, progress=progress)
         with progress.step("writing CSV, Excel, JSON and the HTML report"):
             folder = write_outputs(result, out, config.outputs)

@@ -90,16 +90,18 @@ def tidy_rows(
     -------
     pandas.DataFrame
     """
-    out = pd.DataFrame(index=range(len(est)))
+    n = len(est)
+    cols: dict[str, Any] = {}
     for b in by:
-        out[b] = est[b].to_numpy() if b in est.columns else pd.Series([pd.NA] * len(est), dtype=object)
-    out["statistic"] = statistic
-    out["scale"] = float(scale)
+        cols[b] = est[b].to_numpy() if b in est.columns else np.full(n, None, dtype=object)
+    cols["statistic"] = np.full(n, statistic, dtype=object)
+    cols["scale"] = np.full(n, float(scale))
     for col in ESTIMATE_COLUMNS:
         if col in est.columns:
-            out[col] = est[col].to_numpy()
+            cols[col] = est[col].to_numpy()
         else:
-            out[col] = "" if col in ("flags", "ci_method") else np.nan
+            cols[col] = np.full(n, "", dtype=object) if col in ("flags", "ci_method") else np.full(n, np.nan)
+    out = pd.DataFrame(cols)
     out["flags"] = out["flags"].fillna("").astype(str)
     return out
 
