@@ -111,7 +111,9 @@ def _display_rows(t: PublishedTable) -> tuple[list[str], list[dict[str, Any]], i
             cls = "suppressed"
         else:
             ci = f"{_fmt(r['ci_lower'], kind)} – {_fmt(r['ci_upper'], kind)}"
-            quality = r["quality"] if not r["quality_notes"] else f"{r['quality']}: {r['quality_notes']}"
+            notes = "; ".join(x for x in (r["quality_notes"], str(r["flags"] or "").replace(";", ", "))
+                              if x)
+            quality = f"{r['quality']}: {notes}" if notes else r["quality"]
             cells = [*labels, _STAT_NAMES[kind], _fmt(r["estimate"], kind), ci, _fmt(r["se"], kind),
                      _fmt(r["cv"], "cv"), _fmt(r["deff"], "prevalence"), _fmt(r["n_unweighted"], "int"),
                      _fmt(r["df"], "int"), quality]
