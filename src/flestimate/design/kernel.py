@@ -1,0 +1,294 @@
+"""The numerical kernel: grouped sums and the stratified Taylor variance from PSU totals.
+
+Everything here works on small arrays (PSU x column) except :func:`grouped_sums`,
+the only O(n) operation of an estimate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from flestimate.design.structure import _CERTAINTY_TOL, DesignStructure
+
+__all__ = [
+    "degrees_of_freedom",
+    "domain_degrees_of_freedom",
+    "grouped_sums",
+    "taylor_covariance",
+    "taylor_variance",
+]
+
+
+def grouped_sums(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
+    """Sums of the columns of ``values`` within integer groups.
+
+    Parameters
+    ----------
+    codes : ndarray (n,) int
+        Group code 0..n_groups-1 of each row.
+    n_groups : int
+        Number of groups.
+    values : ndarray (n,) or (n, K)
+        Values to sum.
+
+    Returns
+    -------
+    ndarray (n_groups, K) (or (n_groups,) for 1-d ``values``)
+
+    Notes
+    -----
+    One ``np.bincount`` per column: K passes over the data, no n x G matrix.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 1:
+        return np.bincount(codes, weights=values, minlength=n_groups)[:n_groups]
+    K = values.shape[1]
+    out = np.empty((n_groups, K))
+    for k in range(K):  # loop over variables, not rows
+        out[:, k] = np.bincount(codes, weights=values[:, k], minlength=n_groups)[:n_groups]
+    return out
+
+
+def _stage_term(
+    scores: np.ndarray,
+    group: np.ndarray,
+    n_units: np.ndarray,
+    fraction: np.ndarray,
+    group_factor: np.ndarray,
+    rule: str,
+    covariance: bool,
+    adjust_center: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One stage of the stratified variance: sum over groups (strata) of the centred SSQ.
+
+    Returns the term and a boolean (G,) of the lonely groups (for the "average" rule).
+    """
+    G = n_units.shape[0]
+    f = 1.0 - fraction  # R's (N - n) / N
+    nu = n_units.astype(np.float64)
+    certain = f < _CERTAINTY_TOL
+    lone = (n_units == 1) & ~certain
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(n_units > 1, f * nu / (nu - 1.0), f)
+        sums = grouped_sums(group, G, scores)
+        means = sums / np.maximum(nu, 1.0)[:, None]
+    scale[certain] = 0.0
+    if rule == "adjust":
+        # the lone PSU is centred at the average PSU total (adjust_center), not at itself
+        means[lone] = 0.0 if adjust_center is None else adjust_center
+    else:
+        scale[lone] = 0.0
+    scale = scale * group_factor
+    centred = scores - means[group]
+    su = scale[group]
+    if covariance:
+        out = centred.T @ (su[:, None] * centred)
+    else:
+        out = np.einsum("um,um,u->m", centred, centred, su)
+    return out, lone
+
+
+def _taylor(
+    structure: DesignStructure,
+    psu_scores: np.ndarray,
+    stage_scores: Sequence[np.ndarray],
+    active_strata: np.ndarray | None,
+    covariance: bool,
+    column_domain: np.ndarray | None = None,
+) -> np.ndarray:
+    psu_scores = np.asarray(psu_scores, dtype=np.float64)
+    if psu_scores.ndim == 1:
+        psu_scores = psu_scores[:, None]
+    out, lone = _stage_term(
+        psu_scores,
+        structure.psu_stratum,
+        structure.n_psu,
+        structure.fpc1,
+        np.ones(structure.n_strata),
+        structure.lonely_psu,
+        covariance,
+        adjust_center=psu_scores.mean(axis=0),
+    )
+    if structure.lonely_psu == "average" and lone.any():
+        M = psu_scores.shape[1]
+        active = (
+            np.ones((structure.n_strata, M), dtype=bool)
+            if active_strata is None
+            else np.asarray(active_strata, dtype=bool)
+        )
+        n_active = active.sum(axis=0).astype(np.float64)
+        n_ok = (active & ~lone[:, None]).sum(axis=0).astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = n_active / n_ok
+        factor = np.where(n_active == 0, 1.0, factor)
+        if covariance:
+            # within a domain: the domain's factor; across domains: the whole design's
+            # (R's svyby(covmat=TRUE) takes off-diagonal blocks from the full design)
+            H = structure.n_strata
+            overall = H / (H - lone.sum()) if H > lone.sum() else np.nan
+            if column_domain is None:
+                same = np.ones((M, M), dtype=bool)
+            else:
+                cd = np.asarray(column_domain)
+                same = cd[:, None] == cd[None, :]
+            out = out * np.where(same, factor[:, None], overall)
+        else:
+            out = out * factor
+    for stage, scores in zip(structure.stages, stage_scores, strict=False):
+        scores = np.asarray(scores, dtype=np.float64)
+        if scores.ndim == 1:
+            scores = scores[:, None]
+        rule = "remove" if structure.lonely_psu == "average" else structure.lonely_psu
+        term, _ = _stage_term(
+            scores,
+            stage.unit_parent,
+            stage.n_units,
+            stage.fraction,
+            stage.parent_factor,
+            rule,
+            covariance,
+        )
+        out = out + term
+    return out
+
+
+def taylor_variance(
+    structure: DesignStructure,
+    psu_scores: np.ndarray,
+    stage_scores: Sequence[np.ndarray] = (),
+    active_strata: np.ndarray | None = None,
+) -> np.ndarray:
+    """Linearisation variance of the totals of the columns of ``psu_scores``.
+
+    Parameters
+    ----------
+    structure : DesignStructure
+        The encoded design.
+    psu_scores : ndarray (P, M)
+        PSU totals of the linearised (weighted) scores of M statistics.
+    stage_scores : sequence of ndarray (U_s, M)
+        Totals of the same scores within the units of each later stage in
+        ``structure.stages`` (multistage variance); may be empty when the design has
+        no later stage with an fpc.
+    active_strata : ndarray (H, M) of bool, optional
+        Strata holding members of each column's domain; used only by the
+        ``"average"`` lonely-PSU rule (R counts the strata of the domain subset).
+
+    Returns
+    -------
+    ndarray (M,)
+
+    Notes
+    -----
+    With PSU totals :math:`z_{hi}` and stratum means :math:`\\bar z_h`,
+
+    .. math:: \\hat V = \\sum_h (1 - f_h) \\frac{n_h}{n_h - 1} \\sum_i (z_{hi} - \\bar z_h)^2
+              + \\sum_h \\sum_i f_h \\hat V_{2,hi}
+
+    where :math:`f_h` is the first-stage sampling fraction and :math:`\\hat V_{2,hi}`
+    the same formula applied within PSU hi to the second-stage unit totals with the
+    second-stage fraction (recursively for further stages), as R's ``multistage``.
+    Lonely PSUs (:math:`n_h = 1`, not a certainty stratum): ``"remove"`` and
+    ``"certainty"`` contribute 0; ``"adjust"`` contributes
+    :math:`(1-f_h) (z_{h1} - \\bar z)^2` with :math:`\\bar z = \\sum_{hi} z_{hi} / P`
+    the average PSU total over all strata (R survey 4.5; R 4.1 centres at 0, which
+    is the same for means, ratios and proportions, whose scores sum to 0; at later
+    stages a lone unit is centred at 0); ``"average"`` drops the lone strata and
+    multiplies the variance by H / (H - H_lonely), counting the strata of the
+    column's domain (at later stages, lone units contribute 0).
+
+    References
+    ----------
+    Lumley, T. (2004, 2024). survey: analysis of complex survey samples. R package,
+    functions ``onestrat``, ``onestage``, ``multistage``.
+    Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed., Springer, ch. 6.
+    """
+    return _taylor(structure, psu_scores, stage_scores, active_strata, covariance=False)
+
+
+def taylor_covariance(
+    structure: DesignStructure,
+    psu_scores: np.ndarray,
+    stage_scores: Sequence[np.ndarray] = (),
+    active_strata: np.ndarray | None = None,
+    column_domain: np.ndarray | None = None,
+) -> np.ndarray:
+    """Linearisation covariance matrix (M, M) of the totals of the columns of ``psu_scores``.
+
+    Same formula as :func:`taylor_variance` with cross-products of the centred PSU
+    totals. Under the ``"average"`` rule, entries between columns of the same domain
+    (``column_domain``) are scaled by that domain's H / H_ok factor (so the diagonal
+    equals :func:`taylor_variance`), entries across domains by the whole design's, as
+    R's ``svyby(..., covmat=TRUE)`` does (R also uses the whole design's factor
+    within a domain there, which disagrees with its own per-domain SEs).
+
+    Notes
+    -----
+    :math:`\\hat C = \\sum_h (1 - f_h) \\frac{n_h}{n_h - 1} \\sum_i (z_{hi} - \\bar z_h)
+    (z_{hi} - \\bar z_h)^T` plus the later-stage terms.
+
+    References
+    ----------
+    Lumley, T. survey R package, ``svyrecvar``.
+    """
+    return _taylor(
+        structure,
+        psu_scores,
+        stage_scores,
+        active_strata,
+        covariance=True,
+        column_domain=column_domain,
+    )
+
+
+def degrees_of_freedom(
+    structure: DesignStructure, active_rows_mask: np.ndarray | None = None
+) -> int:
+    """R's ``degf``: PSUs with active rows minus strata with active rows.
+
+    Parameters
+    ----------
+    structure : DesignStructure
+    active_rows_mask : ndarray (n,) bool, optional
+        Rows with nonzero weight in the analysis (a domain); all rows when None.
+
+    Notes
+    -----
+    :math:`d = \\#\\{\\text{PSUs with active rows}\\} - \\#\\{\\text{strata with active rows}\\}`.
+
+    References
+    ----------
+    Lumley, T. survey R package, ``degf.survey.design2``.
+    """
+    if active_rows_mask is None:
+        return structure.degf
+    mask = np.asarray(active_rows_mask, dtype=bool)
+    psus = np.unique(structure.psu[mask])
+    strata = np.unique(structure.psu_stratum[psus])
+    return int(psus.size - strata.size)
+
+
+def domain_degrees_of_freedom(structure: DesignStructure, psu_counts: np.ndarray) -> np.ndarray:
+    """Domain-specific ``degf`` for many domains at once.
+
+    Parameters
+    ----------
+    psu_counts : ndarray (P, D)
+        Rows (or weights) of each domain within each PSU.
+
+    Returns
+    -------
+    ndarray (D,) float: PSUs with members minus strata with members (0 members: 0).
+    Also returns, as a second value, the (H, D) boolean of strata with members.
+
+    Notes
+    -----
+    Vectorised form of :func:`degrees_of_freedom` over domains.
+    """
+    has = np.asarray(psu_counts) > 0
+    n_psu = has.sum(axis=0)
+    strata_has = grouped_sums(structure.psu_stratum, structure.n_strata, has.astype(np.float64)) > 0
+    n_strata = strata_has.sum(axis=0)
+    return (n_psu - n_strata).astype(np.float64), strata_has

@@ -1,0 +1,304 @@
+"""SurveyDesign: a frozen complex-survey design (strata, clusters, weights, fpc)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from flestimate.design.kernel import taylor_covariance, taylor_variance
+from flestimate.design.structure import DesignStructure, build_structure
+from flestimate.errors import DesignError
+
+__all__ = ["SurveyDesign"]
+
+
+def _frame_of(data: Any) -> pd.DataFrame:
+    if isinstance(data, pd.DataFrame):
+        return data
+    for attr in ("frame", "data", "df"):
+        value = getattr(data, attr, None)
+        if isinstance(value, pd.DataFrame):
+            return value
+    raise DesignError(
+        f"data must be a pandas DataFrame or a SurveyData; found {type(data).__name__}. "
+        "Read the file with flestimate.read_survey() or pass a DataFrame."
+    )
+
+
+class SurveyDesign:
+    """A complex-survey design: stratified, clustered (multistage), weighted, with fpc.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame or SurveyData
+        The respondents, one row each. It is referenced, never modified.
+    weight : str, optional
+        Column of final weights (> 0). When None the weights are the inverse
+        product of the stages' sampling fractions derived from ``fpc``.
+    strata : str or list of str, optional
+        First-stage strata (several columns are crossed).
+    psu : str or list of str, optional
+        Cluster ids, one column per sampling stage; None: each row is its own PSU.
+    fpc : str or list of str, optional
+        Per stage, the population count of units (> 1) or the sampling fraction
+        (<= 1), constant within strata, as in R's ``svydesign``. Later stages with
+        an fpc add their variance terms (R's multistage variance); stages without
+        one use the ultimate-cluster approximation.
+    nest : bool
+        PSU ids are numbered within strata (the same id in two strata are two PSUs).
+    lonely_psu : {"fail", "remove", "certainty", "adjust", "average"}
+        What to do with strata holding a single PSU, with the meaning of R's
+        ``options(survey.lonely.psu=)``. The default raises a DesignError.
+
+    Notes
+    -----
+    The design columns are validated and encoded once, into :attr:`structure`; every
+    estimator makes one pass over the data and works on PSU-level totals afterwards.
+
+    References
+    ----------
+    Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley.
+    """
+
+    __slots__ = (
+        "_data",
+        "_weights",
+        "_structure",
+        "_spec",
+        "_history",
+        "_residualizers",
+    )
+
+    def __init__(
+        self,
+        data: Any,
+        *,
+        weight: str | None = None,
+        strata: str | Sequence[str] | None = None,
+        psu: str | Sequence[str] | None = None,
+        fpc: str | Sequence[str] | None = None,
+        nest: bool = False,
+        lonely_psu: str = "fail",
+    ) -> None:
+        frame = _frame_of(data)
+        structure, weights = build_structure(
+            frame,
+            weight=weight,
+            strata=strata,
+            psu=psu,
+            fpc=fpc,
+            nest=bool(nest),
+            lonely_psu=lonely_psu,
+        )
+        spec = {
+            "weight": weight,
+            "strata": strata,
+            "psu": psu,
+            "fpc": fpc,
+            "nest": bool(nest),
+            "lonely_psu": lonely_psu,
+        }
+        object.__setattr__(self, "_data", frame)
+        object.__setattr__(self, "_weights", weights)
+        object.__setattr__(self, "_structure", structure)
+        object.__setattr__(self, "_spec", spec)
+        object.__setattr__(self, "_history", ())
+        object.__setattr__(self, "_residualizers", ())
+
+    # ------------------------------------------------------------------ frozen
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(
+            f"SurveyDesign is frozen: cannot set {name!r}. Weighting steps return a new design."
+        )
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"SurveyDesign is frozen: cannot delete {name!r}.")
+
+    def _evolve(
+        self,
+        *,
+        weights: np.ndarray | pd.Series | None = None,
+        residualizers: tuple | None = None,
+        history: tuple | None = None,
+    ) -> SurveyDesign:
+        """A new design sharing the data and structure, with other weights / residualisers /
+        history (for weighting steps). The caller validates the new weights."""
+        new = object.__new__(type(self))
+        structure = self._structure
+        w = self._weights
+        if weights is not None:
+            arr = np.asarray(weights, dtype=np.float64)
+            if arr.shape != (structure.n,):
+                raise DesignError(
+                    f"new weights have shape {arr.shape}; the design has {structure.n} rows."
+                )
+            structure = structure.with_weights(arr)
+            w = pd.Series(arr, index=self._data.index, name=self._weights.name)
+        object.__setattr__(new, "_data", self._data)
+        object.__setattr__(new, "_weights", w)
+        object.__setattr__(new, "_structure", structure)
+        object.__setattr__(new, "_spec", dict(self._spec))
+        object.__setattr__(new, "_history", self._history if history is None else tuple(history))
+        object.__setattr__(
+            new,
+            "_residualizers",
+            self._residualizers if residualizers is None else tuple(residualizers),
+        )
+        return new
+
+    # ------------------------------------------------------------------ attributes
+    @property
+    def data(self) -> pd.DataFrame:
+        """The respondents' frame (the caller's object; do not modify it)."""
+        return self._data
+
+    @property
+    def weights(self) -> pd.Series:
+        """Final weights, on the data's index."""
+        return self._weights.copy()
+
+    @property
+    def structure(self) -> DesignStructure:
+        """The integer-encoded design used by the variance kernel."""
+        return self._structure
+
+    @property
+    def history(self) -> tuple:
+        """Weighting steps applied to this design (empty for a design built from data)."""
+        return self._history
+
+    @property
+    def degf(self) -> int:
+        """Design degrees of freedom: PSUs minus strata (R's ``degf``)."""
+        return self._structure.degf
+
+    @property
+    def lonely_psu(self) -> str:
+        return self._structure.lonely_psu
+
+    @property
+    def spec(self) -> dict:
+        """The arguments the design was built with."""
+        return dict(self._spec)
+
+    # ------------------------------------------------------------------ variance hook
+    def _variance_from_totals(self, totals, estimate, residualizers, active_strata):
+        """Variance (D*K,) of the estimates and a function computing their covariance.
+
+        The replicate design overrides this; the totals step is shared.
+        """
+        from flestimate.estimation.core import linearised_scores
+
+        psu_scores, stage_scores = linearised_scores(totals, estimate, residualizers)
+        var = taylor_variance(self._structure, psu_scores, stage_scores, active_strata)
+
+        column_domain = np.repeat(np.arange(totals.n_domains), totals.n_vars)
+
+        def covariance() -> np.ndarray:
+            return taylor_covariance(
+                self._structure, psu_scores, stage_scores, active_strata, column_domain
+            )
+
+        return var, covariance
+
+    # ------------------------------------------------------------------ estimators
+    def total(self, y, *, by=None, level=0.95, na_rm=False, df="domain"):
+        """Population totals; see :func:`flestimate.estimation.estimators.total`."""
+        from flestimate.estimation.estimators import total
+
+        return total(self, y, by=by, level=level, na_rm=na_rm, df=df)
+
+    def mean(self, y, *, by=None, level=0.95, na_rm=False, df="domain"):
+        """Population means; see :func:`flestimate.estimation.estimators.mean`."""
+        from flestimate.estimation.estimators import mean
+
+        return mean(self, y, by=by, level=level, na_rm=na_rm, df=df)
+
+    def ratio(self, numerator, denominator, *, by=None, level=0.95, na_rm=False, df="domain"):
+        """Ratios of totals; see :func:`flestimate.estimation.estimators.ratio`."""
+        from flestimate.estimation.estimators import ratio
+
+        return ratio(self, numerator, denominator, by=by, level=level, na_rm=na_rm, df=df)
+
+    def proportion(
+        self, y, *, by=None, level=0.95, na_rm=False, df="domain", ci_method="logit", scale=1
+    ):
+        """Proportions; see :func:`flestimate.estimation.estimators.proportion`."""
+        from flestimate.estimation.estimators import proportion
+
+        return proportion(
+            self, y, by=by, level=level, na_rm=na_rm, df=df, ci_method=ci_method, scale=scale
+        )
+
+    def prevalence(
+        self,
+        y,
+        *,
+        by=None,
+        level=0.95,
+        na_rm=False,
+        df="domain",
+        ci_method="korn-graubard",
+        scale=1000,
+    ):
+        """Prevalence per 1,000; see :func:`flestimate.estimation.estimators.prevalence`."""
+        from flestimate.estimation.estimators import prevalence
+
+        return prevalence(
+            self, y, by=by, level=level, na_rm=na_rm, df=df, ci_method=ci_method, scale=scale
+        )
+
+    # ------------------------------------------------------------------ summary
+    def _summary_rows(self) -> list[tuple[str, str]]:
+        s = self._structure
+        w = s.weights
+        stages = 1 + len(s.stages)
+        rows = [
+            ("rows", f"{s.n:,}"),
+            (
+                "strata",
+                f"{s.n_strata:,}" + (f" ({self._spec['strata']})" if self._spec["strata"] else ""),
+            ),
+            (
+                "PSUs",
+                f"{s.n_psus:,}"
+                + (f" ({self._spec['psu']})" if self._spec["psu"] else " (each row)"),
+            ),
+            ("stages with variance terms", str(stages)),
+            ("fpc", str(self._spec["fpc"]) if self._spec["fpc"] else "none (with replacement)"),
+            ("lonely strata", f"{int(s.lonely_strata.sum())} (rule {s.lonely_psu!r})"),
+            ("degrees of freedom", f"{s.degf:,}"),
+            (
+                "weights",
+                f"sum {w.sum():,.6g}; min {w.min():.6g}; mean {w.mean():.6g}; max {w.max():.6g}",
+            ),
+            ("weighting steps", str(len(self._history))),
+        ]
+        return rows
+
+    def summary(self) -> str:
+        """Text summary: strata, PSUs, df and weights."""
+        rows = self._summary_rows()
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(["SurveyDesign"] + [f"  {k.ljust(width)}  {v}" for k, v in rows])
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        s = self._structure
+        return (
+            f"<SurveyDesign: {s.n:,} rows, {s.n_strata} strata, {s.n_psus} PSUs, "
+            f"df={s.degf}, lonely_psu={s.lonely_psu!r}>"
+        )
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+            for k, v in self._summary_rows()
+        )
+        return f"<table><caption>SurveyDesign</caption>{rows}</table>"

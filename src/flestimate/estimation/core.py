@@ -1,0 +1,384 @@
+"""Totals by domain (the one pass over the data) and ratio estimates with their scores.
+
+This module is the shared core of Taylor and replicate estimation:
+
+- :func:`domain_totals` makes the only pass over the rows and returns the PSU x
+  domain x variable totals of ``w*y`` and ``w*x`` (plus later-stage totals and the
+  small sums needed for design effects and calibration residualisers);
+- :func:`ratio_estimates` turns totals into estimates (a total when there is no
+  denominator, otherwise ``Y_dk / X_dk``);
+- :func:`linearised_scores` gives the PSU-level linearised scores
+  ``Z[p, d, k] = (Ty[p,d,k] - R_dk Tx[p,d,k]) / X_dk`` (``Ty`` for a total), with
+  calibration residualisers applied in aggregate form.
+
+A replicate design reuses :func:`domain_totals`: replicate totals are
+``factors (R x P) @ psu_y.reshape(P, D*K)``, and :func:`ratio_estimates` is
+applied to each replicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from flestimate.design.calibration_hook import Residualizer
+from flestimate.design.structure import DesignStructure
+
+__all__ = ["DomainTotals", "domain_totals", "linearised_scores", "ratio_estimates"]
+
+
+@dataclass(frozen=True, eq=False)
+class DomainTotals:
+    """Result of the one pass over the data.
+
+    Attributes
+    ----------
+    n_domains, n_vars : int
+        D domains and K variables.
+    psu_y : ndarray (P, D, K)
+        PSU totals of ``w * y`` within each domain.
+    psu_x : ndarray (P, D, K or 1) or None
+        PSU totals of ``w * x`` (None for a total).
+    stage_y, stage_x : tuple of ndarray (U_s, D, K)
+        The same totals within the units of each later stage of ``structure.stages``.
+    y_total, x_total : ndarray (D, K)
+        Domain totals (sums of the PSU totals); ``x_total`` None for a total.
+    psu_rows : ndarray (P, D, K or 1)
+        Rows of each domain (with non-missing values) in each PSU.
+    n_rows : ndarray (D, K)
+        Rows of each domain with non-missing values (R's ``nobs``).
+    sum_w : ndarray (D, K)
+        Sum of weights of those rows (R's ``psum``).
+    sum_wyy, sum_wxy, sum_wxx : ndarray (D, K)
+        Domain sums of ``w y^2``, ``w x y``, ``w x^2`` (design effects).
+    projections : tuple
+        Per residualiser: (G_y (q, D, K), G_x (q, D, K) or None, S (P, q), stage S).
+    cross : dict
+        Cross terms ``X_j' diag(phi_j s_r) X_r`` between residualisers (j > r).
+    """
+
+    n_domains: int
+    n_vars: int
+    psu_y: np.ndarray
+    psu_x: np.ndarray | None
+    stage_y: tuple[np.ndarray, ...]
+    stage_x: tuple[np.ndarray, ...]
+    y_total: np.ndarray
+    x_total: np.ndarray | None
+    psu_rows: np.ndarray
+    n_rows: np.ndarray
+    sum_w: np.ndarray
+    sum_wyy: np.ndarray
+    sum_wxy: np.ndarray
+    sum_wxx: np.ndarray
+    projections: tuple = ()
+    cross: dict | None = None
+
+
+def _domain_matrix(dom: np.ndarray, D1: int) -> sp.csr_matrix:
+    n = dom.size
+    return sp.csr_matrix((np.ones(n), (np.arange(n), dom)), shape=(n, D1))
+
+
+def _projection(res: Residualizer, values: np.ndarray, dom: np.ndarray, D1: int) -> np.ndarray:
+    """(q, D) totals of ``phi * values * X`` within domains."""
+    q = res.q
+    v = res.phi * values
+    if res.is_cells:
+        codes = np.asarray(res.X)
+        keep = codes >= 0
+        out = np.bincount(codes[keep] * D1 + dom[keep], weights=v[keep], minlength=q * D1)
+        return out.reshape(q, D1)[:, : D1 - 1]
+    Xm = res.X
+    Dm = _domain_matrix(dom, D1)
+    out = (
+        Xm.T @ (Dm.multiply(v[:, None]).tocsr())
+        if sp.issparse(Xm)
+        else (np.asarray((Dm.multiply(v[:, None])).T @ np.asarray(Xm)).T)
+    )
+    out = out.toarray() if sp.issparse(out) else np.asarray(out)
+    return out[:, : D1 - 1]
+
+
+def _unit_totals(res: Residualizer, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """(n_groups, q) totals of ``s * X`` within units (PSUs or later-stage units)."""
+    if res.is_cells:
+        cells = np.asarray(res.X)
+        keep = cells >= 0
+        out = np.bincount(
+            codes[keep] * res.q + cells[keep], weights=res.s[keep], minlength=n_groups * res.q
+        )
+        return out.reshape(n_groups, res.q)
+    Xm = res.matrix()
+    G = sp.csr_matrix((res.s, (codes, np.arange(codes.size))), shape=(n_groups, codes.size))
+    out = G @ Xm
+    return out.toarray() if sp.issparse(out) else np.asarray(out)
+
+
+def _cross(rj: Residualizer, rr: Residualizer) -> np.ndarray:
+    """(q_j, q_r) matrix ``X_j' diag(phi_j s_r) X_r``."""
+    v = rj.phi * rr.s
+    if rj.is_cells and rr.is_cells:
+        cj = np.asarray(rj.X)
+        cr = np.asarray(rr.X)
+        keep = (cj >= 0) & (cr >= 0)
+        out = np.bincount(cj[keep] * rr.q + cr[keep], weights=v[keep], minlength=rj.q * rr.q)
+        return out.reshape(rj.q, rr.q)
+    Xj = rj.matrix()
+    Xr = rr.matrix()
+    left = Xj.T @ (sp.diags(v) @ Xr) if sp.issparse(Xr) else Xj.T @ (v[:, None] * np.asarray(Xr))
+    return left.toarray() if sp.issparse(left) else np.asarray(left)
+
+
+def domain_totals(
+    structure: DesignStructure,
+    ys: Sequence[np.ndarray],
+    xs: Sequence[np.ndarray] | None,
+    domains: np.ndarray,
+    n_domains: int,
+    *,
+    binary: bool = False,
+    residualizers: Sequence[Residualizer] = (),
+    valid: Sequence[np.ndarray | None] | None = None,
+) -> DomainTotals:
+    """The one pass over the data: PSU x domain x variable totals of ``w*y`` and ``w*x``.
+
+    Parameters
+    ----------
+    structure : DesignStructure
+    ys : sequence of K ndarray (n,) float
+        Numerator variables (missing values already set to 0 and marked in ``valid``).
+    xs : sequence of K ndarray (n,) or None
+        Denominator variables; None for totals. For means pass None entries? No:
+        pass ``[None] * K`` to use the indicator of valid rows (a mean).
+    domains : ndarray (n,) int
+        Domain code 0..D-1 of each row, -1 outside every domain.
+    n_domains : int
+    binary : bool
+        The ys are 0/1 (then ``sum w y^2 = sum w y`` needs no extra pass).
+    residualizers : sequence of Residualizer
+        Calibration steps carried by the design.
+    valid : sequence of K ndarray (n,) bool or None
+        Rows with non-missing values of each variable (None: all rows).
+
+    Notes
+    -----
+    With the combined code ``psu * (D + 1) + domain`` (domain D = outside), each
+    variable costs one ``np.bincount``; everything else works on (P, D, K) arrays.
+    """
+    w = structure.weights
+    P = structure.n_psus
+    K = len(ys)
+    D = n_domains
+    D1 = D + 1
+    dom = np.where(domains < 0, D, domains).astype(np.int64)
+    idx = structure.psu * D1 + dom
+    stage_idx = [st.unit * D1 + dom for st in structure.stages]
+    stage_U = [st.n_units_total for st in structure.stages]
+    valid = list(valid) if valid is not None else [None] * K
+    any_invalid = any(v is not None for v in valid)
+    is_total = xs is None
+    xs_list = [None] * K if xs is None else list(xs)
+    shared_x = not is_total and all(x is None for x in xs_list) and not any_invalid
+
+    def psu_sum(values: np.ndarray) -> np.ndarray:
+        return np.bincount(idx, weights=values, minlength=P * D1).reshape(P, D1)[:, :D]
+
+    def stage_sums(values: np.ndarray) -> list[np.ndarray]:
+        return [
+            np.bincount(si, weights=values, minlength=U * D1).reshape(U, D1)[:, :D]
+            for si, U in zip(stage_idx, stage_U, strict=False)
+        ]
+
+    def dom_sum(values: np.ndarray) -> np.ndarray:
+        return np.bincount(dom, weights=values, minlength=D1)[:D]
+
+    psu_y = np.empty((P, D, K))
+    stage_y = [np.empty((U, D, K)) for U in stage_U]
+    sum_wyy = np.empty((D, K))
+    sum_wxy = np.empty((D, K))
+    sum_wxx = np.empty((D, K))
+    nres = len(residualizers)
+    Gy = [np.empty((r.q, D, K)) for r in residualizers]
+    Gx = [np.empty((r.q, D, K)) for r in residualizers] if not is_total else [None] * nres
+
+    if any_invalid:
+        psu_rows = np.empty((P, D, K))
+        sum_w = np.empty((D, K))
+    else:
+        psu_rows = np.bincount(idx, minlength=P * D1).reshape(P, D1)[:, :D, None].astype(float)
+        sum_w = np.repeat(dom_sum(w)[:, None], K, axis=1)
+    if is_total:
+        psu_x = None
+        stage_x: list[np.ndarray] = []
+    elif shared_x:
+        psu_x = psu_sum(w)[:, :, None]
+        stage_x = [s[:, :, None] for s in stage_sums(w)]
+        for j, r in enumerate(residualizers):
+            Gx[j][:] = _projection(r, w, dom, D1)[:, :, None]
+    else:
+        psu_x = np.empty((P, D, K))
+        stage_x = [np.empty((U, D, K)) for U in stage_U]
+
+    for k in range(K):  # one pass per variable
+        ok = valid[k]
+        y = ys[k]
+        wy = w * y
+        psu_y[:, :, k] = psu_sum(wy)
+        for s, arr in enumerate(stage_sums(wy)):
+            stage_y[s][:, :, k] = arr
+        sum_wyy[:, k] = dom_sum(wy) if binary else dom_sum(wy * y)
+        if any_invalid:
+            okf = ok.astype(np.float64) if ok is not None else np.ones(w.size)
+            psu_rows[:, :, k] = psu_sum(okf)
+            sum_w[:, k] = dom_sum(w * okf)
+        for j, r in enumerate(residualizers):
+            Gy[j][:, :, k] = _projection(r, wy, dom, D1)
+        if is_total:
+            continue
+        x = xs_list[k]
+        if x is None:
+            # mean: x is the indicator of valid rows
+            if shared_x:
+                sum_wxy[:, k] = dom_sum(wy)
+                sum_wxx[:, k] = sum_w[:, k]
+                continue
+            wx = w * ok if ok is not None else w
+            sum_wxy[:, k] = dom_sum(wy)
+            sum_wxx[:, k] = dom_sum(wx)
+        else:
+            wx = w * x
+            sum_wxy[:, k] = dom_sum(wx * y)
+            sum_wxx[:, k] = dom_sum(wx * x)
+        psu_x[:, :, k] = psu_sum(wx)
+        for s, arr in enumerate(stage_sums(wx)):
+            stage_x[s][:, :, k] = arr
+        for j, r in enumerate(residualizers):
+            Gx[j][:, :, k] = _projection(r, wx, dom, D1)
+
+    n_rows = psu_rows.sum(axis=0)
+    if n_rows.shape[1] != K:
+        n_rows = np.repeat(n_rows, K, axis=1)
+    y_total = psu_y.sum(axis=0)
+    x_total = None if psu_x is None else np.broadcast_to(psu_x.sum(axis=0), (D, K)).copy()
+
+    projections = []
+    cross: dict = {}
+    for j, r in enumerate(residualizers):
+        S = _unit_totals(r, structure.psu, P)
+        S_stage = tuple(_unit_totals(r, st.unit, st.n_units_total) for st in structure.stages)
+        projections.append((Gy[j], Gx[j], S, S_stage))
+        for i in range(j):
+            key = (id(residualizers[j]), id(residualizers[i]))
+            if key not in cross:
+                cross[key] = _cross(residualizers[j], residualizers[i])
+
+    return DomainTotals(
+        n_domains=D,
+        n_vars=K,
+        psu_y=psu_y,
+        psu_x=psu_x,
+        stage_y=tuple(stage_y),
+        stage_x=tuple(stage_x),
+        y_total=y_total,
+        x_total=x_total,
+        psu_rows=psu_rows,
+        n_rows=n_rows,
+        sum_w=sum_w,
+        sum_wyy=sum_wyy,
+        sum_wxy=sum_wxy,
+        sum_wxx=sum_wxx,
+        projections=tuple(projections),
+        cross=cross,
+    )
+
+
+def ratio_estimates(y_total: np.ndarray, x_total: np.ndarray | None) -> np.ndarray:
+    """Estimates from totals: ``Y`` (total) or ``Y / X`` (ratio, mean, proportion).
+
+    Works on any shape, e.g. (D, K) or replicate totals (R, D, K). A zero
+    denominator (empty domain) gives NaN.
+
+    Notes
+    -----
+    :math:`\\hat R_{dk} = \\hat Y_{dk} / \\hat X_{dk}`, with
+    :math:`\\hat Y_{dk} = \\sum_{i \\in d} w_i y_{ik}`.
+    """
+    if x_total is None:
+        return np.array(y_total, dtype=np.float64, copy=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x_total != 0, y_total / np.where(x_total != 0, x_total, 1.0), np.nan)
+
+
+def linearised_scores(
+    totals: DomainTotals,
+    estimate: np.ndarray,
+    residualizers: Sequence[Residualizer] = (),
+) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """PSU-level (and later-stage) linearised scores, flattened to (P, D*K).
+
+    Returns ``(psu_scores, stage_scores)``. Columns are ordered domain-major
+    (index ``d * K + k``). Columns of empty domains are 0.
+
+    Notes
+    -----
+    Ratio :math:`\\hat R = \\hat Y / \\hat X`:
+    :math:`z_{p,dk} = (T^y_{p,dk} - \\hat R_{dk} T^x_{p,dk}) / \\hat X_{dk}`;
+    total: :math:`z_{p,dk} = T^y_{p,dk}`. With calibration residualisers
+    :math:`r = 1..m` applied in order, the unit score becomes
+    :math:`e = u - \\sum_r s_r X_r c_r` with
+    :math:`c_r = A_r (G_r - \\sum_{t<r} X_r^T \\mathrm{diag}(\\phi_r s_t) X_t c_t)` and
+    :math:`G_r = X_r^T(\\phi_r u)` obtained from the domain projection totals, so
+    the PSU scores are :math:`z - \\sum_r S_r c_r` with :math:`S_r` the PSU totals
+    of :math:`s_r X_r`.
+
+    References
+    ----------
+    Binder, D. A. (1983). On the variances of asymptotically normal estimators
+    from complex surveys. International Statistical Review 51, 279-292.
+    Lumley, T. survey R package, ``svyrecvar``.
+    """
+    D, K = totals.n_domains, totals.n_vars
+    if totals.x_total is None:
+        coef_y = np.ones((D, K))
+        coef_x = None
+    else:
+        X = totals.x_total
+        with np.errstate(divide="ignore", invalid="ignore"):
+            coef_y = np.where(X != 0, 1.0 / np.where(X != 0, X, 1.0), 0.0)
+        est = np.where(np.isfinite(estimate), estimate, 0.0)
+        coef_x = -est * coef_y
+
+    def combine(ty: np.ndarray, tx: np.ndarray | None) -> np.ndarray:
+        z = ty * coef_y
+        if coef_x is not None:
+            z = z + tx * coef_x
+        return z.reshape(ty.shape[0], D * K)
+
+    psu_scores = combine(totals.psu_y, totals.psu_x)
+    stage_scores = [
+        combine(sy, sx if totals.psu_x is not None else None)
+        for sy, sx in zip(
+            totals.stage_y,
+            totals.stage_x if totals.psu_x is not None else [None] * len(totals.stage_y),
+            strict=False,
+        )
+    ]
+    if residualizers:
+        coefs: list[np.ndarray] = []
+        for j, r in enumerate(residualizers):
+            Gy, Gx, S, S_stage = totals.projections[j]
+            G = (Gy * coef_y).reshape(r.q, D * K)
+            if coef_x is not None:
+                G = G + (Gx * coef_x).reshape(r.q, D * K)
+            for i in range(j):
+                C = totals.cross[(id(residualizers[j]), id(residualizers[i]))]
+                G = G - C @ coefs[i]
+            c = r.A_matrix() @ G
+            coefs.append(c)
+            psu_scores = psu_scores - S @ c
+            stage_scores = [ss - St @ c for ss, St in zip(stage_scores, S_stage, strict=False)]
+    return psu_scores, tuple(stage_scores)

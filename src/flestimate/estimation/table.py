@@ -1,0 +1,306 @@
+"""EstimateTable: the frozen result of every estimator."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from flestimate.errors import Diagnostic, EstimationError, ValidationError
+from flestimate.estimation import cimethods
+
+__all__ = ["EstimateTable", "compute_ci"]
+
+_RESULT_COLUMNS = (
+    "estimate",
+    "se",
+    "ci_lower",
+    "ci_upper",
+    "level",
+    "ci_method",
+    "df",
+    "deff",
+    "deff_wr",
+    "cv",
+    "n_unweighted",
+    "n_weighted",
+    "n_effective",
+    "flags",
+)
+
+
+def compute_ci(
+    method: str,
+    p: np.ndarray,
+    se: np.ndarray,
+    df: np.ndarray,
+    n: np.ndarray,
+    level: float,
+    dispersion: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Interval bounds (unscaled) by a named method; see :mod:`flestimate.estimation.cimethods`."""
+    if method == "wald":
+        return cimethods.wald(p, se, df, level)
+    if method == "logit":
+        return cimethods.logit_ci(p, se, df, level)
+    if method == "asin":
+        return cimethods.asin_ci(p, se, df, level)
+    if method == "wilson":
+        return cimethods.wilson(p, se, df, level)
+    if method == "korn-graubard":
+        return cimethods.korn_graubard(p, se, df, n, level)
+    if method == "korn-graubard-nchs":
+        return cimethods.korn_graubard(p, se, df, n, level, nchs=True)
+    if method == "likelihood":
+        if dispersion is None:
+            raise EstimationError(
+                "the likelihood interval needs the dispersion; re-run the estimator."
+            )
+        return cimethods.likelihood_ci(p, se, df, level, dispersion)
+    raise ValidationError(
+        f"ci_method={method!r} is not known. Use one of {', '.join(map(repr, cimethods.CI_METHODS))}."
+    )
+
+
+def check_level(level: Any) -> float:
+    try:
+        lv = float(level)
+    except (TypeError, ValueError):
+        lv = np.nan
+    if not (0.0 < lv < 1.0):
+        raise ValidationError(
+            f"level={level!r} is not a confidence level. Give a number between 0 and 1, e.g. 0.95."
+        )
+    return lv
+
+
+@dataclass(frozen=True, eq=False)
+class EstimateTable:
+    """Estimates with standard errors, intervals and design effects; one row per domain x variable.
+
+    Build it with an estimator (``design.mean(...)`` etc.); read it with
+    :meth:`to_frame`. The table is frozen: :meth:`confint` returns a new table.
+
+    Attributes
+    ----------
+    statistic : str
+        ``"total"``, ``"mean"``, ``"ratio"``, ``"proportion"`` or ``"prevalence"``.
+    by : tuple of str
+        The domain columns.
+    ci_method : str
+    level : float
+    df_rule : str or float
+        ``"domain"``, ``"design"`` or the number given.
+    lonely_psu : str
+    scale : float
+        Multiplier of estimate, SE and bounds (1,000 for a prevalence per 1,000).
+    diagnostics : tuple of Diagnostic
+        Warnings issued while estimating, kept with the result.
+    """
+
+    _frame: pd.DataFrame
+    statistic: str
+    by: tuple[str, ...]
+    ci_method: str
+    level: float
+    df_rule: Any
+    lonely_psu: str
+    scale: float
+    _p: np.ndarray = field(repr=False)
+    _se: np.ndarray = field(repr=False)
+    _df: np.ndarray = field(repr=False)
+    _n: np.ndarray = field(repr=False)
+    _dispersion: np.ndarray | None = field(repr=False, default=None)
+    _covariance: Callable[[], np.ndarray] | None = field(repr=False, default=None)
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    # ------------------------------------------------------------------ access
+    def to_frame(self) -> pd.DataFrame:
+        """One row per domain x variable: ``by`` columns, ``variable``, [``category``],
+        ``estimate``, ``se``, ``ci_lower``, ``ci_upper``, ``level``, ``ci_method``,
+        ``df``, ``deff``, ``deff_wr``, ``cv``, ``n_unweighted``, ``n_weighted``,
+        ``n_effective``, ``flags`` (docs/internals.md section 3)."""
+        return self._frame.copy()
+
+    def __len__(self) -> int:
+        return len(self._frame)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The method settings that produced the table."""
+        return {
+            "statistic": self.statistic,
+            "ci_method": self.ci_method,
+            "level": self.level,
+            "df": self.df_rule,
+            "lonely_psu": self.lonely_psu,
+            "scale": self.scale,
+            "by": self.by,
+        }
+
+    # ------------------------------------------------------------------ inference
+    def confint(self, level: float = 0.95) -> EstimateTable:
+        """A copy with intervals at another confidence level (no re-estimation)."""
+        lv = check_level(level)
+        lo, hi = compute_ci(
+            self.ci_method, self._p, self._se, self._df, self._n, lv, self._dispersion
+        )
+        frame = self._frame.copy()
+        frame["ci_lower"] = lo * self.scale
+        frame["ci_upper"] = hi * self.scale
+        frame["level"] = lv
+        return replace(self, _frame=frame, level=lv)
+
+    def covariance(self) -> pd.DataFrame:
+        """Covariance matrix of the estimates (rows x rows), on the table's scale.
+
+        Notes
+        -----
+        From the PSU-level linearised scores :math:`z` kept with the table:
+        :math:`\\hat C = \\sum_h (1-f_h) n_h/(n_h-1) \\sum_i (z_{hi}-\\bar z_h)
+        (z_{hi}-\\bar z_h)^T` (plus later-stage terms); equal to R's
+        ``vcov(svyby(..., covmat=TRUE))``.
+        """
+        if self._covariance is None:
+            raise EstimationError("this table has no covariance information.")
+        C = self._covariance() * self.scale**2
+        labels = self._row_labels()
+        return pd.DataFrame(C, index=labels, columns=labels)
+
+    def _row_labels(self) -> list[str]:
+        cols = [*self.by, "variable"] + (["category"] if "category" in self._frame else [])
+        return [
+            " / ".join(str(v) for v in row) for row in self._frame[cols].itertuples(index=False)
+        ]
+
+    def difference(self, row_a: int, row_b: int) -> EstimateTable:
+        """Estimate of (row_a - row_b) with its SE and a Wald interval.
+
+        Parameters
+        ----------
+        row_a, row_b : int
+            Row positions in :meth:`to_frame`.
+
+        Notes
+        -----
+        :math:`\\widehat{\\Delta} = \\hat\\theta_a - \\hat\\theta_b`,
+        :math:`\\mathrm{SE} = \\sqrt{\\hat v_a + \\hat v_b - 2\\hat c_{ab}}`, interval
+        :math:`\\widehat\\Delta \\pm t_{1-\\alpha/2, d}\\mathrm{SE}` with
+        :math:`d = \\min(d_a, d_b)`.
+        """
+        m = len(self)
+        for r in (row_a, row_b):
+            if not (isinstance(r, (int, np.integer)) and 0 <= r < m):
+                raise ValidationError(
+                    f"row {r!r} is not a row position of this table (0..{m - 1}). "
+                    "Use positions in to_frame()."
+                )
+        C = self._covariance() if self._covariance is not None else None
+        if C is None:
+            raise EstimationError("this table has no covariance information.")
+        est = (self._p[row_a] - self._p[row_b]) * self.scale
+        var = (C[row_a, row_a] + C[row_b, row_b] - 2 * C[row_a, row_b]) * self.scale**2
+        se = float(np.sqrt(max(var, 0.0)))
+        d = float(min(self._df[row_a], self._df[row_b]))
+        lo, hi = cimethods.wald(np.array([est]), np.array([se]), np.array([d]), self.level)
+        labels = self._row_labels()
+        frame = pd.DataFrame(
+            {
+                "variable": [f"{labels[row_a]} - {labels[row_b]}"],
+                "estimate": [est],
+                "se": [se],
+                "ci_lower": lo,
+                "ci_upper": hi,
+                "level": [self.level],
+                "ci_method": ["wald"],
+                "df": [d],
+                "deff": [np.nan],
+                "deff_wr": [np.nan],
+                "cv": [se / abs(est) if est != 0 else np.nan],
+                "n_unweighted": [np.nan],
+                "n_weighted": [np.nan],
+                "n_effective": [np.nan],
+                "flags": [""],
+            }
+        )
+        return EstimateTable(
+            _frame=frame,
+            statistic=f"difference of {self.statistic}",
+            by=(),
+            ci_method="wald",
+            level=self.level,
+            df_rule=self.df_rule,
+            lonely_psu=self.lonely_psu,
+            scale=1.0,
+            _p=np.array([est]),
+            _se=np.array([se]),
+            _df=np.array([d]),
+            _n=np.array([np.nan]),
+            _covariance=lambda: np.array([[var]]),
+        )
+
+    # ------------------------------------------------------------------ rendering
+    def _cells(self) -> tuple[list[str], list[list[str]]]:
+        """Header and formatted cells: the one source of the text and HTML renderings."""
+        f = self._frame
+        cols = [*self.by, "variable"] + (["category"] if "category" in f else [])
+        shown = cols + [
+            "estimate",
+            "se",
+            "ci_lower",
+            "ci_upper",
+            "df",
+            "deff",
+            "n_unweighted",
+            "flags",
+        ]
+        rows = []
+        for rec in f[shown].itertuples(index=False):
+            cells = []
+            for name, v in zip(shown, rec, strict=False):
+                if name in ("estimate", "se", "ci_lower", "ci_upper", "deff"):
+                    cells.append("" if pd.isna(v) else f"{v:.6g}")
+                elif name in ("df", "n_unweighted"):
+                    cells.append("" if pd.isna(v) else f"{v:g}")
+                else:
+                    cells.append(str(v))
+            rows.append(cells)
+        return shown, rows
+
+    def _title(self) -> str:
+        return (
+            f"{self.statistic} ({len(self)} rows; {self.ci_method} {self.level:.0%} CI; "
+            f"df={self.df_rule}; lonely_psu={self.lonely_psu}"
+            + (f"; per {self.scale:g}" if self.scale != 1 else "")
+            + ")"
+        )
+
+    def __str__(self) -> str:
+        head, rows = self._cells()
+        widths = [
+            max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)
+        ]
+        lines = [self._title(), "  ".join(h.rjust(w) for h, w in zip(head, widths, strict=False))]
+        lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=False)) for r in rows]
+        if self.diagnostics:
+            lines += [f"note: {d.message}" for d in self.diagnostics]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<EstimateTable {self._title()}>"
+
+    def _repr_html_(self) -> str:
+        head, rows = self._cells()
+        out = [f"<table><caption>{html.escape(self._title())}</caption><thead><tr>"]
+        out += [f"<th>{html.escape(h)}</th>" for h in head]
+        out.append("</tr></thead><tbody>")
+        for r in rows:
+            out.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>")
+        out.append("</tbody></table>")
+        for d in self.diagnostics:
+            out.append(f"<p>note: {html.escape(d.message)}</p>")
+        return "".join(out)
