@@ -403,8 +403,9 @@ def test_chain_after_nonresponse_estimates(dclus1):
     assert (w[~resp] == 0).all() and (w[resp] > 0).all()
     s = stats(d)
     assert np.isfinite(s["mean_se"]).all() and s["mean_se"][0] > 0
-    np.testing.assert_allclose(s["stype_est"], [4421, 755, 1018], rtol=1e-9)
-    assert s["stype_se"].max() < 1e-6
+    # Newton stops when |T - sum w g x| / (1 + |T|) < 1e-7 (R's grake criterion)
+    np.testing.assert_allclose(s["stype_est"], [4421, 755, 1018], rtol=1e-7)
+    assert s["stype_se"].max() < 1e-3
 
 
 def test_numeric_totals_only_no_intercept(dclus1):

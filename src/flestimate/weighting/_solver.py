@@ -136,7 +136,9 @@ def calibration_g(
     ``eta = (X' W X)^{-1} (T - X' w)`` in closed form; otherwise Newton's method from
     ``eta = 0`` with ``eta += ginv(X' diag(w F'(X eta)) X) (T - X'(w g))`` and step
     halving when ``g`` is not finite, stopping when every
-    ``|T_k - sum w g x_k| / (1 + |T_k|) < epsilon`` (R survey's ``grake``). Bounds
+    ``|T_k - sum w g x_k| / (1 + |T_k|) < epsilon`` (R survey's ``grake``; as there,
+    weights are first scaled by the mean ratio of the totals to their sample totals
+    when every ratio exceeds 20, and the bounds then apply to the scaled g). Bounds
     ``(L, U)`` on g: linear and raking distances are truncated at the bounds; the
     logit distance maps onto ``(L, U)`` smoothly.
 
@@ -168,6 +170,13 @@ def calibration_g(
         )
     fm1, dfun = DISTANCES[method]
     q = X.shape[1]
+    # R's grake: when every total is more than 20 times its weighted sample total, the
+    # weights are first scaled to the population size (Newton from g = 1 would overshoot)
+    sample_tot = W @ X
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = T[None, :] / sample_tot
+    rescale = np.where(np.nanmin(ratios, axis=1) > 20.0, np.nanmean(ratios, axis=1), 1.0)
+    W = W * rescale[:, None]
     eta = np.zeros((B, q))
     xeta = eta @ X.T
     g = 1.0 + fm1(xeta, lo, hi)
@@ -199,10 +208,28 @@ def calibration_g(
             ga[can] = 1.0 + fm1(xe[can], lo, hi)
             da[can] = dfun(xe[can], lo, hi)
             bad = ~(np.isfinite(ga).all(axis=1) & np.isfinite(da).all(axis=1))
-        eta[a], g[a], deriv[a] = eta_a, ga, da
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", over="ignore"):
             r = _relative_misfit(T[None, :] - (Wa * ga) @ X, T)
         r[~np.isfinite(r)] = np.inf
+        # safeguard beyond R's grake: a full Newton step that increases the misfit (an
+        # overshoot of the exponential when the totals are far from the sample's) is
+        # halved until it does not; near the solution full steps are always taken
+        before = np.sum(_relative_misfit(misfit, T) ** 2, axis=1)
+        worse = np.sum(r**2, axis=1) > before
+        halvings = 0
+        while worse.any() and halvings < 60:
+            halvings += 1
+            deta[worse] /= 2.0
+            eta_a[worse] -= deta[worse]
+            xe[worse] = eta_a[worse] @ X.T
+            ga[worse] = 1.0 + fm1(xe[worse], lo, hi)
+            da[worse] = dfun(xe[worse], lo, hi)
+            with np.errstate(invalid="ignore", over="ignore"):
+                rw = _relative_misfit(T[None, :] - (Wa[worse] * ga[worse]) @ X, T)
+            rw[~np.isfinite(rw)] = np.inf
+            r[worse] = rw
+            worse = worse & (np.sum(r**2, axis=1) > before)
+        eta[a], g[a], deriv[a] = eta_a, ga, da
         rel[a] = r
         done = (r < epsilon).all(axis=1)
         active[a[done]] = False
@@ -213,7 +240,7 @@ def calibration_g(
         active[over] = False
     disc = rel.max(axis=1)
     return CalibrationFit(
-        g=g,
+        g=g * rescale[:, None],
         iterations=np.minimum(iters, max_iter),
         discrepancy=disc,
         worst=rel.argmax(axis=1),
