@@ -265,3 +265,12 @@ def test_output_switches(tmp_path):
                         OutputSpec(excel=False, html=False))
     assert sorted(p.name for p in out.iterdir()) == ["by_region.csv", "manifest.json",
                                                      "national.csv", "results.json"]
+
+
+def test_output_path_that_is_a_file_or_unwritable(tmp_path):
+    f = tmp_path / "afile"
+    f.write_text("x")
+    with pytest.raises(ConfigError, match="is a file"):
+        write_outputs(fake_result(make_table()), f)
+    with pytest.raises(ConfigError, match="cannot be created"):
+        write_outputs(fake_result(make_table()), f / "sub" / "out")

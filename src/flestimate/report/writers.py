@@ -346,13 +346,21 @@ def write_outputs(result: RunResult, out_dir: str | Path, outputs: OutputSpec | 
     """
     outputs = outputs or OutputSpec()
     out = Path(out_dir).expanduser().resolve()
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"output folder {str(out_dir)!r} is a file; choose another --out")
     if out.exists() and not _replaceable(out):
         raise ConfigError(
             f"output folder {str(out_dir)!r} exists and is not a flestimate output (no "
             f"manifest.json); choose another --out or empty it"
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    except OSError as exc:
+        raise ConfigError(
+            f"output folder {str(out_dir)!r} cannot be created ({exc.strerror or exc}); choose "
+            f"another --out"
+        ) from None
     old: Path | None = None
     try:
         files: list[str] = []
