@@ -32,7 +32,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
@@ -138,7 +138,7 @@ def _versions() -> dict[str, str]:
 
 def _value_labels(data: Any) -> dict[str, dict[Any, str]]:
     vl = getattr(data, "value_labels", None) or {}
-    return {str(k): dict(v) for k, v in vl.items() if isinstance(v, dict)}
+    return {str(k): dict(v) for k, v in vl.items() if isinstance(v, Mapping)}
 
 
 def _frame_of(data: Any) -> pd.DataFrame:
