@@ -133,3 +133,14 @@ def test_rake_is_order_invariant_and_scale_free(design, frame, margins):
     np.testing.assert_allclose(
         c.weights.sort_index().to_numpy(), a.weights.sort_index().to_numpy(), rtol=1e-9
     )
+
+
+def test_docstring_examples(monkeypatch):
+    import doctest
+    import importlib
+
+    monkeypatch.chdir(ROOT)
+    for name in ("rake", "calibrate", "summary"):
+        mod = importlib.import_module(f"flestimate.weighting.{name}")
+        result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.attempted > 0 and result.failed == 0, name

@@ -221,6 +221,18 @@ def calibrate(
     Deville, J.-C. and Särndal, C.-E. (1992). Calibration estimators in survey
     sampling. JASA 87, 376-382.
     Lumley, T. survey R package, ``calibrate``, ``grake``, ``svyrecvar``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import flestimate
+    >>> data = pd.read_csv("data/sample/fl_survey.csv")
+    >>> design = flestimate.SurveyDesign(data, weight="w_final", strata="stratum", psu="psu",
+    ...                                  nest=True)
+    >>> cal = flestimate.calibrate(design, totals={"sex": {1: 92000, 2: 94186}},
+    ...                            method="raking")
+    >>> cal.weights.groupby(data["sex"]).sum().round().tolist()
+    [92000.0, 94186.0]
     """
     bnd = _check_bounds(method, bounds)
     if not isinstance(max_iter, (int, np.integer)) or max_iter < 1:

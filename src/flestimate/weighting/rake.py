@@ -117,6 +117,22 @@ def rake(
     Deming, W. E. and Stephan, F. F. (1940). Annals of Mathematical Statistics 11,
     427-444.
     Lumley, T. survey R package, ``rake``, ``svyrecvar``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import flestimate
+    >>> data = pd.read_csv("data/sample/fl_survey.csv")
+    >>> counts = pd.read_csv("data/sample/margins.csv")
+    >>> design = flestimate.SurveyDesign(data, weight="w_final", strata="stratum", psu="psu",
+    ...                                  nest=True)
+    >>> margins = {c: counts.groupby(c)["count"].sum().to_dict()
+    ...            for c in ["region", "sex", "age_group"]}
+    >>> raked = flestimate.rake(design, margins=margins)
+    >>> round(raked.weights.sum())
+    186186
+    >>> raked.history[-1].step, raked.history[-1].converged
+    ('rake', True)
     """
     if not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
         raise ValidationError(f"max_iter={max_iter!r} must be a positive integer.")

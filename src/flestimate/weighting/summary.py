@@ -38,6 +38,17 @@ def weight_summary(design: Any) -> pd.DataFrame:
     Kish, L. (1965). Survey Sampling. Wiley, section 11.7.
     Kish, L. (1992). Weighting for unequal P_i. Journal of Official Statistics 8,
     183-200.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import flestimate
+    >>> data = pd.read_csv("data/sample/fl_survey.csv")
+    >>> design = flestimate.SurveyDesign(data, weight="w_final", strata="stratum", psu="psu",
+    ...                                  nest=True)
+    >>> trimmed = flestimate.trim_weights(design, upper=12.0)
+    >>> flestimate.weight_summary(trimmed)["step"].tolist()
+    ['input', 'trim_weights']
     """
     history = tuple(getattr(design, "history", ()))
     rows = []
