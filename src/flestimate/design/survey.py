@@ -205,6 +205,16 @@ class SurveyDesign:
 
         return var, covariance
 
+    # ------------------------------------------------------------------ replicates
+    def replicate(self, method, *, n_replicates=None, rho=None, rng=None, mse=False):
+        """Replicate-weight design (R's ``as.svrepdesign``); see
+        :func:`flestimate.design.replicate.replicate_design`."""
+        from flestimate.design.replicate import replicate_design
+
+        return replicate_design(
+            self, method, n_replicates=n_replicates, rho=rho, rng=rng, mse=mse
+        )
+
     # ------------------------------------------------------------------ estimators
     def total(self, y, *, by=None, level=0.95, na_rm=False, df="domain"):
         """Population totals; see :func:`flestimate.estimation.estimators.total`."""
