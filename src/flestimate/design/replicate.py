@@ -727,7 +727,8 @@ def replicate_design(
     return ReplicateDesign._build(
         data=design.data,
         weights=design.weights,
-        structure=s,
+        # later-stage units do not enter replication variances: no stage totals needed
+        structure=replace(s, stages=()),
         factors=factors,
         method=method,
         scale=float(scale),
