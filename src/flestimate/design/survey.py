@@ -211,9 +211,7 @@ class SurveyDesign:
         :func:`flestimate.design.replicate.replicate_design`."""
         from flestimate.design.replicate import replicate_design
 
-        return replicate_design(
-            self, method, n_replicates=n_replicates, rho=rho, rng=rng, mse=mse
-        )
+        return replicate_design(self, method, n_replicates=n_replicates, rho=rho, rng=rng, mse=mse)
 
     # ------------------------------------------------------------------ estimators
     def total(self, y, *, by=None, level=0.95, na_rm=False, df="domain"):

@@ -49,13 +49,17 @@ def design_effects(
         if statistic == "total":
             Y = totals.y_total
             ss = totals.sum_wyy - Y**2 / N  # sum w (y - ybar)^2
+            scale = totals.sum_wyy + Y**2 / N
         else:
             X = totals.x_total
             R = estimate
             ss = (totals.sum_wyy - 2 * R * totals.sum_wxy + R**2 * totals.sum_wxx) / X**2
+            scale = (totals.sum_wyy + R**2 * totals.sum_wxx) / X**2
+        # a constant variable: S^2 = 0 up to rounding; its design effect is undefined
+        ss = np.where(ss <= 1e-12 * np.abs(scale), 0.0, ss)
         S2 = n / (n - 1.0) * ss / N
         v_wr = N**2 * S2 / n
         v_wor = v_wr * (N - n) / N
-        deff_wr = variance / v_wr
-        deff = np.where(N >= n, variance / v_wor, np.nan)
+        deff_wr = np.where(v_wr > 0, variance / v_wr, np.nan)
+        deff = np.where((N >= n) & (v_wor > 0), variance / v_wor, np.nan)
     return deff, deff_wr

@@ -56,11 +56,12 @@ def _by_list(by: str | Sequence[str] | None) -> list[str]:
 def encode_domains(frame: pd.DataFrame, by: str | Sequence[str] | None) -> Domains:
     """Encode the crossed domains of the ``by`` columns.
 
-    Categorical columns contribute all their categories, so a category without
-    respondents yields a domain row (flagged ``empty_domain`` by the estimators);
-    when every ``by`` column is categorical the full cross-classification is kept,
-    otherwise only the combinations present in the data. Rows with a missing
-    ``by`` value belong to no domain (as in R's ``svyby``).
+    The domains are the cross-classification of every categorical column's
+    categories (used or not) with the combinations of the other columns' values
+    present in the data; a domain without respondents yields a row flagged
+    ``empty_domain`` by the estimators. Domains are sorted by the ``by`` columns
+    (categories in their order, other values sorted). Rows with a missing ``by``
+    value belong to no domain (as in R's ``svyby``).
     """
     cols = _by_list(by)
     n = len(frame)
@@ -74,46 +75,67 @@ def encode_domains(frame: pd.DataFrame, by: str | Sequence[str] | None) -> Domai
         )
     if len(set(cols)) != len(cols):
         raise EstimationError(f"by= names a column twice ({cols}). Name each column once.")
-    codes_list = []
-    levels_list = []
-    all_cat = True
-    for c in cols:
+    is_cat = [isinstance(frame[c].dtype, pd.CategoricalDtype) for c in cols]
+    codes_list: list[np.ndarray] = []
+    levels_list: list[pd.Index] = []
+    for c, cat in zip(cols, is_cat, strict=True):
         col = frame[c]
-        if isinstance(col.dtype, pd.CategoricalDtype):
+        if cat:
             codes = col.cat.codes.to_numpy().astype(np.int64)
             levels = pd.Index(col.cat.categories)
         else:
-            all_cat = False
             codes, levels = pd.factorize(col, sort=True)
             codes = codes.astype(np.int64)
             levels = pd.Index(levels)
         codes_list.append(codes)
         levels_list.append(levels)
-    sizes = [len(lv) for lv in levels_list]
     outside = np.zeros(n, dtype=bool)
-    combined = np.zeros(n, dtype=np.int64)
-    for codes, size in zip(codes_list, sizes, strict=False):
+    for codes in codes_list:
         outside |= codes < 0
-        combined = combined * max(size, 1) + np.maximum(codes, 0)
-    total = int(np.prod(sizes, dtype=np.int64)) if sizes else 1
-    if all_cat:
-        present = np.arange(total)
-        dcodes = np.where(outside, -1, combined)
-    else:
-        present, inv = np.unique(combined[~outside], return_inverse=True)
-        dcodes = np.full(n, -1, dtype=np.int64)
-        dcodes[~outside] = inv
-    # decode the mixed-radix keys
+    # grid dimensions: every categorical column on its own (all categories, used or not),
+    # the other columns jointly (their observed combinations)
+    noncat = [j for j, cat in enumerate(is_cat) if not cat]
+    dims: list[np.ndarray] = []  # per dimension: (G_dim, n_cols) per-column codes
+    dim_cols: list[list[int]] = []
+    row_dim_codes: list[np.ndarray] = []
+    for j, cat in enumerate(is_cat):
+        if cat:
+            size = len(levels_list[j])
+            dims.append(np.arange(size)[:, None])
+            dim_cols.append([j])
+            row_dim_codes.append(np.maximum(codes_list[j], 0))
+    if noncat:
+        stacked = np.stack([codes_list[j] for j in noncat], axis=1)
+        uniq, inv = np.unique(stacked[~outside], axis=0, return_inverse=True)
+        joint = np.zeros(n, dtype=np.int64)
+        joint[~outside] = inv.ravel()
+        dims.append(uniq.reshape(-1, len(noncat)))
+        dim_cols.append(noncat)
+        row_dim_codes.append(joint)
+    sizes = [d.shape[0] for d in dims]
+    total = int(np.prod(sizes, dtype=np.int64))
+    # per grid point, the code of each column
+    grid_codes = np.zeros((total, len(cols)), dtype=np.int64)
+    rem = np.arange(total)
+    for d in range(len(dims) - 1, -1, -1):
+        idx = rem % max(sizes[d], 1)
+        rem = rem // max(sizes[d], 1)
+        for pos, j in enumerate(dim_cols[d]):
+            grid_codes[:, j] = dims[d][idx, pos]
+    row_grid = np.zeros(n, dtype=np.int64)
+    for d in range(len(dims)):
+        row_grid = row_grid * max(sizes[d], 1) + row_dim_codes[d]
+    # order domains by the by columns, in their order
+    order = np.lexsort(grid_codes.T[::-1]) if total else np.arange(0)
+    rank = np.empty(total, dtype=np.int64)
+    rank[order] = np.arange(total)
+    dcodes = np.where(outside, -1, rank[row_grid] if total else -1)
+    grid_codes = grid_codes[order]
     keys = {}
-    rem = present.copy()
-    parts = []
-    for size in reversed(sizes):
-        parts.append(rem % max(size, 1))
-        rem = rem // max(size, 1)
-    parts.reverse()
-    for c, lv, part in zip(cols, levels_list, parts, strict=False):
-        if isinstance(frame[c].dtype, pd.CategoricalDtype):
+    for j, c in enumerate(cols):
+        part = grid_codes[:, j]
+        if is_cat[j]:
             keys[c] = pd.Categorical.from_codes(part, dtype=frame[c].dtype)
         else:
-            keys[c] = lv.take(part) if len(lv) else pd.Index([], dtype=frame[c].dtype)
+            keys[c] = levels_list[j].take(part)
     return Domains(dcodes.astype(np.int64), pd.DataFrame(keys), tuple(cols))

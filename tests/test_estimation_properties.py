@@ -1,0 +1,142 @@
+"""Hypothesis property tests: invariances of the estimates."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flestimate.design import SurveyDesign
+
+
+def survey(seed: int, n_strata: int, psu_per: int, m: int, lonely: bool = False) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    psu_id = 0
+    for h in range(n_strata):
+        k = 1 if (lonely and h == 0) else psu_per
+        for _ in range(k):
+            size = int(rng.integers(1, m + 1))
+            rows.append(pd.DataFrame({"stratum": h, "psu": psu_id, "i": np.arange(size)}))
+            psu_id += 1
+    f = pd.concat(rows, ignore_index=True)
+    n = len(f)
+    f["w"] = rng.uniform(0.5, 5.0, n)
+    f["y"] = rng.normal(10, 3, n)
+    f["x"] = rng.uniform(1, 2, n)
+    f["flag"] = (rng.random(n) < 0.3).astype(int)
+    f["sex"] = pd.Categorical(rng.choice(["f", "m"], n), categories=["f", "m"])
+    f["region"] = rng.choice(["a", "b", "c"], n)
+    f["fpc"] = f.groupby("stratum")["psu"].transform("nunique") * 4.0
+    return f
+
+
+designs = st.builds(
+    dict,
+    seed=st.integers(0, 10_000),
+    n_strata=st.integers(2, 4),
+    psu_per=st.integers(2, 4),
+    m=st.integers(1, 5),
+    lonely_psu=st.sampled_from(["fail", "remove", "certainty", "adjust", "average"]),
+    use_fpc=st.booleans(),
+)
+
+COLS = ["estimate", "se", "ci_lower", "ci_upper", "df", "deff", "deff_wr", "n_unweighted"]
+
+
+def tables(f: pd.DataFrame, spec: dict, **design_kw) -> list[pd.DataFrame]:
+    kw = dict(weight="w", strata="stratum", psu="psu", lonely_psu=spec["lonely_psu"])
+    if spec["use_fpc"]:
+        kw["fpc"] = "fpc"
+    kw.update(design_kw)
+    d = SurveyDesign(f, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return [
+            d.mean(["y", "x"], by=["sex", "region"]).to_frame(),
+            d.total("y", by="region").to_frame(),
+            d.ratio("y", "x", by="sex").to_frame(),
+            d.proportion("flag", by="region", ci_method="korn-graubard").to_frame(),
+            d.proportion("region", ci_method="logit").to_frame(),
+        ]
+
+
+def build(spec: dict) -> pd.DataFrame:
+    lonely = spec["lonely_psu"] != "fail"
+    return survey(spec["seed"], spec["n_strata"], spec["psu_per"], spec["m"], lonely=lonely)
+
+
+def assert_same(a: list[pd.DataFrame], b: list[pd.DataFrame], cols=COLS) -> None:
+    for ta, tb in zip(a, b, strict=True):
+        for c in cols:
+            np.testing.assert_allclose(
+                ta[c].to_numpy(float), tb[c].to_numpy(float), rtol=1e-9, atol=1e-12, err_msg=c
+            )
+
+
+@settings(max_examples=25, deadline=None)
+@given(spec=designs, perm_seed=st.integers(0, 1000))
+def test_row_order(spec, perm_seed):
+    f = build(spec)
+    perm = np.random.default_rng(perm_seed).permutation(len(f))
+    assert_same(tables(f, spec), tables(f.iloc[perm], spec))
+
+
+@settings(max_examples=25, deadline=None)
+@given(spec=designs, factor=st.floats(0.01, 1000))
+def test_weight_scaling_means_and_proportions(spec, factor):
+    f = build(spec)
+    g = f.assign(w=f["w"] * factor)
+    d1 = SurveyDesign(f, weight="w", strata="stratum", psu="psu", lonely_psu=spec["lonely_psu"])
+    d2 = SurveyDesign(g, weight="w", strata="stratum", psu="psu", lonely_psu=spec["lonely_psu"])
+    cols = ["estimate", "se", "ci_lower", "ci_upper", "df", "deff_wr"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for meth in ("mean", "proportion"):
+            var = "y" if meth == "mean" else "flag"
+            a = getattr(d1, meth)(var, by="region").to_frame()
+            b = getattr(d2, meth)(var, by="region").to_frame()
+            assert_same([a], [b], cols)
+        a = d1.ratio("y", "x").to_frame()
+        b = d2.ratio("y", "x").to_frame()
+        assert_same([a], [b], cols)
+
+
+@settings(max_examples=25, deadline=None)
+@given(spec=designs, seed=st.integers(0, 1000))
+def test_relabel_psus_and_strata(spec, seed):
+    f = build(spec)
+    rng = np.random.default_rng(seed)
+    psu_map = dict(
+        zip(np.unique(f["psu"]), rng.permutation(np.unique(f["psu"]) * 7 + 3), strict=True)
+    )
+    str_labels = np.array([f"s{v}" for v in rng.permutation(f["stratum"].nunique())])
+    g = f.assign(psu=f["psu"].map(psu_map), stratum=str_labels[f["stratum"]])
+    assert_same(tables(f, spec), tables(g, spec))
+
+
+@settings(max_examples=25, deadline=None)
+@given(spec=designs)
+def test_adding_an_empty_domain_level(spec):
+    f = build(spec)
+    g = f.assign(sex=f["sex"].cat.add_categories(["x"]))
+    a = tables(f, spec)[0]
+    d = SurveyDesign(
+        g,
+        weight="w",
+        strata="stratum",
+        psu="psu",
+        lonely_psu=spec["lonely_psu"],
+        **({"fpc": "fpc"} if spec["use_fpc"] else {}),
+    )
+    with pytest.warns(Warning, match="no respondents"):
+        b = d.mean(["y", "x"], by=["sex", "region"]).to_frame()
+    empty = b["sex"] == "x"
+    assert empty.sum() == f["region"].nunique() * 2  # x by each region, 2 variables
+    assert b.loc[empty, "estimate"].isna().all()
+    assert (b.loc[empty, "flags"] == "empty_domain").all()
+    assert_same([a], [b.loc[~empty].reset_index(drop=True)])
