@@ -414,3 +414,18 @@ def test_numeric_totals_only_no_intercept(dclus1):
     np.testing.assert_allclose(w @ dclus1.data["api99"].to_numpy(), POP["api99"], rtol=1e-12)
     # ratio calibration: g = 1 + lambda x, so the weights are not all scaled alike
     assert np.ptp(w / dclus1.weights.to_numpy()) > 0
+
+
+def test_calibrate_many_cells_uses_sparse_model(dclus1, monkeypatch):
+    import importlib
+
+    cal_mod = importlib.import_module("flestimate.weighting.calibrate")
+    totals = {"stype": STYPE, "sch.wide": SCHWIDE}
+    a = calibrate(dclus1, totals=totals)
+    monkeypatch.setattr(cal_mod, "_COMBO_RESIDUAL_MAX", 0)
+    b = calibrate(dclus1, totals=totals)
+    assert b._residualizers[0].X.shape == (183, 4)
+    np.testing.assert_allclose(a.weights, b.weights, rtol=1e-12)
+    sa, sb = stats(a), stats(b)
+    for k in sa:
+        np.testing.assert_allclose(sa[k], sb[k], rtol=1e-9, atol=1e-9)

@@ -51,7 +51,8 @@ def test_rake_meets_margins_and_is_invariant(case):
     np.testing.assert_allclose(out2.weights.to_numpy(), w, rtol=1e-8)
     # raking with method="raking" calibration gives the same weights (same fixed point)
     cal = calibrate(d, totals=margins, method="raking", max_iter=100)
-    np.testing.assert_allclose(cal.weights.to_numpy(), w, rtol=1e-6)
+    # (Newton stops at R's |misfit| / (1 + |T|) < 1e-7, loose for small totals)
+    np.testing.assert_allclose(cal.weights.to_numpy(), w, rtol=1e-4)
 
 
 @settings(max_examples=25, deadline=None)

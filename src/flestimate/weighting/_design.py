@@ -161,8 +161,17 @@ def replicate_cell_totals(design: Any, cells: np.ndarray, n_cells: int) -> np.nd
 def replicate_apply(design: Any, cells: np.ndarray, G: np.ndarray) -> np.ndarray:
     """New replicate weights ``w_i f[r, unit(i)] G[r, cell(i)]`` (n, R)."""
     s = design.structure
-    F = design.factors  # (R, P)
-    return s.weights[:, None] * F.T[s.psu] * G.T[cells]
+    Ft = np.ascontiguousarray(design.factors.T)  # (P, R)
+    Gt = np.ascontiguousarray(G.T)  # (C, R)
+    out = np.empty((s.n, Ft.shape[1]))
+    step = 65536  # rows at a time: temporaries stay small
+    for start in range(0, s.n, step):
+        rows = slice(start, min(s.n, start + step))
+        blk = Ft[s.psu[rows]]
+        blk *= Gt[cells[rows]]
+        blk *= s.weights[rows, None]
+        out[rows] = blk
+    return out
 
 
 def replicate_blocks(design: Any, size: int) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from flestimate.design.calibration_hook import Residualizer
 from flestimate.errors import CalibrationError, CalibrationWarning, ValidationError, first_values
@@ -33,6 +34,8 @@ __all__ = ["calibrate"]
 METHODS = ("linear", "raking", "logit")
 # replicate columns calibrated together when an auxiliary is continuous (n x block x q memory)
 _REPLICATE_BLOCK = 16
+# categorical calibrations on up to this many cells get a (C, C) residualiser on the cells
+_COMBO_RESIDUAL_MAX = 2000
 
 
 class _Model:
@@ -284,8 +287,13 @@ def calibrate(
         phi = np.where(np.isfinite(phi), phi, 0.0)
     if combo is not None:
         tmat = (Xc * wc[:, None]).T @ Xc
-        A = Xc @ scaled_pinv(tmat) @ Xc.T
-        resid = Residualizer(X=combo, s=new_w, phi=phi, A=A)
+        if Xc.shape[0] <= _COMBO_RESIDUAL_MAX:
+            # on the cells of the cross of the categorical columns: (C, C) operator
+            A = Xc @ scaled_pinv(tmat) @ Xc.T
+            resid = Residualizer(X=combo, s=new_w, phi=phi, A=A)
+        else:
+            rows = sp.csr_matrix(Xc)[combo]
+            resid = Residualizer(X=rows, s=new_w, phi=phi, A=scaled_pinv(tmat))
     else:
         tmat = (Xc * w[:, None]).T @ Xc
         resid = Residualizer(X=Xc, s=new_w, phi=phi, A=scaled_pinv(tmat))
