@@ -429,3 +429,19 @@ def test_calibrate_many_cells_uses_sparse_model(dclus1, monkeypatch):
     sa, sb = stats(a), stats(b)
     for k in sa:
         np.testing.assert_allclose(sa[k], sb[k], rtol=1e-9, atol=1e-9)
+
+
+def test_nonrespondents_without_data(dclus1):
+    # in a real survey the nonrespondents have no answers: with na_rm=True the estimate
+    # and its SE are those of the adjusted design (their rows stay, with weight 0)
+    a = adjust_nonresponse(dclus1, responded="responded", cells="sch.wide")
+    df = api_frame()
+    df.loc[df["responded"] == 0, ["api00", "enroll"]] = np.nan
+    d = SurveyDesign(df, weight="pw", psu="dnum", fpc="fpc")
+    b = adjust_nonresponse(d, responded="responded", cells="sch.wide")
+    fa = a.mean("api00").to_frame()
+    fb = b.mean("api00", na_rm=True).to_frame()
+    np.testing.assert_allclose(fb["estimate"], fa["estimate"], rtol=1e-12)
+    np.testing.assert_allclose(fb["se"], fa["se"], rtol=1e-12)
+    ref = REF["taylor"]["nonresponse"]["mean_api00"]
+    np.testing.assert_allclose(fb["se"], np.ravel(ref["se"]), rtol=1e-9)
