@@ -32,8 +32,11 @@ POP = REF["population"]
 STYPE = POP["stype"]
 SCHWIDE = POP["sch_wide"]
 CROSS = pd.DataFrame(
-    {"stype": POP["cross"]["stype"], "sch.wide": POP["cross"]["sch_wide"],
-     "count": POP["cross"]["count"]}
+    {
+        "stype": POP["cross"]["stype"],
+        "sch.wide": POP["cross"]["sch_wide"],
+        "count": POP["cross"]["count"],
+    }
 )
 CAL = {"stype": STYPE, "api99": POP["api99"]}
 
@@ -55,9 +58,12 @@ def stats(design) -> dict[str, np.ndarray]:
     t = design.total("enroll").to_frame()
     s = design.total(["is_E", "is_H", "is_M"]).to_frame()
     return {
-        "mean_est": m["estimate"].to_numpy(), "mean_se": m["se"].to_numpy(),
-        "enroll_est": t["estimate"].to_numpy(), "enroll_se": t["se"].to_numpy(),
-        "stype_est": s["estimate"].to_numpy(), "stype_se": s["se"].to_numpy(),
+        "mean_est": m["estimate"].to_numpy(),
+        "mean_se": m["se"].to_numpy(),
+        "enroll_est": t["estimate"].to_numpy(),
+        "enroll_se": t["se"].to_numpy(),
+        "stype_est": s["estimate"].to_numpy(),
+        "stype_se": s["se"].to_numpy(),
     }
 
 
@@ -71,15 +77,17 @@ def check_against(design, ref: dict, *, w_rtol: float, se_rtol: float) -> None:
     np.testing.assert_allclose(got["enroll_se"], flat(ref["total_enroll"]["se"]), rtol=se_rtol)
     np.testing.assert_allclose(got["stype_est"], flat(ref["total_stype"]["estimate"]), rtol=1e-9)
     # totals of a calibration variable have SE 0 up to rounding (R: ~1e-12)
-    np.testing.assert_allclose(got["stype_se"], flat(ref["total_stype"]["se"]), rtol=se_rtol,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        got["stype_se"], flat(ref["total_stype"]["se"]), rtol=se_rtol, atol=1e-6
+    )
 
 
 CASES = {
     "ps_stype": lambda d: poststratify(d, totals={"stype": STYPE}),
     "ps_cross": lambda d: poststratify(d, totals=CROSS),
-    "rake_conv": lambda d: rake(d, margins={"stype": STYPE, "sch.wide": SCHWIDE},
-                                max_iter=100, tolerance=1e-13),
+    "rake_conv": lambda d: rake(
+        d, margins={"stype": STYPE, "sch.wide": SCHWIDE}, max_iter=100, tolerance=1e-13
+    ),
     "rake_one": lambda d: rake(d, margins={"stype": STYPE}, tolerance=1e-13),
     "cal_linear": lambda d: calibrate(d, totals=CAL),
     "cal_linear_stype": lambda d: calibrate(d, totals={"stype": STYPE}),
@@ -88,7 +96,8 @@ CASES = {
     "cal_linear_bounded": lambda d: calibrate(d, totals=CAL, bounds=(0.6, 1.6)),
     "trim": lambda d: trim_weights(calibrate(d, totals=CAL, method="raking"), lower=22, upper=50),
     "chain_ps_cal": lambda d: calibrate(
-        poststratify(d, totals={"stype": STYPE}), totals={"sch.wide": SCHWIDE, "api99": POP["api99"]}
+        poststratify(d, totals={"stype": STYPE}),
+        totals={"sch.wide": SCHWIDE, "api99": POP["api99"]},
     ),
     "nonresponse": lambda d: adjust_nonresponse(d, responded="responded", cells="sch.wide"),
 }
@@ -293,14 +302,18 @@ def test_population_category_missing_from_sample(dclus1):
 
 
 def test_margins_grand_totals_disagree(dclus1):
-    with pytest.raises(CalibrationError, match=r"different grand totals.*'stype': 6194.*'sch.wide': 6200"):
+    with pytest.raises(
+        CalibrationError, match=r"different grand totals.*'stype': 6194.*'sch.wide': 6200"
+    ):
         rake(dclus1, margins={"stype": STYPE, "sch.wide": {"No": 1078, "Yes": 5122}})
     with pytest.raises(CalibrationError, match="different grand totals"):
         calibrate(dclus1, totals={"stype": STYPE, "sch.wide": {"No": 1078, "Yes": 5122}})
 
 
 def test_non_convergence_reports_iterations_and_discrepancy(dclus1):
-    with pytest.raises(CalibrationError, match=r"did not converge in 1 sweeps.*worst margin is 'stype'"):
+    with pytest.raises(
+        CalibrationError, match=r"did not converge in 1 sweeps.*worst margin is 'stype'"
+    ):
         rake(dclus1, margins={"stype": STYPE, "sch.wide": SCHWIDE}, max_iter=1)
     with pytest.raises(CalibrationError, match=r"did not converge in 2 iterations.*worst total"):
         calibrate(dclus1, totals=CAL, method="raking", max_iter=2)

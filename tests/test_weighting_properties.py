@@ -23,8 +23,16 @@ def samples(draw):
     a[:3] = [0, 1, 2]
     b[:2] = [0, 1]
     w = rng.uniform(0.5, 5.0, n)
-    frame = pd.DataFrame({"a": a, "b": b, "w": w, "y": rng.normal(size=n),
-                          "psu": np.arange(n) // 3, "x": rng.uniform(1, 10, n)})
+    frame = pd.DataFrame(
+        {
+            "a": a,
+            "b": b,
+            "w": w,
+            "y": rng.normal(size=n),
+            "psu": np.arange(n) // 3,
+            "x": rng.uniform(1, 10, n),
+        }
+    )
     total = float(draw(st.floats(50, 5000)))
     pa = rng.dirichlet(np.ones(3)) * total
     pb = rng.dirichlet(np.ones(2)) * total
@@ -46,8 +54,9 @@ def test_rake_meets_margins_and_is_invariant(case):
         np.testing.assert_allclose(sums(frame, w, col), list(margins[col].values()), rtol=1e-9)
     # scaling the input weights does not change the raked weights
     f2 = frame.assign(w=frame["w"] * 7.0)
-    out2 = rake(SurveyDesign(f2, weight="w", psu="psu"), margins=margins, max_iter=500,
-                tolerance=1e-11)
+    out2 = rake(
+        SurveyDesign(f2, weight="w", psu="psu"), margins=margins, max_iter=500, tolerance=1e-11
+    )
     np.testing.assert_allclose(out2.weights.to_numpy(), w, rtol=1e-8)
     # raking with method="raking" calibration gives the same weights (same fixed point)
     cal = calibrate(d, totals=margins, method="raking", max_iter=100)
@@ -81,8 +90,9 @@ def test_poststratify_row_order(case):
     out = poststratify(d, totals={"a": margins["a"]})
     shuffled = frame.sample(frac=1.0, random_state=1)
     out2 = poststratify(SurveyDesign(shuffled, weight="w", psu="psu"), totals={"a": margins["a"]})
-    np.testing.assert_allclose(out2.weights.sort_index().to_numpy(), out.weights.to_numpy(),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        out2.weights.sort_index().to_numpy(), out.weights.to_numpy(), rtol=1e-12
+    )
     se1 = out.mean("y").to_frame()["se"].iloc[0]
     se2 = out2.mean("y").to_frame()["se"].iloc[0]
     np.testing.assert_allclose(se1, se2, rtol=1e-9)

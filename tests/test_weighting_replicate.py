@@ -30,8 +30,11 @@ POP = REF["population"]
 STYPE = POP["stype"]
 SCHWIDE = POP["sch_wide"]
 CROSS = pd.DataFrame(
-    {"stype": POP["cross"]["stype"], "sch.wide": POP["cross"]["sch_wide"],
-     "count": POP["cross"]["count"]}
+    {
+        "stype": POP["cross"]["stype"],
+        "sch.wide": POP["cross"]["sch_wide"],
+        "count": POP["cross"]["count"],
+    }
 )
 CAL = {"stype": STYPE, "api99": POP["api99"]}
 RW = np.asarray(REF["jk1_repweights"], dtype=float)
@@ -49,15 +52,22 @@ def api_frame() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def rclus1() -> ReplicateDesign:
-    return ReplicateDesign(api_frame(), weight="pw", replicate_weights=NAMES, method="jk1",
-                           scale=REF["meta"]["jk1_scale"], rscales=1.0)
+    return ReplicateDesign(
+        api_frame(),
+        weight="pw",
+        replicate_weights=NAMES,
+        method="jk1",
+        scale=REF["meta"]["jk1_scale"],
+        rscales=1.0,
+    )
 
 
 CASES = {
     "ps_stype": lambda d: poststratify(d, totals={"stype": STYPE}),
     "ps_cross": lambda d: poststratify(d, totals=CROSS),
-    "rake_conv": lambda d: rake(d, margins={"stype": STYPE, "sch.wide": SCHWIDE},
-                                max_iter=200, tolerance=1e-13),
+    "rake_conv": lambda d: rake(
+        d, margins={"stype": STYPE, "sch.wide": SCHWIDE}, max_iter=200, tolerance=1e-13
+    ),
     "cal_linear": lambda d: calibrate(d, totals=CAL),
     "cal_linear_stype": lambda d: calibrate(d, totals={"stype": STYPE}),
     "cal_raking": lambda d: calibrate(d, totals=CAL, method="raking"),
@@ -78,8 +88,9 @@ def test_jk1_against_r(rclus1, name):
     # R stops each replicate's raking when the full sample's cross-table has converged,
     # which leaves the replicates ~1e-9 from their own fit
     w_rtol = 1e-8 if name == "rake_conv" else 1e-9
-    np.testing.assert_allclose(out.replicate_weights.to_numpy(), np.asarray(ref["repweights"]),
-                               rtol=w_rtol, atol=1e-12)
+    np.testing.assert_allclose(
+        out.replicate_weights.to_numpy(), np.asarray(ref["repweights"]), rtol=w_rtol, atol=1e-12
+    )
     m = out.mean("api00").to_frame()
     t = out.total("enroll").to_frame()
     s = out.total(["is_E", "is_H", "is_M"]).to_frame()
@@ -103,11 +114,13 @@ def test_jk1_from_design_matches_columns(rclus1):
 
         rep = replicate_design(d, "jk1")
     a = rake(rep, margins={"stype": STYPE, "sch.wide": SCHWIDE}, tolerance=1e-12, max_iter=200)
-    b = rake(rclus1, margins={"stype": STYPE, "sch.wide": SCHWIDE}, tolerance=1e-12,
-             max_iter=200)
+    b = rake(rclus1, margins={"stype": STYPE, "sch.wide": SCHWIDE}, tolerance=1e-12, max_iter=200)
     # same replicates, possibly in another order: compare the sorted column sums and SEs
-    np.testing.assert_allclose(np.sort(a.replicate_weights.to_numpy().sum(axis=0)),
-                               np.sort(b.replicate_weights.to_numpy().sum(axis=0)), rtol=1e-10)
+    np.testing.assert_allclose(
+        np.sort(a.replicate_weights.to_numpy().sum(axis=0)),
+        np.sort(b.replicate_weights.to_numpy().sum(axis=0)),
+        rtol=1e-10,
+    )
     np.testing.assert_allclose(a.weights, b.weights, rtol=1e-12)
     np.testing.assert_allclose(
         a.mean("api00").to_frame()["se"], b.mean("api00").to_frame()["se"], rtol=1e-10

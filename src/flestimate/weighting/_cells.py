@@ -56,7 +56,10 @@ class Margin:
         labels = [
             " x ".join(map(str, lv)) if isinstance(lv, tuple) else _plain(lv) for lv in self.levels
         ]
-        return {"columns": list(self.columns), "counts": dict(zip(labels, self.counts.tolist(), strict=False))}
+        return {
+            "columns": list(self.columns),
+            "counts": dict(zip(labels, self.counts.tolist(), strict=False)),
+        }
 
 
 def _plain(value: Any) -> Any:
@@ -196,9 +199,7 @@ def _align_level_types(sample: pd.Index, population: pd.Index) -> pd.Index:
     return population
 
 
-def encode_columns(
-    frame: pd.DataFrame, margin: Margin
-) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+def encode_columns(frame: pd.DataFrame, margin: Margin) -> tuple[np.ndarray, np.ndarray, pd.Index]:
     """Cell code of every row (0..q-1, the order of ``margin.levels``).
 
     Returns ``(codes, counts, levels)``: ``codes`` (n,) int64, the population counts
@@ -225,8 +226,9 @@ def encode_columns(
         sample_levels, inverse = uniq, codes_.astype(np.int64)
         pop_levels = pd.MultiIndex.from_arrays(
             [
-                _align_level_types(sample_levels.get_level_values(j).unique(),
-                                   margin.levels.get_level_values(j))
+                _align_level_types(
+                    sample_levels.get_level_values(j).unique(), margin.levels.get_level_values(j)
+                )
                 for j in range(len(cols))
             ]
         )
@@ -276,4 +278,3 @@ def _factorize(values: pd.Series) -> tuple[pd.Index, np.ndarray]:
             return pd.Index(np.flatnonzero(present) + lo), lookup[shifted]
     codes, uniq = pd.factorize(values, sort=False)
     return pd.Index(uniq), codes.astype(np.int64)
-

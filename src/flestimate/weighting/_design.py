@@ -8,7 +8,6 @@ weighting history (``design.history``).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,8 +51,17 @@ def weight_stats(w: np.ndarray) -> dict[str, float]:
     pos = w if n == w.size else w[w > 0]
     if n == 0:
         nan = float("nan")
-        return {"n": 0, "n_zero": int(w.size), "sum": 0.0, "min": nan, "max": nan,
-                "max_min_ratio": nan, "cv": nan, "deff": nan, "n_effective": nan}
+        return {
+            "n": 0,
+            "n_zero": int(w.size),
+            "sum": 0.0,
+            "min": nan,
+            "max": nan,
+            "max_min_ratio": nan,
+            "cv": nan,
+            "deff": nan,
+            "n_effective": nan,
+        }
     total = float(pos.sum())
     mean = total / n
     sum_sq = float(np.dot(pos, pos))
@@ -225,17 +233,3 @@ def _chain(existing: tuple, extra: tuple) -> tuple:
     for the stype E total of apiclus1 raked, then calibrated to stype and api99).
     """
     return tuple(extra) + tuple(existing)
-
-
-def as_plain(value: Any) -> Any:
-    """JSON-friendly copy of totals for the history record."""
-    if isinstance(value, pd.DataFrame):
-        return value.to_dict(orient="list")
-    if isinstance(value, pd.Series):
-        return {str(k): float(v) for k, v in value.items()}
-    if isinstance(value, Mapping):
-        return {str(k): as_plain(v) for k, v in value.items()}
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-

@@ -63,9 +63,10 @@ def _df_logit(u: np.ndarray, lo: float, hi: float) -> np.ndarray:
     e, a = _logit_parts(u, lo, hi)
     den = hi - 1.0 + (1.0 - lo) * e
     with np.errstate(over="ignore", invalid="ignore"):
-        return hi * (1.0 - lo) * e * a / den - (
-            (lo * (hi - 1.0) + hi * (1.0 - lo) * e) * ((1.0 - lo) * e * a)
-        ) / den**2
+        return (
+            hi * (1.0 - lo) * e * a / den
+            - ((lo * (hi - 1.0) + hi * (1.0 - lo) * e) * ((1.0 - lo) * e * a)) / den**2
+        )
 
 
 DISTANCES = {
@@ -282,9 +283,7 @@ class RakeFit:
 def margin_matrix(cell_of_combo: np.ndarray, n_cells: int) -> sp.csr_matrix:
     """Indicator (C, q) of the margin cell of each combination cell."""
     C = cell_of_combo.size
-    return sp.csr_matrix(
-        (np.ones(C), (np.arange(C), cell_of_combo)), shape=(C, n_cells)
-    )
+    return sp.csr_matrix((np.ones(C), (np.arange(C), cell_of_combo)), shape=(C, n_cells))
 
 
 def ipf(

@@ -50,7 +50,9 @@ class _Model:
                 margin = parse_margin(name, spec)
                 codes, counts, levels = encode_columns(frame, margin)
                 check_zero_cells(
-                    np.bincount(codes, weights=w, minlength=counts.size), levels, margin.name,
+                    np.bincount(codes, weights=w, minlength=counts.size),
+                    levels,
+                    margin.name,
                     "weights",
                 )
                 self.categorical.append((margin, codes, counts, levels))
@@ -95,9 +97,7 @@ class _Model:
 
     def row_matrix(self) -> np.ndarray:
         cat = (
-            self.cell_matrix(np.stack([c for c, _ in self.cat_blocks]))
-            if self.cat_blocks
-            else None
+            self.cell_matrix(np.stack([c for c, _ in self.cat_blocks])) if self.cat_blocks else None
         )
         num = np.column_stack([v for _, v, _ in self.numeric])
         return num if cat is None else np.hstack([cat, num])
@@ -156,7 +156,9 @@ def _check_bounds(method: str, bounds: Any) -> tuple[float, float] | None:
     return lo, hi
 
 
-def _fail(model: _Model, fit: Any, b: int, max_iter: int, bounds: Any, what: str) -> CalibrationError:
+def _fail(
+    model: _Model, fit: Any, b: int, max_iter: int, bounds: Any, what: str
+) -> CalibrationError:
     hint = (
         f"the bounds {bounds} cannot be met: widen them, or collapse sparse categories"
         if bounds is not None

@@ -53,7 +53,9 @@ def _responded(frame: pd.DataFrame, responded: Any) -> np.ndarray:
         return col.to_numpy(dtype=bool)
     vals = pd.unique(col)
     ok = {0, 1}
-    bad = [v for v in vals if not (isinstance(v, (int, float, np.integer, np.floating)) and v in ok)]
+    bad = [
+        v for v in vals if not (isinstance(v, (int, float, np.integer, np.floating)) and v in ok)
+    ]
     if bad:
         raise CalibrationError(
             f"response indicator {name} must be True/False or 1/0; found {first_values(bad)}. "
@@ -63,7 +65,9 @@ def _responded(frame: pd.DataFrame, responded: Any) -> np.ndarray:
 
 
 def _cells(frame: pd.DataFrame, cells: Any) -> tuple[np.ndarray, pd.Index, list[str]]:
-    cols = [cells] if isinstance(cells, str) else list(cells) if isinstance(cells, Sequence) else None
+    cols = (
+        [cells] if isinstance(cells, str) else list(cells) if isinstance(cells, Sequence) else None
+    )
     if not cols:
         raise CalibrationError(
             f"cells= must be a column name or a list of column names; found {cells!r}."

@@ -176,8 +176,12 @@ def rake(
             psw = w * fit.sweep_factors[j, 0, combo]
             cnt = np.bincount(c[positive], minlength=q).astype(np.float64)
             per_margin.append(
-                Residualizer(X=c, s=psw, phi=inv_w / fit.sweep_factors[j, 0, combo],
-                             A=np.where(cnt > 0, 1.0 / np.maximum(cnt, 1.0), 0.0))
+                Residualizer(
+                    X=c,
+                    s=psw,
+                    phi=inv_w / fit.sweep_factors[j, 0, combo],
+                    A=np.where(cnt > 0, 1.0 / np.maximum(cnt, 1.0), 0.0),
+                )
             )
         resid = tuple(per_margin) * _R_RESIDUAL_SWEEPS
 

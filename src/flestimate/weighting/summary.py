@@ -11,8 +11,18 @@ from flestimate.weighting._design import current_weights, weight_stats
 __all__ = ["weight_summary"]
 
 _COLUMNS = [
-    "step", "n", "n_zero", "sum", "min", "max", "max_min_ratio", "cv", "deff", "n_effective",
-    "iterations", "converged",
+    "step",
+    "n",
+    "n_zero",
+    "sum",
+    "min",
+    "max",
+    "max_min_ratio",
+    "cv",
+    "deff",
+    "n_effective",
+    "iterations",
+    "converged",
 ]
 
 
@@ -53,12 +63,18 @@ def weight_summary(design: Any) -> pd.DataFrame:
     history = tuple(getattr(design, "history", ()))
     rows = []
     if not history:
-        rows.append({"step": "current", **weight_stats(current_weights(design)),
-                     "iterations": None, "converged": None})
+        rows.append(
+            {
+                "step": "current",
+                **weight_stats(current_weights(design)),
+                "iterations": None,
+                "converged": None,
+            }
+        )
     else:
-        rows.append({"step": "input", **history[0].before, "iterations": None,
-                     "converged": None})
+        rows.append({"step": "input", **history[0].before, "iterations": None, "converged": None})
         for h in history:
-            rows.append({"step": h.step, **h.after, "iterations": h.iterations,
-                         "converged": h.converged})
+            rows.append(
+                {"step": h.step, **h.after, "iterations": h.iterations, "converged": h.converged}
+            )
     return pd.DataFrame(rows, columns=_COLUMNS)
