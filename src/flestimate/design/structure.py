@@ -185,14 +185,36 @@ def _numeric(col: pd.Series, role: str) -> np.ndarray:
     return col.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def _compress(combined: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray]:
+    """Codes 0..G-1 (in sorted order) of non-negative integers below ``span``."""
+    n = combined.size
+    if span <= 4 * n + 1024:
+        present = np.flatnonzero(np.bincount(combined, minlength=span))
+        lookup = np.full(span, -1, dtype=np.int64)
+        lookup[present] = np.arange(present.size)
+        return lookup[combined], present
+    present, inv = np.unique(combined, return_inverse=True)
+    return inv.ravel().astype(np.int64), present
+
+
 def _codes(values: pd.Series | pd.DataFrame) -> tuple[np.ndarray, pd.Index]:
     """Integer codes 0..G-1 of the values (sorted labels) or of the rows of a frame."""
     if isinstance(values, pd.DataFrame):
         if values.shape[1] == 1:
             return _codes(values.iloc[:, 0])
-        idx = pd.MultiIndex.from_frame(values)
-        codes, uniques = pd.factorize(idx, sort=True)
-        return codes.astype(np.int64), pd.Index(uniques)
+        parts = [_codes(values[c]) for c in values.columns]
+        sizes = [max(len(lab), 1) for _, lab in parts]
+        combined = np.zeros(len(values), dtype=np.int64)
+        for (codes, _), size in zip(parts, sizes, strict=True):
+            combined = combined * size + codes
+        codes, present = _compress(combined, int(np.prod(sizes, dtype=np.int64)))
+        arrays = []
+        rem = present.copy()
+        for (_, lab), size in zip(parts[::-1], sizes[::-1], strict=True):
+            arrays.append(lab.take(rem % size))
+            rem = rem // size
+        labels = pd.MultiIndex.from_arrays(arrays[::-1], names=list(values.columns))
+        return codes, labels
     codes, uniques = pd.factorize(values, sort=True)
     return codes.astype(np.int64), pd.Index(uniques)
 

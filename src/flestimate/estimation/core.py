@@ -230,7 +230,8 @@ def domain_totals(
         psu_y[:, :, k] = psu_sum(wy)
         for s, arr in enumerate(stage_sums(wy)):
             stage_y[s][:, :, k] = arr
-        sum_wyy[:, k] = dom_sum(wy) if binary else dom_sum(wy * y)
+        if not binary:  # for 0/1 y, sum w y^2 = sum w y: filled from the totals below
+            sum_wyy[:, k] = dom_sum(wy * y)
         if any_invalid:
             okf = ok.astype(np.float64) if ok is not None else np.ones(w.size)
             psu_rows[:, :, k] = psu_sum(okf)
@@ -242,13 +243,10 @@ def domain_totals(
         x = xs_list[k]
         if x is None:
             # mean: x is the indicator of valid rows
+            # x is 0/1: sum w x y = Y and sum w x^2 = X, filled from the totals below
             if shared_x:
-                sum_wxy[:, k] = dom_sum(wy)
-                sum_wxx[:, k] = sum_w[:, k]
                 continue
             wx = w * ok if ok is not None else w
-            sum_wxy[:, k] = dom_sum(wy)
-            sum_wxx[:, k] = dom_sum(wx)
         else:
             wx = w * x
             sum_wxy[:, k] = dom_sum(wx * y)
@@ -264,6 +262,13 @@ def domain_totals(
         n_rows = np.repeat(n_rows, K, axis=1)
     y_total = psu_y.sum(axis=0)
     x_total = None if psu_x is None else np.broadcast_to(psu_x.sum(axis=0), (D, K)).copy()
+    if binary:
+        sum_wyy = y_total.copy()
+    if not is_total:
+        for k in range(K):
+            if xs_list[k] is None:
+                sum_wxy[:, k] = y_total[:, k]
+                sum_wxx[:, k] = x_total[:, k]
 
     projections = []
     cross: dict = {}

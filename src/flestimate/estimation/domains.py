@@ -105,11 +105,28 @@ def encode_domains(frame: pd.DataFrame, by: str | Sequence[str] | None) -> Domai
             dim_cols.append([j])
             row_dim_codes.append(np.maximum(codes_list[j], 0))
     if noncat:
-        stacked = np.stack([codes_list[j] for j in noncat], axis=1)
-        uniq, inv = np.unique(stacked[~outside], axis=0, return_inverse=True)
+        # mixed-radix code of the non-categorical columns, then its observed values
+        nc_sizes = [max(len(levels_list[j]), 1) for j in noncat]
+        mixed = np.zeros(n, dtype=np.int64)
+        for j, size in zip(noncat, nc_sizes, strict=True):
+            mixed = mixed * size + np.maximum(codes_list[j], 0)
+        span = int(np.prod(nc_sizes, dtype=np.int64))
+        inside = mixed[~outside]
+        if span <= 4 * n + 1024:
+            present = np.flatnonzero(np.bincount(inside, minlength=span))
+            lookup = np.full(span, -1, dtype=np.int64)
+            lookup[present] = np.arange(present.size)
+            inv = lookup[inside]
+        else:
+            present, inv = np.unique(inside, return_inverse=True)
         joint = np.zeros(n, dtype=np.int64)
         joint[~outside] = inv.ravel()
-        dims.append(uniq.reshape(-1, len(noncat)))
+        uniq = np.empty((present.size, len(noncat)), dtype=np.int64)
+        rem = present.copy()
+        for pos in range(len(noncat) - 1, -1, -1):
+            uniq[:, pos] = rem % nc_sizes[pos]
+            rem = rem // nc_sizes[pos]
+        dims.append(uniq)
         dim_cols.append(noncat)
         row_dim_codes.append(joint)
     sizes = [d.shape[0] for d in dims]

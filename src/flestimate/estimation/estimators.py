@@ -57,7 +57,13 @@ def _rows(mask: np.ndarray, index: pd.Index) -> str:
 
 
 def _numeric_values(col: pd.Series) -> np.ndarray:
+    """The column as a numeric array: no copy for integer and float64 columns without
+    missing values (the estimators read each column once)."""
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iu":
+        return col.to_numpy()
     if pd.api.types.is_bool_dtype(col.dtype):
+        if isinstance(col.dtype, np.dtype):
+            return col.to_numpy().view(np.uint8)
         return col.to_numpy(dtype=np.float64, na_value=np.nan)
     if not pd.api.types.is_numeric_dtype(col.dtype):
         conv = pd.to_numeric(col, errors="coerce")
@@ -74,6 +80,8 @@ def _numeric_values(col: pd.Series) -> np.ndarray:
 
 
 def _missing(values: np.ndarray, name: str, index: pd.Index, na_rm: bool) -> np.ndarray | None:
+    if values.dtype.kind in "iub":
+        return None
     miss = ~np.isfinite(values)
     if not miss.any():
         return None
