@@ -234,9 +234,18 @@ def _dense_rank(F: np.ndarray, present: np.ndarray, row_weight: np.ndarray) -> n
     inverse = np.asarray(inverse).reshape(-1)
     ranks = np.empty(len(patterns), dtype=np.int64)
     sw = np.sqrt(np.asarray(row_weight, dtype=np.float64))
+    R = F.shape[0]
     for i, pat in enumerate(patterns):  # one per distinct set of present units
-        A = F[:, pat] * sw[pat]
-        ranks[i] = _rank_gram(A @ A.T) if pat.any() else 0
+        idx = np.flatnonzero(pat)
+        if idx.size > 3 * R:
+            # rank(subset of units) <= rank <= R: a full-rank subset settles it cheaply
+            sub = idx[np.linspace(0, idx.size - 1, 2 * R).astype(np.int64)]
+            A = F[:, sub] * sw[sub]
+            if _rank_gram(A @ A.T) == R:
+                ranks[i] = R
+                continue
+        A = F[:, idx] * sw[idx]
+        ranks[i] = _rank_gram(A @ A.T) if idx.size else 0
     return ranks[inverse]
 
 
@@ -823,7 +832,8 @@ def _replicate_matrix(frame: pd.DataFrame, cols: list) -> np.ndarray:
 
 
 def _check_replicate_values(W: np.ndarray, cols: Sequence, index: pd.Index) -> None:
-    if W.size == 0 or (W.min() >= 0 and np.isfinite(W.max())):  # NaN fails both tests
+    # fast path: a NaN makes min() NaN; an infinite value makes a column sum infinite
+    if W.size == 0 or (W.min() >= 0 and np.isfinite(W.T @ np.ones(W.shape[0])).all()):
         return
     for bad, what, fix in (
         (
@@ -855,7 +865,8 @@ def _group_rows(W: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     proj = np.random.default_rng(20261128).standard_normal((R, 3))
     # rows a weighting step gave weight 0 (nonrespondents) have factors 0
     inv = np.divide(1.0, w, out=np.zeros(w.shape), where=w > 0)
-    h = (W @ proj) * inv[:, None]
+    # one pass over W; the product is laid out for BLAS whatever W's memory order
+    h = ((proj.T @ W.T).T if W.flags.f_contiguous else W @ proj) * inv[:, None]
     scale = np.abs(h).max(axis=0) + 1e-300
     c0, _ = pd.factorize(np.round(h[:, 0] / scale[0], 10))
     c1, _ = pd.factorize(np.round(h[:, 1] / scale[1], 10))
