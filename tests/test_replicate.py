@@ -486,3 +486,74 @@ def test_data_not_mutated():
         "enroll"
     )
     pd.testing.assert_frame_equal(given, snapshot)
+
+
+# ----------------------------------------------------------------------------- properties
+
+
+def test_replicate_with_empty_domain_is_left_out():
+    """A JK1 replicate that deletes the only PSU of a domain has no estimate for it; that
+    replicate is left out of the domain's variance (R's svrVar drops NA replicates)."""
+    design = _clus1()
+    data = design.data
+    one = data["dnum"].iloc[0]
+    data_dom = data.assign(dom=np.where(data["dnum"] == one, "one", "rest"))
+    design = SurveyDesign(data_dom, weight="pw", psu="dnum", fpc="fpc")
+    rep = design.replicate("jk1")
+    got = rep.mean("api00", by="dom").to_frame().set_index("dom")
+    psus = data["dnum"].unique()
+    n = psus.size
+    w = data["pw"].to_numpy()
+    y = data["api00"].to_numpy()
+    inside = (data["dnum"] == one).to_numpy()
+    reps = []
+    for p in psus:
+        wr = np.where(data["dnum"] == p, 0.0, w * n / (n - 1)) * inside
+        if wr.sum() > 0:
+            reps.append(np.sum(wr * y) / wr.sum())
+    c = (1 - n / data["fpc"].iloc[0]) * (n - 1) / n
+    reps = np.array(reps)
+    assert reps.size == n - 1
+    close(got.loc["one", "se"] ** 2, c * np.sum((reps - reps.mean()) ** 2))
+    assert got.loc["one", "df"] == 0  # one PSU: rank 1
+
+
+@pytest.mark.parametrize("method", ["jk1", "bootstrap"])
+def test_invariant_to_row_order(method):
+    design = _clus1()
+    shuffled = design.data.sample(frac=1.0, random_state=3)
+    other = SurveyDesign(shuffled, weight="pw", psu="dnum", fpc="fpc")
+    a = design.replicate(method, rng=1) if method == "bootstrap" else design.replicate(method)
+    b = other.replicate(method, rng=1) if method == "bootstrap" else other.replicate(method)
+    ta = a.ratio("api00", "api99", by="stype").to_frame()
+    tb = b.ratio("api00", "api99", by="stype").to_frame()
+    close(tb["estimate"], ta["estimate"])
+    close(tb["se"], ta["se"])
+    close(tb["df"], ta["df"])
+
+
+def test_weight_scale():
+    """Multiplying every weight by c multiplies totals and their SEs by c; means keep theirs."""
+    data = load("apistrat.csv")
+    scaled = data.assign(pw=data["pw"] * 3.0)
+    a = SurveyDesign(data, weight="pw", strata="stype").replicate("jkn")
+    b = SurveyDesign(scaled, weight="pw", strata="stype").replicate("jkn")
+    close(_row(b.total("enroll"))["se"], 3 * _row(a.total("enroll"))["se"])
+    close(_row(b.mean("api00"))["se"], _row(a.mean("api00"))["se"])
+
+
+def test_df_given_and_design_rule():
+    rep = replicate_of("given_jk1_scale")
+    assert rep.degf == 14
+    f = rep.mean("api00", by="comp.imp", df="design").to_frame()
+    assert list(f["df"]) == [14, 14]
+    spec = CASES["given_jk1_scale"]["design"]
+    fixed = ReplicateDesign(
+        load(spec["data"]),
+        weight="pw",
+        replicate_weights=spec["replicate_weights"],
+        method="jk1",
+        df=30,
+    )
+    assert fixed.degf == 30
+    assert list(fixed.mean("api00", by="comp.imp").to_frame()["df"]) == [30, 30]
