@@ -557,3 +557,35 @@ def test_df_given_and_design_rule():
     )
     assert fixed.degf == 30
     assert list(fixed.mean("api00", by="comp.imp").to_frame()["df"]) == [30, 30]
+
+
+def test_same_table_columns_and_every_ci_method():
+    from flestimate.estimation.cimethods import CI_METHODS
+
+    design = survey_design(CASES["apistrat_jkn"]["design"])
+    rep = design.replicate("jkn")
+    for method in CI_METHODS:
+        a = design.proportion("schwide_yes", by="comp.imp", ci_method=method).to_frame()
+        b = rep.proportion("schwide_yes", by="comp.imp", ci_method=method).to_frame()
+        assert list(b.columns) == list(a.columns)
+        assert (b["ci_method"] == method).all()
+        assert np.all(b["ci_lower"] <= b["estimate"]) and np.all(b["estimate"] <= b["ci_upper"])
+    prev = rep.prevalence("schwide_yes", by=["comp.imp", "stype"]).to_frame()
+    assert list(prev.columns) == list(
+        design.prevalence("schwide_yes", by=["comp.imp", "stype"]).to_frame().columns
+    )
+    close(
+        prev["estimate"],
+        1000 * rep.proportion("schwide_yes", by=["comp.imp", "stype"]).to_frame()["estimate"],
+    )
+
+
+def test_covariance_and_difference():
+    """The table's covariance is the replicate covariance (its diagonal the variances)."""
+    rep = replicate_of("brr10_fay")
+    table = rep.mean("y", by="dom")
+    cov = table.covariance().to_numpy()
+    se = table.to_frame()["se"].to_numpy()
+    close(np.sqrt(np.diag(cov)), se)
+    diff = table.difference(0, 1).to_frame().iloc[0]
+    close(diff["se"] ** 2, cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
