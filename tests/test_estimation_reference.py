@@ -349,3 +349,43 @@ def test_likelihood_interval_against_refined_r_profile(name):
         close(got, c["ci"], rtol=1e-6)
         checked += 1
     assert checked == 4
+
+
+SAMPLE = Path(__file__).parents[1] / "data" / "sample"
+
+
+@pytest.mark.parametrize("name", ["sample", "sample_fpc"])
+def test_sample_survey_prevalence_by_sex_and_region(name):
+    found = cases(design=name, statistic="sample_prevalence")
+    if not found or not (SAMPLE / "fl_survey.csv").exists():
+        pytest.skip("sample survey not generated")
+    (c,) = found
+    data = pd.read_csv(SAMPLE / "fl_survey.csv")
+    truth = pd.read_csv(SAMPLE / "truth_respondents.csv")[["pid", "fl_true"]]
+    data = data.merge(truth, on="pid", how="left", validate="one_to_one")
+    kw = {"fpc": "n_psu_stratum"} if name == "sample_fpc" else {}
+    des = SurveyDesign(data, strata="stratum", psu="psu", weight="w_final", **kw)
+    (dg,) = cases(design=name, statistic="degf")
+    assert des.degf == dg["value"]
+    tab = des.prevalence("fl_true", by=["sex", "region"]).to_frame()
+    keys = (tab["sex"].astype(str) + "|" + tab["region"].astype(str)).tolist()
+    tab = tab.iloc[[keys.index(k) for k in c["domains"]]]
+    close(tab["estimate"] / 1000, c["estimate"])
+    close(tab["se"] / 1000, c["se"])
+    close(tab["deff"], c["deff"])
+    close(tab["deff_wr"], c["deff_wr"])
+    close(tab["df"], c["df"])
+    close(tab["n_unweighted"], c["n"])
+    close(tab["ci_lower"] / 1000, c["ci_lower_beta"])
+    close(tab["ci_upper"] / 1000, c["ci_upper_beta"])
+    lg = des.proportion("fl_true", by=["sex", "region"], ci_method="logit").to_frame()
+    lg = lg.iloc[[keys.index(k) for k in c["domains"]]]
+    close(lg["ci_lower"], c["ci_lower_xlogit"])
+    close(lg["ci_upper"], c["ci_upper_xlogit"])
+    o = c["overall"]
+    whole = des.prevalence("fl_true", scale=1).to_frame().iloc[0]
+    close(
+        [whole["estimate"], whole["se"], whole["df"], whole["n_unweighted"]],
+        [o["estimate"], o["se"], o["df"], o["n"]],
+    )
+    close([whole["ci_lower"], whole["ci_upper"]], o["ci"])

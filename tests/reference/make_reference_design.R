@@ -195,6 +195,43 @@ err <- tryCatch({ svymean(~api00, designs$lonely()); "no error" },
                 error = function(e) conditionMessage(e))
 add(list(design = "lonely", lonely_psu = "fail", statistic = "error", message = err))
 
+# the bundled sample survey: prevalence of the true forced-labour status by sex x region
+sample_file <- file.path("..", "..", "data", "sample", "fl_survey.csv")
+if (file.exists(sample_file)) {
+  options(survey.lonely.psu = "fail")
+  fl <- read.csv(sample_file)
+  truth <- read.csv(file.path("..", "..", "data", "sample", "truth_respondents.csv"))
+  fl <- merge(fl, truth[, c("pid", "fl_true")], by = "pid", sort = FALSE)
+  fl <- fl[order(fl$pid), ]
+  sdesigns <- list(
+    sample = svydesign(id = ~psu, strata = ~stratum, weights = ~w_final, data = fl),
+    sample_fpc = svydesign(id = ~psu, strata = ~stratum, weights = ~w_final,
+                           fpc = ~n_psu_stratum, data = fl)
+  )
+  for (dn in names(sdesigns)) {
+    des <- sdesigns[[dn]]
+    add(list(design = dn, lonely_psu = "fail", statistic = "degf", value = degf(des)))
+    b <- svyby(~fl_true, ~sex + region, des, svymean, deff = TRUE)
+    br <- svyby(~fl_true, ~sex + region, des, svymean, deff = "replace")
+    keys <- paste(b$sex, b$region, sep = "|")
+    dfs <- mapply(function(s, r) degf(subset(des, sex == s & region == r)), b$sex, b$region)
+    ns <- mapply(function(s, r) nrow(subset(des, sex == s & region == r)), b$sex, b$region)
+    case <- list(design = dn, lonely_psu = "fail", statistic = "sample_prevalence",
+                 variables = "fl_true", by = c("sex", "region"), domains = keys,
+                 estimate = num(coef(b)), se = num(SE(b)), deff = num(b$DEff.fl_true),
+                 deff_wr = num(br$DEff.fl_true), df = num(dfs), n = num(ns))
+    for (meth in c("beta", "xlogit")) {
+      bc <- svyby(~fl_true, ~sex + region, des, svyciprop, method = meth, vartype = "ci")
+      case[[paste0("ci_lower_", meth)]] <- num(bc$ci_l)
+      case[[paste0("ci_upper_", meth)]] <- num(bc$ci_u)
+    }
+    m <- svyciprop(~fl_true, des, method = "beta")
+    case$overall <- list(estimate = num(coef(m)), se = num(SE(m)), ci = num(confint(m)),
+                         df = degf(des), n = nrow(des))
+    add(case)
+  }
+}
+
 # post-stratification of apiclus1 (calibration residualiser test)
 options(survey.lonely.psu = "fail")
 dclus1 <- svydesign(id = ~dnum, weights = ~pw, data = apiclus1, fpc = ~fpc)
