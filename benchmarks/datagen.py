@@ -43,7 +43,11 @@ import pandas as pd
 from runner_common import INDICATORS, ITEMS, N_REPLICATES, REPW
 
 DESIGN_COLUMNS = ["pid", "stratum", "psu", "w_final", "region", "sex", "age_group"]
-DATA_VERSION = 2  # bump when the layout of the files changes
+DATA_VERSION = 3  # bump when the layout of the files changes
+# The simulator's design closest to flestimate issue 5's benchmark setting (50 strata, about
+# 1,300 PSUs for 1M) that it allows: 8 regions x urban/rural = 16 strata, 30 households per
+# PSU (about 100 respondents per PSU: 100 PSUs at 10k, 1,000 at 100k, 10,000 at 1M).
+SIMULATE_OPTIONS = {"n_regions": 8, "households_per_psu": 30}
 
 
 def parse_size(text: str) -> int:
@@ -79,7 +83,8 @@ def _simulator_fingerprint() -> str:
 
     import flestimate.simulate as module
 
-    return hashlib.sha1(Path(module.__file__).read_bytes()).hexdigest()[:12]
+    source = Path(module.__file__).read_bytes() + repr(sorted(SIMULATE_OPTIONS.items())).encode()
+    return hashlib.sha1(source).hexdigest()[:12]
 
 
 def _throwaway(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -141,7 +146,7 @@ def _throwaway(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFr
 def _from_simulator(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     from flestimate.simulate import simulate
 
-    sim = simulate(n, rng=seed)
+    sim = simulate(n, rng=seed, **SIMULATE_OPTIONS)
     sample = sim.sample
     truth = None
     for name in ("respondent_truth", "truth_respondents"):
@@ -231,9 +236,11 @@ def prepare(n: int, seed: int, root: Path, log=print) -> Path:
     meta = {
         "version": DATA_VERSION,
         "n": int(n),
+        "rows": int(len(analysis)),
         "seed": int(seed),
         "source": source,
         "fingerprint": fingerprint,
+        "simulate_options": SIMULATE_OPTIONS if simulated else {},
         "n_strata": int(analysis["stratum"].nunique()),
         "n_psu": int(analysis["psu"].nunique()),
         "fl_prevalence_unweighted": float(analysis["fl"].mean()),

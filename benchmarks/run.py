@@ -167,53 +167,67 @@ def command(system: str, workload: str, folder: Path, out: Path, seed: int) -> l
 # ---------------------------------------------------------------- one process
 
 
-def _rss_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+def _group_rss_kb(pgid: int) -> int:
+    """Resident memory of all processes in the process group (the launcher and the workload)."""
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pgid:  # field 5 of stat: process group
+                continue
+            with open(f"/proc/{entry.name}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
 
 
 def run_once(cmd: list[str], out: Path, log_path: Path, timeout: float,
              mem_limit_kb: int) -> dict:
-    """Run one workload process; return its JSON plus wall time and peak memory."""
-    if out.exists():
-        out.unlink()
+    """Run one workload process through launch.py; return its JSON, wall time and peak memory."""
+    measured = out.with_suffix(".launch.json")
+    for path in (out, measured):
+        if path.exists():
+            path.unlink()
     env = {**os.environ, "PYTHONHASHSEED": "0"}
+    launcher = [sys.executable, "-S", str(HERE / "launch.py"), str(measured)]
     with open(log_path, "w") as log_fh:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=log_fh, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
+        proc = subprocess.Popen(launcher + cmd, stdout=log_fh, stderr=subprocess.STDOUT,
+                                env=env, start_new_session=True)
         killed = ""
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
+        polls = 0
+        while proc.poll() is None:
+            polls += 1
             if time.perf_counter() - t0 > timeout:
                 killed = f"timeout after {timeout:.0f} s"
-            elif mem_limit_kb and _rss_kb(proc.pid) > mem_limit_kb:
+            elif mem_limit_kb and polls % 10 == 0 and _group_rss_kb(proc.pid) > mem_limit_kb:
                 killed = f"memory above {mem_limit_kb / 2**20:.0f} GiB"
             if killed:
                 os.killpg(proc.pid, signal.SIGKILL)
-                pid, status, usage = os.wait4(proc.pid, 0)
+                proc.wait()
                 break
             time.sleep(0.05)
         wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    result = {"wall": wall, "maxrss_kb": usage.ru_maxrss}
     if killed:
-        result.update(status="skipped", reason=killed)
-    elif out.exists():
+        return {"wall": wall, "maxrss_kb": 0, "status": "skipped", "reason": killed}
+    if not measured.exists():
+        return {"wall": wall, "maxrss_kb": 0, "status": "error",
+                "reason": f"launcher failed (exit {proc.returncode})"}
+    result = json.loads(measured.read_text())
+    code = result.pop("exit")
+    if out.exists():
         result.update(json.loads(out.read_text()))
-        if proc.returncode != 0:
-            result.update(status="error", reason=f"exit code {proc.returncode}")
+        if code != 0:
+            result.update(status="error", reason=f"exit code {code}")
     else:
         tail = log_path.read_text()[-300:].strip().replace("\n", " | ")
-        result.update(status="error", reason=f"exit code {proc.returncode}: {tail}")
+        result.update(status="error", reason=f"exit code {code}: {tail}")
     return result
 
 
@@ -609,8 +623,10 @@ def render(records, data_meta, args, cmdline, started, extras, unavailable,
         "",
     ]
     for size, meta in sorted(data_meta.items(), key=lambda kv: kv[1]["n"]):
-        out.append(f"- {size}: {meta['n']:,} respondents, {meta['n_strata']} strata, "
-                   f"{meta['n_psu']:,} PSUs, from `{meta['source']}` (seed {meta['seed']})")
+        options = "".join(f", {k}={v}" for k, v in meta.get("simulate_options", {}).items())
+        out.append(f"- {size}: {meta['n']:,} respondents asked, {meta.get('rows', meta['n']):,} "
+                   f"rows, {meta['n_strata']} strata, {meta['n_psu']:,} PSUs, from "
+                   f"`{meta['source']}` (seed {meta['seed']}{options})")
     out += ["", "Design everywhere: strata `stratum`, PSU `psu` (nested in strata), weight "
             "`w_final`. `fl` is the true forced-labour status of the respondent (the "
             "simulator's `fl_true`); `b_<item>` is 1 when an involuntariness item was answered "

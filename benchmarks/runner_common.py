@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import resource
 import sys
 import time
 import traceback
@@ -108,14 +107,12 @@ def main(workloads: dict[str, Callable[[Run, Path, int], None]],
     except Exception as exc:  # reported in the table, the harness goes on
         status, reason = "error", f"{type(exc).__name__}: {exc}"
         traceback.print_exc()
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     payload = {
         "status": status,
         "reason": reason[:500],
         "steps": run.steps,
         "results": run.results if status == "ok" else {},
         "versions": run.versions,
-        "maxrss_kb_self": peak_kb,
     }
     out.write_text(json.dumps(payload))
     return 0
