@@ -170,3 +170,13 @@ def test_errors_are_flestimate_errors(given):
     ):
         with pytest.raises(FlestimateError):
             ReplicateDesign(given, weight="w", **kwargs)
+
+
+def test_replicating_a_weighted_design_warns(clus1):
+    from flestimate.errors import FlestimateWarning
+    from flestimate.weighting import trim_weights
+
+    design = SurveyDesign(clus1, weight="pw", psu="dnum")
+    trimmed = trim_weights(design, upper=30.0, redistribute=False)
+    with pytest.warns(FlestimateWarning, match="weighting step"):
+        trimmed.replicate("jk1")

@@ -120,6 +120,7 @@ class _JackknifeFactors(_Factors):
         return int(self.stratum.shape[0])
 
     def totals(self, unit_totals: np.ndarray) -> np.ndarray:
+        # replicate (h, i): sum of all totals - T_h + mult (T_h - T_i); adjust: mult (T - T_h)
         T = np.asarray(unit_totals, dtype=np.float64)
         T_all = T.sum(axis=0)
         T_h = grouped_sums(self.psu_stratum, self.n_strata, T)
@@ -690,6 +691,12 @@ def replicate_design(
             "to the full-sample weights only. Build the replicates first "
             "(design.replicate(...)) and then apply the weighting to the replicate design, "
             "so that every replicate is re-calibrated."
+        )
+    if getattr(design, "history", ()):
+        _warn(
+            f"the design carries {len(design.history)} weighting step(s); replicates built now "
+            "multiply the adjusted weights without repeating the steps, so the variance "
+            "ignores them. Build the replicates first and weight the replicate design."
         )
     if n_replicates is not None:
         if isinstance(n_replicates, bool) or not isinstance(n_replicates, (int, np.integer)):
