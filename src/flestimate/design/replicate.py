@@ -1006,6 +1006,11 @@ class ReplicateDesign:
     where :math:`\\hat\\theta_r` is the estimate with the r-th replicate weights and
     :math:`\\tilde\\theta` the mean of the replicates (or :math:`\\hat\\theta`).
 
+    Interval methods take this variance and df: ``ci_method="logit"`` is R's
+    ``svyciprop(method = "xlogit")`` (R's ``"logit"`` refits a GLM in every replicate
+    and differs slightly); R has no ``"likelihood"`` interval for replicate designs,
+    flestimate's uses the replication variance in its design effect.
+
     References
     ----------
     Lumley, T. survey R package, ``svrepdesign``, ``svrVar``.
