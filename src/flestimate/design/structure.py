@@ -7,13 +7,14 @@ estimate afterwards works on the integer codes kept here.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from flestimate.errors import DesignError, first_values
+from flestimate.errors import DesignError, LonelyPSUWarning, first_values
 
 __all__ = ["LONELY_PSU_RULES", "DesignStructure", "Stage", "build_structure"]
 
@@ -422,6 +423,15 @@ def build_structure(
             f"{first_values(strata_labels[idx][:5])}), so their variance cannot be estimated. "
             "Choose a rule with lonely_psu= ('remove', 'certainty', 'adjust' or 'average'), "
             "or collapse these strata."
+        )
+
+    if lonely.any():
+        idx = np.flatnonzero(lonely)
+        warnings.warn(
+            f"{idx.size} strata have a single PSU (first: {first_values(strata_labels[idx][:5])}); "
+            f"their variance contribution follows lonely_psu={lonely_psu!r}.",
+            LonelyPSUWarning,
+            stacklevel=3,
         )
 
     # later stages (only those with an fpc: ultimate-cluster variance beyond) -------------

@@ -47,9 +47,10 @@ class DomainTotals:
     y_total, x_total : ndarray (D, K)
         Domain totals (sums of the PSU totals); ``x_total`` None for a total.
     psu_rows : ndarray (P, D, K or 1)
-        Rows of each domain (with non-missing values) in each PSU.
+        Rows of each domain with non-missing values and a positive weight, per PSU.
     n_rows : ndarray (D, K)
-        Rows of each domain with non-missing values (R's ``nobs``).
+        Rows of each domain with non-missing values and a positive weight (R's
+        ``nobs``; also the n of the Korn-Graubard interval).
     sum_w : ndarray (D, K)
         Sum of weights of those rows (R's ``psum``).
     sum_wyy, sum_wxy, sum_wxx : ndarray (D, K)
@@ -205,11 +206,18 @@ def domain_totals(
     Gy = [np.empty((r.q, D, K)) for r in residualizers]
     Gx = [np.empty((r.q, D, K)) for r in residualizers] if not is_total else [None] * nres
 
+    # rows count only with a positive weight (weighting steps may zero some weights):
+    # R's degf and nobs count rows with nonzero weight
+    positive = None if bool(np.all(w > 0)) else (w > 0).astype(np.float64)
     if any_invalid:
         psu_rows = np.empty((P, D, K))
         sum_w = np.empty((D, K))
     else:
-        psu_rows = np.bincount(idx, minlength=P * D1).reshape(P, D1)[:, :D, None].astype(float)
+        if positive is None:
+            counts = np.bincount(idx, minlength=P * D1).astype(np.float64)
+        else:
+            counts = np.bincount(idx, weights=positive, minlength=P * D1)
+        psu_rows = counts.reshape(P, D1)[:, :D, None]
         sum_w = np.repeat(dom_sum(w)[:, None], K, axis=1)
     if is_total:
         psu_x = None
@@ -234,7 +242,7 @@ def domain_totals(
             sum_wyy[:, k] = dom_sum(wy * y)
         if any_invalid:
             okf = ok.astype(np.float64) if ok is not None else np.ones(w.size)
-            psu_rows[:, :, k] = psu_sum(okf)
+            psu_rows[:, :, k] = psu_sum(okf if positive is None else okf * positive)
             sum_w[:, k] = dom_sum(w * okf)
         for j, r in enumerate(residualizers):
             Gy[j][:, :, k] = _projection(r, wy, dom, D1)
