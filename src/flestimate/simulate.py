@@ -65,7 +65,7 @@ import json
 import math
 import sys
 import types
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1084,6 +1084,70 @@ class SimulatedSurvey:
         """The README (Markdown) describing the files, the design, every variable and the truth."""
         return _codebook(self, tuple(formats), out_dir)
 
+    def draw_samples(
+        self, n_samples: int = 1, *, rng: int | np.random.Generator | None = None
+    ) -> Iterator[pd.DataFrame]:
+        """Draw further samples from the kept population with the survey's own design.
+
+        Each sample repeats the design of :func:`simulate` on the same population:
+        the same number of enumeration areas per stratum selected by systematic PPS,
+        ``households_per_psu`` households by SRS in each, stratum-specific household
+        nonresponse and the weighting-class adjustment. Only the latent status and the
+        design variables are returned (no questionnaire answers), which is what a
+        study of estimators and confidence intervals needs.
+
+        Parameters
+        ----------
+        n_samples : int, default 1
+            Number of samples to draw (1 to 10,000,000).
+        rng : int, numpy.random.Generator or None
+            Seed or generator of the draws (independent of the survey's own seed).
+
+        Returns
+        -------
+        iterator of pandas.DataFrame
+            One frame per sample, one row per person of a responding household:
+            the columns of :attr:`population` (``pid`` .. ``hotspot``; ``fl`` is the
+            true status under the default rule) without ``selected`` and ``w_base``,
+            then this sample's ``w_base``, ``w_final`` and ``n_psu_stratum``.
+
+        Raises
+        ------
+        ValidationError
+            The survey was drawn without ``keep_population=True``, or ``n_samples``
+            is not an integer in range.
+
+        Notes
+        -----
+        The base weight of a person in household j of EA i of stratum h is
+        :math:`w_{hij} = M_{hi} / (\\pi_{hi}\\, m)` with :math:`\\pi_{hi}` the PPS
+        inclusion probability of the EA and :math:`M_{hi}` its number of households,
+        so :math:`\\sum w` over the selected households is unbiased for the number
+        of households; ``w_final`` multiplies it by the stratum's ratio of selected
+        to responding base weights (SURVEY-METHODS E1 design, see :func:`simulate`).
+
+        References
+        ----------
+        Cochran, W. G. (1977). *Sampling Techniques*, 3rd ed., sections 9A.5-9A.6.
+
+        Examples
+        --------
+        >>> import flestimate as fl
+        >>> s = fl.simulate(2_000, rng=1, keep_population=True)
+        >>> samples = list(s.draw_samples(2, rng=5))
+        >>> [int(x["psu"].nunique()) for x in samples] == [int(s.sample["psu"].nunique())] * 2
+        True
+        """
+        if self.population is None:
+            raise ValidationError(
+                "draw_samples needs the population: this survey was drawn without it. Call "
+                "simulate(..., keep_population=True)."
+            )
+        n_samples = _check_int("n_samples", n_samples, 1, 10_000_000)
+        gen, _ = _make_rng(rng)
+        return _resample(self.population, int(self.parameters["households_per_psu"]), gen,
+                         n_samples)  # fmt: skip
+
 
 # --------------------------------------------------------------------------------------------
 # The public function
@@ -1388,6 +1452,42 @@ def simulate(
         parameters=parameters,
         population=population,
     )
+
+
+def _resample(
+    pop: pd.DataFrame, m: int, gen: np.random.Generator, n_samples: int
+) -> Iterator[pd.DataFrame]:
+    """Samples from a kept population (see :meth:`SimulatedSurvey.draw_samples`)."""
+    psu = pop["psu"].to_numpy().astype(np.int64) - 1
+    hh = pop["hhid"].to_numpy().astype(np.int64) - 1
+    stratum = pop["stratum"].to_numpy().astype(np.int64) - 1
+    n_ea, n_hh, n_strata = int(psu.max()) + 1, int(hh.max()) + 1, int(stratum.max()) + 1
+    ea_stratum = np.zeros(n_ea, dtype=np.int64)
+    ea_stratum[psu] = stratum
+    hh_ea = np.zeros(n_hh, dtype=np.int64)
+    hh_ea[hh] = psu
+    stratum_urban = np.ones(n_strata, dtype=np.int8)
+    stratum_urban[stratum] = pop["urban"].to_numpy()
+    ea_selected = np.zeros(n_ea, dtype=bool)
+    ea_selected[psu[pop["selected"].to_numpy() > 0]] = True
+    frame = types.SimpleNamespace(
+        stratum_region=np.zeros(n_strata, dtype=np.int8),
+        stratum_urban=stratum_urban,
+        n_sample_psu=np.bincount(ea_stratum[ea_selected], minlength=n_strata),
+        ea_stratum=ea_stratum,
+        ea_households=np.bincount(hh_ea, minlength=n_ea),
+        hh_ea=hh_ea,
+    )
+    n_frame_psu = np.bincount(ea_stratum, minlength=n_strata)
+    keep = [c for c in pop.columns if c not in ("selected", "w_base")]
+    for _ in range(n_samples):
+        draw = _draw_sample(gen, frame, m)  # type: ignore[arg-type]
+        rows = np.flatnonzero(draw.hh_status[hh] == 2)
+        out = pop[keep].take(rows).reset_index(drop=True)
+        out["w_base"] = draw.hh_w_base[hh[rows]]
+        out["w_final"] = draw.hh_w_final[hh[rows]]
+        out["n_psu_stratum"] = n_frame_psu[stratum[rows]]
+        yield out
 
 
 def _integer_coded(df: pd.DataFrame) -> pd.DataFrame:
