@@ -213,6 +213,24 @@ class SurveyDesign:
 
         return replicate_design(self, method, n_replicates=n_replicates, rho=rho, rng=rng, mse=mse)
 
+    def _domain_df(self, totals) -> tuple[np.ndarray, np.ndarray]:
+        """Degrees of freedom (D, K) per domain (R's ``degf`` of the domain: PSUs minus
+        strata with members of positive weight) and the (H, D, K) strata with members."""
+        from flestimate.design.kernel import domain_degrees_of_freedom
+
+        D, K = totals.n_domains, totals.n_vars
+        Kc = totals.psu_rows.shape[2]
+        dfs = np.empty((D, Kc))
+        active = np.empty((self._structure.n_strata, D, Kc), dtype=bool)
+        for k in range(Kc):  # 1, or one per variable when missing values differ
+            dfs[:, k], active[:, :, k] = domain_degrees_of_freedom(
+                self._structure, totals.psu_rows[:, :, k]
+            )
+        if Kc != K:
+            dfs = np.repeat(dfs, K, axis=1)
+            active = np.repeat(active, K, axis=2)
+        return dfs, active
+
     # ------------------------------------------------------------------ estimators
     def total(self, y, *, by=None, level=0.95, na_rm=False, df="domain"):
         """Population totals; see :func:`flestimate.estimation.estimators.total`."""

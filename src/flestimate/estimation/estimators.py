@@ -146,25 +146,9 @@ def _estimate(
     empty = totals.n_rows == 0
     est = np.where(empty, np.nan, est)
 
-    # degrees of freedom, per domain (and per variable when missing values differ)
-    from flestimate.design.kernel import domain_degrees_of_freedom
-
-    Kc = totals.psu_rows.shape[2]
-    replicate_df = getattr(design, "_domain_df", None)
-    if replicate_df is not None:
-        # replicate designs: rank of the domain's replicate weights - 1 (R's degf)
-        dfs, active = replicate_df(totals)
-    else:
-        dfs = np.empty((D, Kc))
-        active_list = []
-        for k in range(Kc):
-            dk, act = domain_degrees_of_freedom(structure, totals.psu_rows[:, :, k])
-            dfs[:, k] = dk
-            active_list.append(act)
-        active = np.stack(active_list, axis=2)  # (H, D, Kc)
-        if Kc != K:
-            dfs = np.repeat(dfs, K, axis=1)
-            active = np.repeat(active, K, axis=2)
+    # degrees of freedom per domain (and per variable when missing values differ), and
+    # the strata holding each domain's members (for the "average" lonely-PSU rule)
+    dfs, active = design._domain_df(totals)
     if df == "domain":
         df_rows = dfs
     elif df == "design":
