@@ -180,3 +180,30 @@ def test_replicating_a_weighted_design_warns(clus1):
     trimmed = trim_weights(design, upper=30.0, redistribute=False)
     with pytest.warns(FlestimateWarning, match="weighting step"):
         trimmed.replicate("jk1")
+
+
+def test_dropped_fpc_warns():
+    from flestimate.errors import FlestimateWarning
+
+    scd = pd.read_csv(DATA / "scd.csv").assign(N=5)
+    design = SurveyDesign(scd, weight="w1", strata="ESA", psu="ambulance", nest=True, fpc="N")
+    for method, kw in (
+        ("brr", {}),
+        ("fay", {"rho": 0.3}),
+        ("subbootstrap", {"rng": 1}),
+        ("sdr", {}),
+    ):
+        with pytest.warns(FlestimateWarning, match="finite population correction"):
+            design.replicate(method, **kw)
+    two_stage = pd.DataFrame(
+        {
+            "psu": np.repeat([1, 2, 3, 4], 4),
+            "ssu": np.tile([1, 1, 2, 2], 4),
+            "N1": 40,
+            "N2": 10,
+            "y": np.arange(16.0),
+        }
+    )
+    design2 = SurveyDesign(two_stage, psu=["psu", "ssu"], fpc=["N1", "N2"])
+    with pytest.warns(FlestimateWarning, match="later stages"):
+        design2.replicate("jk1")

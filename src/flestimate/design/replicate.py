@@ -698,6 +698,11 @@ def replicate_design(
             "multiply the adjusted weights without repeating the steps, so the variance "
             "ignores them. Build the replicates first and weight the replicate design."
         )
+    if design.structure.stages:
+        _warn(
+            "replicates resample PSUs: the finite population corrections of later stages "
+            "are dropped (as R's as.svrepdesign)."
+        )
     if n_replicates is not None:
         if isinstance(n_replicates, bool) or not isinstance(n_replicates, (int, np.integer)):
             raise ValidationError(f"n_replicates={n_replicates!r} must be an integer.")
