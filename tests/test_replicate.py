@@ -589,3 +589,10 @@ def test_covariance_and_difference():
     close(np.sqrt(np.diag(cov)), se)
     diff = table.difference(0, 1).to_frame().iloc[0]
     close(diff["se"] ** 2, cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
+
+
+def test_replicate_totals_without_factors():
+    for name in ("apistrat_jkn", "lonely_jkn_adjust", "scd_fay", "given_bootstrap"):
+        rep = replicate_of(name)
+        T = np.random.default_rng(2).random((rep.structure.n_psus, 3))
+        close(rep.replicate_totals(T), rep.factors @ T)

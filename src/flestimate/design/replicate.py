@@ -902,7 +902,7 @@ def _group_structure(group: np.ndarray, weights: np.ndarray) -> DesignStructure:
         n_psu=np.array([G], dtype=np.int64),
         fpc1=np.zeros(1),
         stages=(),
-        lonely_psu="remove",
+        lonely_psu="fail",  # no lonely-PSU rule applies to given replicate weights
         stratum=np.zeros(group.size, dtype=np.int64),
         strata_labels=pd.Index([1]),
         psu_labels=pd.RangeIndex(G),
@@ -1253,6 +1253,32 @@ class ReplicateDesign:
         """Replicate factors (R, P) of the units of :attr:`structure`: the replicate
         weight of row i is ``weights[i] * factors[r, structure.psu[i]]``."""
         return self._factors.dense().copy()
+
+    def replicate_totals(self, unit_totals: np.ndarray) -> np.ndarray:
+        """Replicate totals ``factors @ unit_totals`` without forming the factors.
+
+        Parameters
+        ----------
+        unit_totals : ndarray (P, M)
+            Totals of M weighted variables within the units of :attr:`structure`
+            (``structure.psu`` codes), computed with the full-sample weights.
+
+        Returns
+        -------
+        ndarray (R, M)
+
+        Notes
+        -----
+        :math:`T_{r,m} = \\sum_p f_{r,p} T_{p,m}`; for the jackknife (R = P replicates
+        for JKn) from the PSU and stratum totals, never an R x P matrix.
+        """
+        T = np.asarray(unit_totals, dtype=np.float64)
+        if T.ndim != 2 or T.shape[0] != self._structure.n_psus:
+            raise ValidationError(
+                f"unit_totals has shape {T.shape}; expected ({self._structure.n_psus}, M), "
+                "one row per unit of design.structure."
+            )
+        return self._factors.totals(T)
 
     @property
     def degf(self) -> float:
