@@ -1,0 +1,359 @@
+"""Coverage study of the confidence-interval methods for a rare, clustered prevalence.
+
+Many samples are drawn from *one* synthetic population per scenario
+(:func:`flestimate.simulate` with ``keep_population=True``, then
+:meth:`flestimate.SimulatedSurvey.draw_samples`, which repeats the survey's
+stratified two-stage PPS design and its nonresponse adjustment). Each sample is
+estimated once with :class:`flestimate.SurveyDesign` (``strata``, ``psu``,
+``w_final``); every interval method of ``ci_method=`` is then applied to the
+sample's estimate, standard error, degrees of freedom and size, exactly as
+:meth:`flestimate.SurveyDesign.prevalence` does (the tests check this), and the
+interval is compared with the population's true prevalence.
+
+Run from the command line (the table of ``docs/methodology/ci-coverage.md``)::
+
+    python -m flestimate._coverage --replications 1500 --out docs/methodology/coverage
+
+``--quick`` runs two scenarios with 20 samples each (seconds). This module is a
+research tool behind notebook ``03-ci-coverage.ipynb``; it is not part of the
+public API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["SCENARIOS", "METHODS", "run_study", "summarise", "plot_summary", "main"]
+
+#: CI methods compared, in the order of ``flestimate.estimation.cimethods.CI_METHODS``.
+METHODS = (
+    "wald",
+    "logit",
+    "asin",
+    "wilson",
+    "korn-graubard",
+    "korn-graubard-nchs",
+    "likelihood",
+)
+
+#: Scenarios: adult prevalence of the simulation and clustering of forced labour
+#: (households per PSU, share and relative risk of hot-spot enumeration areas).
+#: The realised population prevalence (all persons 5+) and the mean design effect
+#: are measured by the study.
+SCENARIOS: tuple[dict[str, Any], ...] = (
+    {"name": "p0.1%-low", "prevalence": 0.001, "households_per_psu": 2,
+     "hotspot_share": 0.0, "hotspot_risk": 1.0},
+    {"name": "p0.1%-mid", "prevalence": 0.001, "households_per_psu": 10,
+     "hotspot_share": 0.04, "hotspot_risk": 40.0},
+    {"name": "p0.1%-high", "prevalence": 0.001, "households_per_psu": 25,
+     "hotspot_share": 0.03, "hotspot_risk": 60.0},
+    {"name": "p0.5%-low", "prevalence": 0.005, "households_per_psu": 2,
+     "hotspot_share": 0.0, "hotspot_risk": 1.0},
+    {"name": "p0.5%-mid", "prevalence": 0.005, "households_per_psu": 10,
+     "hotspot_share": 0.04, "hotspot_risk": 20.0},
+    {"name": "p0.5%-high", "prevalence": 0.005, "households_per_psu": 15,
+     "hotspot_share": 0.04, "hotspot_risk": 40.0},
+    {"name": "p2%-low", "prevalence": 0.02, "households_per_psu": 2,
+     "hotspot_share": 0.0, "hotspot_risk": 1.0},
+    {"name": "p2%-mid", "prevalence": 0.02, "households_per_psu": 10,
+     "hotspot_share": 0.04, "hotspot_risk": 8.0},
+    {"name": "p2%-high", "prevalence": 0.02, "households_per_psu": 10,
+     "hotspot_share": 0.04, "hotspot_risk": 20.0},
+)  # fmt: skip
+
+_SIM_KEYS = ("prevalence", "households_per_psu", "hotspot_share", "hotspot_risk")
+
+
+def _sample_estimates(sample: pd.DataFrame) -> tuple[float, float, float, float, float]:
+    """Estimate, SE, df, unweighted n and deff of the national prevalence of one sample."""
+    import flestimate as fl
+
+    design = fl.SurveyDesign(
+        sample[["fl", "stratum", "psu", "w_final"]],
+        weight="w_final",
+        strata="stratum",
+        psu="psu",
+    )
+    row = design.prevalence("fl", scale=1).to_frame().iloc[0]
+    return (
+        float(row["estimate"]),
+        float(row["se"]),
+        float(row["df"]),
+        float(row["n_unweighted"]),
+        float(row["deff"]),
+    )
+
+
+def intervals(
+    method: str, p: np.ndarray, se: np.ndarray, df: np.ndarray, n: np.ndarray, level: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of ``method`` for arrays of estimates, as ``SurveyDesign.prevalence`` gives them.
+
+    Notes
+    -----
+    The engine's own :func:`flestimate.estimation.table.compute_ci`; the likelihood
+    interval's dispersion is :math:`n/(n-1)` (a 0/1 variable), as in the engine.
+    """
+    from flestimate.estimation.table import compute_ci
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dispersion = n / (n - 1.0)
+    return compute_ci(method, p, se, df, n, level, dispersion)
+
+
+def run_study(
+    scenarios: Sequence[dict[str, Any]] = SCENARIOS,
+    *,
+    replications: int = 1000,
+    respondents: int = 10_000,
+    level: float = 0.95,
+    rng: int = 20181010,
+    progress: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """Draw ``replications`` samples per scenario and record each sample's estimate and intervals.
+
+    Parameters
+    ----------
+    scenarios : sequence of dict
+        Each with ``name`` and the :func:`flestimate.simulate` arguments
+        ``prevalence``, ``households_per_psu``, ``hotspot_share``, ``hotspot_risk``.
+    replications : int, default 1000
+        Samples per scenario.
+    respondents : int, default 10,000
+        Expected respondents of each sample.
+    level : float, default 0.95
+        Nominal confidence level.
+    rng : int, default 20181010
+        Seed; scenario ``i`` uses population seed ``rng + i`` and sample seed
+        ``rng + 1000 + i``, so a scenario's result does not depend on the others.
+    progress : callable, optional
+        Called with a one-line message after each scenario.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per scenario x sample x method: ``scenario``, ``sample``, ``method``,
+        ``true_p``, ``estimate``, ``se``, ``df``, ``n``, ``deff``, ``lower``, ``upper``
+        (proportions, not per 1,000).
+    """
+    import flestimate as fl
+
+    frames = []
+    for i, sc in enumerate(scenarios):
+        t0 = time.perf_counter()
+        kwargs = {k: sc[k] for k in _SIM_KEYS}
+        survey = fl.simulate(respondents, rng=rng + i, keep_population=True, **kwargs)
+        true_p = float(survey.population["fl"].mean())
+        est = np.array(
+            [_sample_estimates(x) for x in survey.draw_samples(replications, rng=rng + 1000 + i)]
+        )
+        p, se, df, n, deff = est.T
+        for method in METHODS:
+            lo, hi = intervals(method, p, se, df, n, level)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "scenario": sc["name"],
+                        "sample": np.arange(replications),
+                        "method": method,
+                        "true_p": true_p,
+                        "estimate": p,
+                        "se": se,
+                        "df": df,
+                        "n": n,
+                        "deff": deff,
+                        "lower": lo,
+                        "upper": hi,
+                    }
+                )
+            )
+        if progress is not None:
+            progress(
+                f"{sc['name']}: true prevalence {1000 * true_p:.2f} per 1,000, mean deff "
+                f"{np.nanmean(deff):.2f}, {replications} samples in "
+                f"{time.perf_counter() - t0:.0f} s"
+            )
+    return pd.concat(frames, ignore_index=True)
+
+
+def summarise(records: pd.DataFrame) -> pd.DataFrame:
+    """Coverage, Monte Carlo SE, misses on each side and mean width per scenario x method.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``scenario``, ``method``, ``true_per_1000``, ``mean_deff``, ``mean_df``,
+        ``share_zero`` (samples with no case), ``coverage`` (share of samples whose
+        interval contains the truth; a missing interval counts as a miss),
+        ``coverage_mcse`` (:math:`\\sqrt{c(1-c)/R}`), ``miss_below`` (truth below the
+        interval), ``miss_above`` (truth above it), ``no_interval`` (share of samples
+        without an interval), ``mean_width_per_1000`` (over samples with an interval)
+        and ``samples``.
+
+    Notes
+    -----
+    A nominal 95 % interval should have coverage 0.95 and misses of about 0.025 on
+    each side; a method whose misses are all on one side is biased even when its
+    total coverage is right.
+    """
+    r = records.assign(
+        has=np.isfinite(records["lower"]) & np.isfinite(records["upper"]),
+        below=records["true_p"] < records["lower"],
+        above=records["true_p"] > records["upper"],
+        width=1000 * (records["upper"] - records["lower"]),
+        zero=records["estimate"] <= 0,
+    )
+    r["covered"] = r["has"] & ~r["below"] & ~r["above"]
+    g = r.groupby(["scenario", "method"], sort=False)
+    out = pd.DataFrame(
+        {
+            "true_per_1000": 1000 * g["true_p"].first(),
+            "mean_deff": g["deff"].mean(),
+            "mean_df": g["df"].mean(),
+            "share_zero": g["zero"].mean(),
+            "coverage": g["covered"].mean(),
+            "miss_below": g["below"].mean(),
+            "miss_above": g["above"].mean(),
+            "no_interval": 1 - g["has"].mean(),
+            "mean_width_per_1000": g["width"].mean(),
+            "samples": g.size(),
+        }
+    ).reset_index()
+    c = out["coverage"]
+    out.insert(
+        out.columns.get_loc("coverage") + 1, "coverage_mcse", np.sqrt(c * (1 - c) / out["samples"])
+    )
+    return out
+
+
+def overall(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per method: mean and worst coverage over the scenarios, mean width relative to KG.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``method``; columns ``mean_coverage``, ``min_coverage``,
+        ``max_abs_error`` (largest :math:`|c - 0.95|`), ``mean_one_sided_imbalance``
+        (mean of ``miss_above - miss_below``) and ``relative_width`` (mean over
+        scenarios of the width divided by Korn-Graubard's).
+    """
+    s = summary.copy()
+    kg = s[s["method"] == "korn-graubard"].set_index("scenario")["mean_width_per_1000"]
+    s["rel_width"] = s["mean_width_per_1000"] / kg.reindex(s["scenario"]).to_numpy()
+    g = s.groupby("method", sort=False)
+    return pd.DataFrame(
+        {
+            "mean_coverage": g["coverage"].mean(),
+            "min_coverage": g["coverage"].min(),
+            "max_abs_error": g["coverage"].apply(lambda c: float(np.max(np.abs(c - 0.95)))),
+            "mean_one_sided_imbalance": g.apply(
+                lambda d: float((d["miss_above"] - d["miss_below"]).mean()), include_groups=False
+            ),
+            "relative_width": g["rel_width"].mean(),
+        }
+    )
+
+
+def markdown_table(summary: pd.DataFrame) -> str:
+    """The summary as a Markdown table (coverage in %, MC SE, misses, width per 1,000)."""
+    lines = [
+        "| scenario | true per 1,000 | mean deff | no case | method | coverage % (MC SE) "
+        "| miss below % | miss above % | no interval % | mean width per 1,000 |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in summary.itertuples(index=False):
+        lines.append(
+            f"| {r.scenario} | {r.true_per_1000:.2f} | {r.mean_deff:.2f} | "
+            f"{100 * r.share_zero:.1f} % | {r.method} | {100 * r.coverage:.1f} "
+            f"({100 * r.coverage_mcse:.1f}) | {100 * r.miss_below:.1f} | "
+            f"{100 * r.miss_above:.1f} | {100 * r.no_interval:.1f} | "
+            f"{r.mean_width_per_1000:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def plot_summary(summary: pd.DataFrame, level: float = 0.95):
+    """Coverage (left) and mean width relative to Korn-Graubard (right) per scenario and method.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib
+
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scen = list(dict.fromkeys(summary["scenario"]))
+    methods = list(dict.fromkeys(summary["method"]))
+    kg = summary[summary["method"] == "korn-graubard"].set_index("scenario")["mean_width_per_1000"]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.8), sharey=False)
+    x = np.arange(len(scen))
+    for j, m in enumerate(methods):
+        d = summary[summary["method"] == m].set_index("scenario").reindex(scen)
+        off = (j - (len(methods) - 1) / 2) * 0.1
+        ax1.errorbar(
+            x + off, 100 * d["coverage"], yerr=196 * d["coverage_mcse"], fmt="o", ms=4,
+            label=m, capsize=2,
+        )  # fmt: skip
+        ax2.plot(x, d["mean_width_per_1000"] / kg.reindex(scen).to_numpy(), "o-", ms=4, label=m)
+    ax1.axhline(100 * level, color="k", lw=0.8)
+    ax1.set_ylabel("actual coverage of nominal 95 % intervals (%)")
+    ax1.set_ylim(max(50, float(100 * summary["coverage"].min()) - 3), 100)
+    ax2.set_ylabel("mean width / Korn-Graubard mean width")
+    for ax in (ax1, ax2):
+        ax.set_xticks(x)
+        ax.set_xticklabels(scen, rotation=45, ha="right")
+        ax.grid(alpha=0.3)
+    ax2.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: run the study, print the table, write CSV, Markdown and PNG to ``--out``."""
+    ap = argparse.ArgumentParser(
+        prog="python -m flestimate._coverage", description=__doc__.split("\n")[0]
+    )
+    ap.add_argument("--replications", type=int, default=1000, help="samples per scenario")
+    ap.add_argument("--respondents", type=int, default=10_000, help="respondents per sample")
+    ap.add_argument("--seed", type=int, default=20181010)
+    ap.add_argument("--out", type=Path, default=None, help="folder for the results")
+    ap.add_argument("--quick", action="store_true", help="two scenarios, 20 samples each")
+    args = ap.parse_args(argv)
+    scenarios = SCENARIOS
+    reps = args.replications
+    if args.quick:
+        scenarios, reps = (SCENARIOS[0], SCENARIOS[-1]), 20
+    t0 = time.perf_counter()
+    records = run_study(
+        scenarios,
+        replications=reps,
+        respondents=args.respondents,
+        rng=args.seed,
+        progress=lambda msg: print(msg, flush=True),
+    )
+    summary = summarise(records)
+    table = markdown_table(summary)
+    print(table)
+    print(overall(summary).round(4).to_string())
+    print(f"total {time.perf_counter() - t0:.0f} s")
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        summary.to_csv(args.out / "coverage-summary.csv", index=False, float_format="%.6g")
+        (args.out / "coverage-table.md").write_text(table, encoding="utf-8")
+        plot_summary(summary).savefig(args.out / "coverage.png", dpi=110)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
