@@ -66,6 +66,8 @@ def test_summary_counts_coverage_misses_and_missing_intervals():
     widths = 1000 * (upper - lower)
     assert s["mean_width_per_1000"] == pytest.approx(np.nanmean(widths))
     assert s["true_per_1000"] == pytest.approx(10.0)
+    # mean estimated variance over the variance of the estimates
+    assert s["variance_ratio"] == pytest.approx(0.001**2 / np.var(est, ddof=1))
 
 
 def test_run_study_small(tmp_path):
