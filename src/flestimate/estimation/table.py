@@ -144,7 +144,29 @@ class EstimateTable:
 
     # ------------------------------------------------------------------ inference
     def confint(self, level: float = 0.95) -> EstimateTable:
-        """A copy with intervals at another confidence level (no re-estimation)."""
+        """A copy with intervals at another confidence level (no re-estimation).
+
+        Parameters
+        ----------
+        level : float, default 0.95
+            The new confidence level, in (0, 1).
+
+        Returns
+        -------
+        EstimateTable
+            The same estimates, standard errors and degrees of freedom; ``ci_lower``,
+            ``ci_upper`` and ``level`` recomputed by the table's ``ci_method``.
+
+        Notes
+        -----
+        The bounds are those of :mod:`flestimate.estimation.cimethods` at
+        :math:`\\alpha = 1 - \\text{level}`, e.g. :math:`\\hat\\theta \\pm
+        t_{1-\\alpha/2, d}\\,\\mathrm{SE}` for ``wald``.
+
+        References
+        ----------
+        Lumley, T. survey R package, ``confint.svystat``, ``svyciprop(level=)``.
+        """
         lv = check_level(level)
         lo, hi = compute_ci(
             self.ci_method, self._p, self._se, self._df, self._n, lv, self._dispersion
@@ -164,6 +186,10 @@ class EstimateTable:
         :math:`\\hat C = \\sum_h (1-f_h) n_h/(n_h-1) \\sum_i (z_{hi}-\\bar z_h)
         (z_{hi}-\\bar z_h)^T` (plus later-stage terms); equal to R's
         ``vcov(svyby(..., covmat=TRUE))``.
+
+        References
+        ----------
+        Lumley, T. survey R package, ``svyby(covmat=TRUE)``, ``vcov``.
         """
         if self._covariance is None:
             raise EstimationError("this table has no covariance information.")
@@ -191,6 +217,15 @@ class EstimateTable:
         :math:`\\mathrm{SE} = \\sqrt{\\hat v_a + \\hat v_b - 2\\hat c_{ab}}`, interval
         :math:`\\widehat\\Delta \\pm t_{1-\\alpha/2, d}\\mathrm{SE}` with
         :math:`d = \\min(d_a, d_b)`.
+
+        Returns
+        -------
+        EstimateTable
+            One row (``variable`` names the two rows), ``ci_method`` ``"wald"``.
+
+        References
+        ----------
+        Lumley, T. survey R package, ``svycontrast``.
         """
         m = len(self)
         for r in (row_a, row_b):
