@@ -110,3 +110,36 @@ def test_cli_check_mapping_on_the_spss_sample_shows_labels_and_user_missing(caps
     out = capsys.readouterr().out
     assert re.search(r"indicators\.UR-I1\s+ur_i1\s+8\s+don't know\s+dont_know\s+True", out)
     assert re.search(r"indicators\.UR-I1\s+ur_i1\s+1\s+yes\s+yes\s+False", out)
+
+
+def _survey_data_class():
+    try:
+        from flestimate.io.survey_data import SurveyData
+    except ImportError:
+        pytest.skip("flestimate.io.SurveyData not available yet")
+    return SurveyData
+
+
+def test_survey_data_from_the_spss_sample():
+    SurveyData = _survey_data_class()
+    pyreadstat = pytest.importorskip("pyreadstat")
+    _needs(SAMPLE / "fl_survey.sav")
+    df, meta = pyreadstat.read_sav(str(SAMPLE / "fl_survey.sav"), user_missing=True)
+    sd = SurveyData(
+        df,
+        variable_labels=dict(zip(meta.column_names, meta.column_labels, strict=True)),
+        value_labels={c: meta.value_labels[n] for c, n in meta.variable_to_label.items()},
+        missing_values={c: tuple(v) for c, v in meta.missing_ranges.items()},
+    )
+    out, report = classify(sd, MAPPING, return_report=True)
+    assert type(out) is SurveyData and out is not sd
+    assert "fl" not in sd.frame.columns
+    assert out.value_labels["fl"] == {0: "not in forced labour", 1: "in forced labour"}
+    assert out.value_labels["p1"] == sd.value_labels["p1"]
+    assert out.missing_values == sd.missing_values
+    assert out.variable_labels["fl_ur"].startswith("Dimension positive")
+    _check_against_truth(out.frame, pd.read_csv(SAMPLE / "truth_respondents.csv"))
+    codes = validate_mapping(sd, MAPPING).codes
+    p1 = codes[codes["column"] == "p1"].set_index("code")
+    assert bool(p1.loc[8, "user_missing"]) and not bool(p1.loc[1, "user_missing"])
+    assert p1.loc[8, "label"] == "don't know"
