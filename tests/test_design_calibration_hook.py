@@ -93,3 +93,35 @@ def test_aggregate_form_equals_unit_level_application(poststratified):
     from flestimate.design.kernel import taylor_variance
 
     np.testing.assert_allclose(tab.to_frame()["se"] ** 2, taylor_variance(s, z), rtol=1e-10)
+
+
+def test_multistage_residualised_scores_equal_unit_level():
+    """Two-stage design with both fpcs: the engine's residualised PSU and stage-2 scores
+    equal the unit-level operator summed by PSU and by second-stage unit."""
+    from flestimate.design.kernel import taylor_variance
+
+    data = pd.read_csv(REF / "data" / "apiclus2.csv")
+    des = SurveyDesign(data, psu=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+    s = des.structure
+    w = s.weights
+    cells, _ = pd.factorize(data["stype"], sort=True)
+    sums = np.bincount(cells, weights=w)
+    pop = np.array([4421.0, 755.0, 1018.0])
+    psw = w * (pop / sums)[cells]
+    res = Residualizer(X=cells.astype(np.int64), s=psw, phi=w / psw, A=1.0 / sums)
+    ps = des._evolve(weights=psw, residualizers=(res,))
+    tab = ps.mean("api00", by="both").to_frame()
+    est = tab["estimate"].to_numpy()
+    dom = pd.factorize(data["both"], sort=True)[0]
+    y = data["api00"].to_numpy(float)
+    u = np.zeros((s.n, 2))
+    for d in range(2):
+        ind = dom == d
+        u[:, d] = psw * ind * (y - est[d]) / np.sum(psw * ind)
+    u = res.apply(u)
+    z = np.zeros((s.n_psus, 2))
+    np.add.at(z, s.psu, u)
+    (stage,) = s.stages
+    z2 = np.zeros((stage.n_units_total, 2))
+    np.add.at(z2, stage.unit, u)
+    np.testing.assert_allclose(tab["se"] ** 2, taylor_variance(s, z, [z2]), rtol=1e-10)

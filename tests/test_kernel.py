@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -113,3 +115,40 @@ def test_degrees_of_freedom(small):
     df, active = domain_degrees_of_freedom(s, counts)
     assert list(df) == [3 - 2, 2 - 2]  # domain 0: PSUs b, c, e; domain 1: a, d
     assert active.shape == (2, 2) and active.all()
+
+
+def _clus2():
+    d = pd.read_csv(Path(__file__).parent / "reference" / "data" / "apiclus2.csv")
+    return SurveyDesign(d, psu=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+
+
+def test_sparse_stage_scores_equal_dense():
+    """The sparse later-stage path (StageScores) equals the dense one, with and without a
+    calibration residualiser, for variances and covariances."""
+    from flestimate.design import Residualizer
+    from flestimate.design.kernel import StageScores
+    from flestimate.estimation.core import domain_totals, linearised_scores, ratio_estimates
+
+    des = _clus2()
+    s = des.structure
+    data = des.data
+    dom = pd.factorize(data["stype"], sort=True)[0]
+    ys = [data["api00"].to_numpy(float), data["api99"].to_numpy(float)]
+    cells = pd.factorize(data["both"], sort=True)[0]
+    w = s.weights
+    res = Residualizer(
+        X=cells, s=w * 1.1, phi=np.full(s.n, 1 / 1.1), A=1 / np.bincount(cells, weights=w)
+    )
+    for residualizers in ((), (res,)):
+        tot = domain_totals(s, ys, [None, None], dom, 3, residualizers=residualizers)
+        est = ratio_estimates(tot.y_total, tot.x_total)
+        psu, stages = linearised_scores(tot, est, residualizers)
+        assert isinstance(stages[0], StageScores)
+        dense = [st.dense() for st in stages]
+        np.testing.assert_allclose(
+            taylor_variance(s, psu, stages), taylor_variance(s, psu, dense), rtol=1e-12
+        )
+        Cs, Cd = taylor_covariance(s, psu, stages), taylor_covariance(s, psu, dense)
+        np.testing.assert_allclose(Cs, Cd, rtol=1e-9, atol=1e-12 * np.abs(Cd).max())
+        # the stage term is not negligible here
+        assert not np.allclose(taylor_variance(s, psu, dense), taylor_variance(s, psu, ()))

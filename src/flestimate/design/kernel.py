@@ -7,12 +7,15 @@ the only O(n) operation of an estimate.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from flestimate.design.structure import _CERTAINTY_TOL, DesignStructure
 
 __all__ = [
+    "StageScores",
     "degrees_of_freedom",
     "domain_degrees_of_freedom",
     "grouped_sums",
@@ -90,6 +93,94 @@ def _stage_term(
     return out, lone
 
 
+@dataclass(frozen=True, eq=False)
+class StageScores:
+    """Scores of a later stage, ``E = Z - L @ C``, without forming the (U, M) matrix.
+
+    Attributes
+    ----------
+    Z : scipy.sparse matrix (U, M)
+        Unit totals of the linearised scores (a unit has members in few domains).
+    L : scipy.sparse or ndarray (U, q), optional
+        Unit totals of the calibration residualisers' ``s X`` (stacked).
+    C : ndarray (q, M), optional
+        The residualisers' coefficients (stacked).
+    """
+
+    Z: sp.spmatrix
+    L: sp.spmatrix | np.ndarray | None = None
+    C: np.ndarray | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.Z.shape
+
+    def columns(self, cols: slice) -> np.ndarray:
+        """Dense ``E[:, cols]``."""
+        out = self.Z[:, cols].toarray()
+        if self.L is not None:
+            out -= np.asarray(self.L @ self.C[:, cols])
+        return out
+
+    def dense(self) -> np.ndarray:
+        return self.columns(slice(None))
+
+
+def _stage_term_sparse(
+    scores: StageScores,
+    group: np.ndarray,
+    n_units: np.ndarray,
+    fraction: np.ndarray,
+    group_factor: np.ndarray,
+    rule: str,
+    covariance: bool,
+) -> np.ndarray:
+    """:func:`_stage_term` for :class:`StageScores`: exact centred sums in column blocks
+    for the variances; the covariance from sparse cross-products."""
+    G = n_units.shape[0]
+    U, M = scores.shape
+    f = 1.0 - fraction
+    nu = n_units.astype(np.float64)
+    certain = f < _CERTAINTY_TOL
+    lone = (n_units == 1) & ~certain
+    Z = sp.csc_matrix(scores.Z)
+    ind = sp.csr_matrix((np.ones(U), (group, np.arange(U))), shape=(G, U))
+    GE = np.asarray((ind @ Z).toarray())
+    if scores.L is not None:
+        GE -= np.asarray(ind @ scores.L) @ scores.C
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(n_units > 1, f * nu / (nu - 1.0), f)
+        means = GE / np.maximum(nu, 1.0)[:, None]
+    scale[certain] = 0.0
+    if rule == "adjust":
+        means[lone] = 0.0
+    else:
+        scale[lone] = 0.0
+    scale = scale * group_factor
+    su = scale[group]
+    diag = np.empty(M)
+    width = max(1, 4_000_000 // max(U, 1))
+    for start in range(0, M, width):  # column blocks bound the memory to U x width
+        cols = slice(start, min(M, start + width))
+        c = scores.columns(cols) - means[group, cols]
+        diag[cols] = np.einsum("um,um,u->m", c, c, su)
+    if not covariance:
+        return diag
+    out = np.asarray((Z.T @ sp.diags(su) @ Z).toarray())
+    if scores.L is not None:
+        Ls = sp.diags(su) @ scores.L if sp.issparse(scores.L) else su[:, None] * scores.L
+        W = Z.T @ Ls
+        W = W.toarray() if sp.issparse(W) else np.asarray(W)
+        WC = W @ scores.C
+        Q = scores.L.T @ Ls
+        Q = Q.toarray() if sp.issparse(Q) else np.asarray(Q)
+        out = out - WC - WC.T + scores.C.T @ Q @ scores.C
+    sg = scale[:, None]
+    out = out - GE.T @ (sg * means) - means.T @ (sg * GE) + means.T @ ((sg * nu[:, None]) * means)
+    out[np.diag_indices(M)] = diag
+    return out
+
+
 def _taylor(
     structure: DesignStructure,
     psu_scores: np.ndarray,
@@ -137,10 +228,21 @@ def _taylor(
         else:
             out = out * factor
     for stage, scores in zip(structure.stages, stage_scores, strict=False):
+        rule = "remove" if structure.lonely_psu == "average" else structure.lonely_psu
+        if isinstance(scores, StageScores):
+            out = out + _stage_term_sparse(
+                scores,
+                stage.unit_parent,
+                stage.n_units,
+                stage.fraction,
+                stage.parent_factor,
+                rule,
+                covariance,
+            )
+            continue
         scores = np.asarray(scores, dtype=np.float64)
         if scores.ndim == 1:
             scores = scores[:, None]
-        rule = "remove" if structure.lonely_psu == "average" else structure.lonely_psu
         term, _ = _stage_term(
             scores,
             stage.unit_parent,
@@ -168,10 +270,10 @@ def taylor_variance(
         The encoded design.
     psu_scores : ndarray (P, M)
         PSU totals of the linearised (weighted) scores of M statistics.
-    stage_scores : sequence of ndarray (U_s, M)
+    stage_scores : sequence of ndarray (U_s, M) or StageScores
         Totals of the same scores within the units of each later stage in
         ``structure.stages`` (multistage variance); may be empty when the design has
-        no later stage with an fpc.
+        no later stage with an fpc. :class:`StageScores` keeps them sparse.
     active_strata : ndarray (H, M) of bool, optional
         Strata holding members of each column's domain; used only by the
         ``"average"`` lonely-PSU rule (R counts the strata of the domain subset).

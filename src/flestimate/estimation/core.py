@@ -25,9 +25,39 @@ import numpy as np
 import scipy.sparse as sp
 
 from flestimate.design.calibration_hook import Residualizer
-from flestimate.design.structure import DesignStructure
+from flestimate.design.kernel import StageScores
+from flestimate.design.structure import DesignStructure, _compress
 
-__all__ = ["DomainTotals", "domain_totals", "linearised_scores", "ratio_estimates"]
+__all__ = [
+    "DomainTotals",
+    "StageCells",
+    "domain_totals",
+    "linearised_scores",
+    "ratio_estimates",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class StageCells:
+    """Totals of a later stage's units x domains, kept only for the cells with members.
+
+    Attributes
+    ----------
+    n_units : int
+        Units U of the stage.
+    unit, domain : ndarray (C,) int64
+        The unit and domain of each cell.
+    y : ndarray (C, K)
+        Cell totals of ``w * y``.
+    x : ndarray (C, K or 1) or None
+        Cell totals of ``w * x`` (None for a total).
+    """
+
+    n_units: int
+    unit: np.ndarray
+    domain: np.ndarray
+    y: np.ndarray
+    x: np.ndarray | None
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,8 +72,9 @@ class DomainTotals:
         PSU totals of ``w * y`` within each domain.
     psu_x : ndarray (P, D, K or 1) or None
         PSU totals of ``w * x`` (None for a total).
-    stage_y, stage_x : tuple of ndarray (U_s, D, K)
-        The same totals within the units of each later stage of ``structure.stages``.
+    stages : tuple of StageCells
+        The same totals within the units of each later stage of ``structure.stages``
+        (sparse: only unit x domain cells with members).
     y_total, x_total : ndarray (D, K)
         Domain totals (sums of the PSU totals); ``x_total`` None for a total.
     psu_rows : ndarray (P, D, K or 1)
@@ -65,8 +96,7 @@ class DomainTotals:
     n_vars: int
     psu_y: np.ndarray
     psu_x: np.ndarray | None
-    stage_y: tuple[np.ndarray, ...]
-    stage_x: tuple[np.ndarray, ...]
+    stages: tuple[StageCells, ...]
     y_total: np.ndarray
     x_total: np.ndarray | None
     psu_rows: np.ndarray
@@ -104,11 +134,15 @@ def _projection(res: Residualizer, values: np.ndarray, dom: np.ndarray, D1: int)
     return out[:, : D1 - 1]
 
 
-def _unit_totals(res: Residualizer, codes: np.ndarray, n_groups: int) -> np.ndarray:
+def _unit_totals(
+    res: Residualizer, codes: np.ndarray, n_groups: int, sparse: bool = False
+) -> np.ndarray | sp.csr_matrix:
     """(n_groups, q) totals of ``s * X`` within units (PSUs or later-stage units)."""
     if res.is_cells:
         cells = np.asarray(res.X)
         keep = cells >= 0
+        if sparse:
+            return sp.csr_matrix((res.s[keep], (codes[keep], cells[keep])), shape=(n_groups, res.q))
         out = np.bincount(
             codes[keep] * res.q + cells[keep], weights=res.s[keep], minlength=n_groups * res.q
         )
@@ -177,8 +211,17 @@ def domain_totals(
     D1 = D + 1
     dom = np.where(domains < 0, D, domains).astype(np.int64)
     idx = structure.psu * D1 + dom
-    stage_idx = [st.unit * D1 + dom for st in structure.stages]
-    stage_U = [st.n_units_total for st in structure.stages]
+    # later stages: unit x domain cells with members only (units are many)
+    inside = dom < D
+    all_inside = bool(inside.all())
+    stage_rows = None if all_inside else np.flatnonzero(inside)
+    stage_cells = []
+    for st in structure.stages:
+        units = st.unit if all_inside else st.unit[stage_rows]
+        cell, present = _compress(
+            units * D + dom[inside] if not all_inside else units * D + dom, st.n_units_total * D
+        )
+        stage_cells.append((cell, present.size, present // D, present % D, st.n_units_total))
     valid = list(valid) if valid is not None else [None] * K
     any_invalid = any(v is not None for v in valid)
     is_total = xs is None
@@ -189,16 +232,14 @@ def domain_totals(
         return np.bincount(idx, weights=values, minlength=P * D1).reshape(P, D1)[:, :D]
 
     def stage_sums(values: np.ndarray) -> list[np.ndarray]:
-        return [
-            np.bincount(si, weights=values, minlength=U * D1).reshape(U, D1)[:, :D]
-            for si, U in zip(stage_idx, stage_U, strict=False)
-        ]
+        v = values if stage_rows is None else values[stage_rows]
+        return [np.bincount(cell, weights=v, minlength=C) for cell, C, *_ in stage_cells]
 
     def dom_sum(values: np.ndarray) -> np.ndarray:
         return np.bincount(dom, weights=values, minlength=D1)[:D]
 
     psu_y = np.empty((P, D, K))
-    stage_y = [np.empty((U, D, K)) for U in stage_U]
+    stage_y = [np.empty((C, K)) for _, C, *_ in stage_cells]
     sum_wyy = np.empty((D, K))
     sum_wxy = np.empty((D, K))
     sum_wxx = np.empty((D, K))
@@ -224,12 +265,12 @@ def domain_totals(
         stage_x: list[np.ndarray] = []
     elif shared_x:
         psu_x = psu_sum(w)[:, :, None]
-        stage_x = [s[:, :, None] for s in stage_sums(w)]
+        stage_x = [s[:, None] for s in stage_sums(w)]
         for j, r in enumerate(residualizers):
             Gx[j][:] = _projection(r, w, dom, D1)[:, :, None]
     else:
         psu_x = np.empty((P, D, K))
-        stage_x = [np.empty((U, D, K)) for U in stage_U]
+        stage_x = [np.empty((C, K)) for _, C, *_ in stage_cells]
 
     for k in range(K):  # one pass per variable
         ok = valid[k]
@@ -237,7 +278,7 @@ def domain_totals(
         wy = w * y
         psu_y[:, :, k] = psu_sum(wy)
         for s, arr in enumerate(stage_sums(wy)):
-            stage_y[s][:, :, k] = arr
+            stage_y[s][:, k] = arr
         if not binary:  # for 0/1 y, sum w y^2 = sum w y: filled from the totals below
             sum_wyy[:, k] = dom_sum(wy * y)
         if any_invalid:
@@ -261,7 +302,7 @@ def domain_totals(
             sum_wxx[:, k] = dom_sum(wx * x)
         psu_x[:, :, k] = psu_sum(wx)
         for s, arr in enumerate(stage_sums(wx)):
-            stage_x[s][:, :, k] = arr
+            stage_x[s][:, k] = arr
         for j, r in enumerate(residualizers):
             Gx[j][:, :, k] = _projection(r, wx, dom, D1)
 
@@ -294,8 +335,16 @@ def domain_totals(
         n_vars=K,
         psu_y=psu_y,
         psu_x=psu_x,
-        stage_y=tuple(stage_y),
-        stage_x=tuple(stage_x),
+        stages=tuple(
+            StageCells(
+                n_units=U,
+                unit=unit,
+                domain=dcell,
+                y=stage_y[j],
+                x=None if is_total else stage_x[j],
+            )
+            for j, (_, _, unit, dcell, U) in enumerate(stage_cells)
+        ),
         y_total=y_total,
         x_total=x_total,
         psu_rows=psu_rows,
@@ -372,26 +421,33 @@ def linearised_scores(
         return z.reshape(ty.shape[0], D * K)
 
     psu_scores = combine(totals.psu_y, totals.psu_x)
-    stage_scores = [
-        combine(sy, sx if totals.psu_x is not None else None)
-        for sy, sx in zip(
-            totals.stage_y,
-            totals.stage_x if totals.psu_x is not None else [None] * len(totals.stage_y),
-            strict=False,
-        )
-    ]
+    stage_Z = []
+    for cells in totals.stages:
+        z = cells.y * coef_y[cells.domain]
+        if coef_x is not None:
+            z = z + cells.x * coef_x[cells.domain]
+        rows = np.repeat(cells.unit, K)
+        cols = (cells.domain[:, None] * K + np.arange(K)[None, :]).ravel()
+        stage_Z.append(sp.csc_matrix((z.ravel(), (rows, cols)), shape=(cells.n_units, D * K)))
+    coefs: list[np.ndarray] = []
     if residualizers:
-        coefs: list[np.ndarray] = []
         for j, r in enumerate(residualizers):
-            Gy, Gx, S, S_stage = totals.projections[j]
+            Gy, Gx, S, _ = totals.projections[j]
             G = (Gy * coef_y).reshape(r.q, D * K)
             if coef_x is not None:
                 G = G + (Gx * coef_x).reshape(r.q, D * K)
             for i in range(j):
-                C = totals.cross[(id(residualizers[j]), id(residualizers[i]))]
-                G = G - C @ coefs[i]
+                Cx = totals.cross[(id(residualizers[j]), id(residualizers[i]))]
+                G = G - Cx @ coefs[i]
             c = r.A_matrix() @ G
             coefs.append(c)
             psu_scores = psu_scores - S @ c
-            stage_scores = [ss - St @ c for ss, St in zip(stage_scores, S_stage, strict=False)]
+    stage_scores = []
+    for s_idx, Z in enumerate(stage_Z):
+        if coefs:
+            Ls = [totals.projections[j][3][s_idx] for j in range(len(coefs))]
+            L = sp.hstack(Ls).tocsr() if any(sp.issparse(x) for x in Ls) else np.hstack(Ls)
+            stage_scores.append(StageScores(Z, L, np.vstack(coefs)))
+        else:
+            stage_scores.append(StageScores(Z))
     return psu_scores, tuple(stage_scores)
