@@ -110,8 +110,12 @@ def _replicate_tables(run: Run, data: pd.DataFrame, rep_weights: np.ndarray, met
         data["fl"].to_numpy(), w, rep_weights, rep_coefs=rep_coefs)
     run.put("fl", est.point_est, est.stderror, est.lower_ci, est.upper_ci)
     domain = _domain(data, DOMAINS_W4).to_numpy()
-    est = ReplicateEstimator(method, PopParam.mean).estimate(
-        data["fl"].to_numpy(), w, rep_weights, rep_coefs=rep_coefs, domain=domain)
+    try:
+        est = ReplicateEstimator(method, PopParam.mean).estimate(
+            data["fl"].to_numpy(), w, rep_weights, rep_coefs=rep_coefs, domain=domain)
+    except ZeroDivisionError as exc:
+        raise RuntimeError("samplics fails when a domain's estimate is 0 (its coefficient of "
+                           "variation divides by the estimate)") from exc
     for dom in est.point_est:
         parts = [int(v) for v in str(dom).split("|")]
         run.put(domain_key("fl", *parts), est.point_est[dom], est.stderror[dom],
