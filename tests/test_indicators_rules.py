@@ -507,3 +507,12 @@ def test_report_notes_a_dimension_without_penalty_items():
     assert not any("dimension UR" in n for n in rep.notes)
     _, rep = classify(frame([{}], items), mapping(items), return_report=True)
     assert not any("no penalty" in n for n in rep.notes)
+
+
+def test_any_index_is_kept():
+    df = frame([{"ur_i1": YES, "p1": YES}, {}, {"age": 12, "p1": YES}])
+    df.index = pd.Index(["b", "b", "a"])
+    res = classify(df, mapping())
+    assert list(res.index) == ["b", "b", "a"]
+    assert res["fl"].tolist() == [1, 0, 1]
+    assert res["fl_indicators"].tolist() == ["UR-I1;P1", "", "P1"]
