@@ -241,7 +241,7 @@ def _labels(meta: Any, fmt: str, catalog_labels: dict[str, dict] | None) -> Labe
         if fmt in ("sav", "zsav", "por"):
             extra = [normalise_code(v) for v in values]
         else:  # Stata / SAS: letters of extended missing values
-            extra = [f".{str(v).lower() if fmt == 'dta' else str(v)}" for v in values]
+            extra = [f".{str(v).lstrip('.')}" for v in values]
         missing[str(col)] = tuple(dict.fromkeys([*missing.get(str(col), ()), *extra]))
     return Labels(variable_labels, value_labels, missing, getattr(meta, "file_label", None))
 
@@ -261,7 +261,7 @@ def _convert_objects(frame: pd.DataFrame, meta: Any) -> dict[str, pd.Series]:
         numeric = pd.to_numeric(raw, errors="coerce")
         letters = raw.notna().to_numpy() & numeric.isna().to_numpy()
         if letters.any():
-            extended[col] = raw[letters].astype(str).str.lower().str.lstrip(".")
+            extended[col] = raw[letters].astype(str).str.lstrip(".")
         frame[col] = numeric.astype(np.float64)
     return extended
 

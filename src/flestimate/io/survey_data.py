@@ -14,8 +14,9 @@ Representation of missing values
 * **Stata and SAS extended missing** values (``.a`` .. ``.z``, SAS ``._``) have no numeric
   code; they are ``NaN`` in the frame, like system missing, and stay distinguishable:
   ``extended_missing[column]`` is a Series, indexed like the frame, holding the letter
-  (``"a"``) of every row with an extended missing value, and ``missing_values[column]``
-  lists the letters found as ``".a"``, ``".b"``, ...
+  of every row with an extended missing value (Stata ``"a"``, SAS ``"A"`` or ``"_"``, as
+  each program writes them), and ``missing_values[column]`` lists the letters found as
+  ``".a"``, ``".b"`` (SAS ``".A"``), ...
 * Codebooks (CSV, TSV, Excel, Parquet) declare user-missing codes the SPSS way: the codes
   stay in the frame and are listed in ``missing_values``.
 """
@@ -115,8 +116,9 @@ class SurveyData:
     source : SourceInfo, optional
         Provenance (path, format, SHA-256, rows, columns); ``None`` for a frame built in memory.
     extended_missing : dict, optional
-        Column -> Series of the extended-missing letters (``"a"``..``"z"``, ``"_"``) of the
-        rows that hold one, indexed like ``frame``. Those rows are NaN in ``frame``.
+        Column -> Series of the extended-missing letters (Stata ``"a"``..``"z"``, SAS
+        ``"A"``..``"Z"``, ``"_"``) of the rows that hold one, indexed like ``frame``. Those
+        rows are NaN in ``frame``.
 
     Examples
     --------

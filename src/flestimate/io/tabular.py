@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from flestimate.errors import LoaderError
+from flestimate.errors import FlestimateWarning, LoaderError
 from flestimate.io.codebook import Labels, parquet_labels
 from flestimate.io.statistical import RawRead
 
@@ -105,6 +106,12 @@ def _check_last_line(path: Path, fmt: str, encoding: str | None, n_fields: int) 
             f"{fmt} file {str(path)!r} is truncated: its last line has {len(fields)} of "
             f"{n_fields} fields and no line end. Copy or export the file again."
         )
+    warnings.warn(
+        f"{fmt} file {str(path)!r} does not end with a line end; if the file was cut, the "
+        "last value of its last row may be incomplete. Check the last row.",
+        FlestimateWarning,
+        stacklevel=5,
+    )
 
 
 def _read_parquet(path: Path, columns: list[str] | None, row_limit: int | None):
