@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -97,23 +98,66 @@ def _stage_term(
 class StageScores:
     """Scores of a later stage, ``E = Z - L @ C``, without forming the (U, M) matrix.
 
+    ``Z`` is given by its nonzero cells: unit ``unit[c]`` has the score
+    ``y[c, k] * coef_y[domain[c], k] + x[c, k] * coef_x[domain[c], k]`` in column
+    ``domain[c] * K + k`` (a unit has members in few domains). Scores are formed one
+    variable at a time, so no (cells x K) temporary is needed for variances.
+
     Attributes
     ----------
-    Z : scipy.sparse matrix (U, M)
-        Unit totals of the linearised scores (a unit has members in few domains).
+    n_units : int
+        Units U of the stage.
+    unit, domain : ndarray (C,) int64
+        Unit and domain of each cell.
+    y : ndarray (C, K)
+        Cell totals of ``w y``.
+    coef_y : ndarray (D, K)
+    x : ndarray (C, K or 1), optional
+        Cell totals of ``w x`` (ratios).
+    coef_x : ndarray (D, K), optional
     L : scipy.sparse or ndarray (U, q), optional
         Unit totals of the calibration residualisers' ``s X`` (stacked).
     C : ndarray (q, M), optional
         The residualisers' coefficients (stacked).
     """
 
-    Z: sp.spmatrix
+    n_units: int
+    unit: np.ndarray
+    domain: np.ndarray
+    y: np.ndarray
+    coef_y: np.ndarray
+    x: np.ndarray | None = None
+    coef_x: np.ndarray | None = None
     L: sp.spmatrix | np.ndarray | None = None
     C: np.ndarray | None = None
 
     @property
+    def n_domains(self) -> int:
+        return int(self.coef_y.shape[0])
+
+    @property
+    def n_vars(self) -> int:
+        return int(self.coef_y.shape[1])
+
+    def z_column(self, k: int) -> np.ndarray:
+        """Scores (C,) of variable k in each cell's domain."""
+        z = self.y[:, k] * self.coef_y[self.domain, k]
+        if self.x is not None:
+            xk = self.x[:, k if self.x.shape[1] > 1 else 0]
+            z = z + xk * self.coef_x[self.domain, k]
+        return z
+
+    @property
     def shape(self) -> tuple[int, int]:
-        return self.Z.shape
+        return (self.n_units, self.n_domains * self.n_vars)
+
+    @cached_property
+    def Z(self) -> sp.csc_matrix:
+        K = self.n_vars
+        z = np.stack([self.z_column(k) for k in range(K)], axis=1)
+        rows = np.repeat(self.unit, K)
+        cols = (self.domain[:, None] * K + np.arange(K)[None, :]).ravel()
+        return sp.csc_matrix((z.ravel(), (rows, cols)), shape=self.shape)
 
     def columns(self, cols: slice) -> np.ndarray:
         """Dense ``E[:, cols]``."""
@@ -124,6 +168,34 @@ class StageScores:
 
     def dense(self) -> np.ndarray:
         return self.columns(slice(None))
+
+
+def _cells_centred_ssq(
+    scores: StageScores,
+    group: np.ndarray,
+    n_units: np.ndarray,
+    su_group: np.ndarray,
+    means: np.ndarray,
+) -> np.ndarray:
+    """sum_u s_g(u) (z_u - m_g(u))^2 per column from the nonzero cells only.
+
+    Units without members in a domain have z = 0 there: they add s_g m_g^2 each.
+    """
+    D, K = scores.n_domains, scores.n_vars
+    G = n_units.shape[0]
+    g = group[scores.unit]
+    gd = g * D + scores.domain
+    m = means.reshape(G * D, K)
+    w = su_group[g]
+    out = np.empty((D, K))
+    for k in range(K):  # one pass over the cells per variable
+        dev = scores.z_column(k) - m[gd, k]
+        out[:, k] = np.bincount(scores.domain, weights=w * dev * dev, minlength=D)
+    # cells present per (group, domain); the other units of the group are zero cells
+    present = np.bincount(gd, minlength=G * D).reshape(G, D)
+    absent = n_units[:, None] - present
+    out += np.einsum("gd,gdk->dk", su_group[:, None] * absent, m.reshape(G, D, K) ** 2)
+    return out.reshape(D * K)
 
 
 def _stage_term_sparse(
@@ -143,10 +215,14 @@ def _stage_term_sparse(
     nu = n_units.astype(np.float64)
     certain = f < _CERTAINTY_TOL
     lone = (n_units == 1) & ~certain
-    Z = sp.csc_matrix(scores.Z)
-    ind = sp.csr_matrix((np.ones(U), (group, np.arange(U))), shape=(G, U))
-    GE = np.asarray((ind @ Z).toarray())
+    D, K = scores.n_domains, scores.n_vars
+    gd = group[scores.unit] * D + scores.domain
+    GE = np.zeros((G * D, K))
+    for k in range(K):
+        GE[:, k] = np.bincount(gd, weights=scores.z_column(k), minlength=G * D)
+    GE = GE.reshape(G, M)
     if scores.L is not None:
+        ind = sp.csr_matrix((np.ones(U), (group, np.arange(U))), shape=(G, U))
         GE -= np.asarray(ind @ scores.L) @ scores.C
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(n_units > 1, f * nu / (nu - 1.0), f)
@@ -158,14 +234,18 @@ def _stage_term_sparse(
         scale[lone] = 0.0
     scale = scale * group_factor
     su = scale[group]
-    diag = np.empty(M)
-    width = max(1, 4_000_000 // max(U, 1))
-    for start in range(0, M, width):  # column blocks bound the memory to U x width
-        cols = slice(start, min(M, start + width))
-        c = scores.columns(cols) - means[group, cols]
-        diag[cols] = np.einsum("um,um,u->m", c, c, su)
+    if scores.L is None:
+        diag = _cells_centred_ssq(scores, group, n_units, scale, means)
+    else:
+        diag = np.empty(M)
+        width = max(1, 4_000_000 // max(U, 1))
+        for start in range(0, M, width):  # column blocks bound the memory to U x width
+            cols = slice(start, min(M, start + width))
+            c = scores.columns(cols) - means[group, cols]
+            diag[cols] = np.einsum("um,um,u->m", c, c, su)
     if not covariance:
         return diag
+    Z = scores.Z
     out = np.asarray((Z.T @ sp.diags(su) @ Z).toarray())
     if scores.L is not None:
         Ls = sp.diags(su) @ scores.L if sp.issparse(scores.L) else su[:, None] * scores.L

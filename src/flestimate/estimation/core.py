@@ -421,14 +421,6 @@ def linearised_scores(
         return z.reshape(ty.shape[0], D * K)
 
     psu_scores = combine(totals.psu_y, totals.psu_x)
-    stage_Z = []
-    for cells in totals.stages:
-        z = cells.y * coef_y[cells.domain]
-        if coef_x is not None:
-            z = z + cells.x * coef_x[cells.domain]
-        rows = np.repeat(cells.unit, K)
-        cols = (cells.domain[:, None] * K + np.arange(K)[None, :]).ravel()
-        stage_Z.append(sp.csc_matrix((z.ravel(), (rows, cols)), shape=(cells.n_units, D * K)))
     coefs: list[np.ndarray] = []
     if residualizers:
         for j, r in enumerate(residualizers):
@@ -443,11 +435,23 @@ def linearised_scores(
             coefs.append(c)
             psu_scores = psu_scores - S @ c
     stage_scores = []
-    for s_idx, Z in enumerate(stage_Z):
+    for s_idx, cells in enumerate(totals.stages):
+        L = C = None
         if coefs:
             Ls = [totals.projections[j][3][s_idx] for j in range(len(coefs))]
             L = sp.hstack(Ls).tocsr() if any(sp.issparse(x) for x in Ls) else np.hstack(Ls)
-            stage_scores.append(StageScores(Z, L, np.vstack(coefs)))
-        else:
-            stage_scores.append(StageScores(Z))
+            C = np.vstack(coefs)
+        stage_scores.append(
+            StageScores(
+                cells.n_units,
+                cells.unit,
+                cells.domain,
+                cells.y,
+                coef_y,
+                x=cells.x,
+                coef_x=coef_x,
+                L=L,
+                C=C,
+            )
+        )
     return psu_scores, tuple(stage_scores)
