@@ -292,6 +292,8 @@ def read_metadata(path: Path, fmt: str, encoding: str | None) -> Any:
     kw: dict[str, Any] = {"metadataonly": True}
     if encoding is not None and fmt in _ENCODING:
         kw["encoding"] = encoding
+    if fmt in _USER_MISSING:
+        kw["user_missing"] = True
     try:
         _, meta = _reader(fmt)(str(path), **kw)
     except Exception as exc:

@@ -154,11 +154,15 @@ class SurveyData:
                     f"SurveyData: {name} must be a dict keyed by column; found "
                     f"{type(value).__name__}."
                 )
+            # plain dicts of the right shape are kept as they are, so that chunks of one
+            # file share one set of labels; anything else is converted (a copy)
             if name == "missing_values":
-                value = {k: tuple(v) for k, v in value.items()}
+                if not (type(value) is dict and all(type(v) is tuple for v in value.values())):
+                    value = {k: tuple(v) for k, v in value.items()}
             elif name == "value_labels":
-                value = {k: dict(v) for k, v in value.items()}
-            else:
+                if not (type(value) is dict and all(type(v) is dict for v in value.values())):
+                    value = {k: dict(v) for k, v in value.items()}
+            elif type(value) is not dict:
                 value = dict(value)
             object.__setattr__(self, name, value)
 
@@ -240,7 +244,7 @@ class SurveyData:
         labels = self.value_labels.get(column, {})
         values = s.to_numpy()
         # one vectorised lookup: the distinct codes, then a label per distinct code
-        uniques, inverse = pd.factorize(pd.Series(values), use_na_sentinel=True)
+        inverse, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
         names = [_label_text(u, labels) for u in uniques]
         ordered_labels = [str(v) for k, v in sorted(labels.items(), key=_code_order)]
         ext = self.extended_missing.get(column)

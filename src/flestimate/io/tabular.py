@@ -28,6 +28,7 @@ __all__ = ["TABULAR_FORMATS", "iter_tabular", "read_tabular", "tabular_names"]
 TABULAR_FORMATS = ("csv", "tsv", "parquet", "xlsx")
 _SEP = {"csv": ",", "tsv": "\t"}
 _PARQUET_BATCH = 65_536
+_CSV_SAMPLE = 10_000  # rows read to type the columns of a chunked CSV
 
 
 def _wrap(exc: BaseException, path: Path, fmt: str, encoding: str | None) -> LoaderError:
@@ -212,9 +213,19 @@ def iter_tabular(
 
     def frames() -> Iterator[pd.DataFrame]:
         if fmt in _SEP:
+            # text columns are typed from a sample of the first rows, so that a chunk whose
+            # cells of a text column are all empty still gives a text column
+            sample = pd.read_csv(
+                path, sep=_SEP[fmt], encoding=_encoding(encoding), usecols=columns,
+                nrows=max(chunksize, _CSV_SAMPLE),
+            )
+            text = {
+                c: "str" for c in sample.columns
+                if pd.api.types.is_string_dtype(sample[c].dtype) or sample[c].dtype.kind == "O"
+            }
             with pd.read_csv(
                 path, sep=_SEP[fmt], encoding=_encoding(encoding), usecols=columns,
-                nrows=row_limit, chunksize=chunksize,
+                nrows=row_limit, chunksize=chunksize, dtype=text,
             ) as reader:
                 yield from reader
             if not row_limit:
