@@ -63,3 +63,20 @@ def test_example_config_is_found_and_valid():
     assert (cfg.design.weight, cfg.design.strata, cfg.design.psu) == ("w_final", "stratum", "psu")
     by = {t.by for t in cfg.tables}
     assert {("sex",), ("age_group",), ("region",), ("migrant",), ("sector",)} <= by
+
+
+def test_wheel_ships_everything_the_example_needs():
+    """pyproject's force-include puts the example's files in flestimate/_example."""
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    root = Path(__file__).resolve().parents[1]
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text())
+    include = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    shipped = {Path(dst).name for src, dst in include.items()
+               if dst.startswith("flestimate/_example/") and (root / src).is_file()}
+    cfg = load_config(root / "data" / "sample" / "example.yaml")
+    needed = {"example.yaml", cfg.input_path.name, cfg.mapping.name}
+    needed |= {s.totals.name for s in cfg.weighting if s.totals is not None}
+    assert needed <= shipped
