@@ -228,3 +228,18 @@ def test_domain_mean_equals_ratio_of_masked_totals(design):
     m = d.mean("y", by="region").to_frame().iloc[0]
     r = d.ratio("y_r1", "one_r1").to_frame().iloc[0]
     np.testing.assert_allclose([m["estimate"], m["se"]], [r["estimate"], r["se"]], rtol=1e-12)
+
+
+def test_blocks_of_variables_give_the_same_table(design, monkeypatch):
+    """Large tables are computed in blocks of variables; the result does not change."""
+    from flestimate.estimation import estimators
+
+    data = design.data.assign(y2=design.data["y"] ** 2, y3=np.sqrt(design.data["w"]))
+    d = SurveyDesign(data, weight="w", strata="stratum", psu="psu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DomainWarning)
+        whole = d.mean(["y", "y2", "y3"], by=["sex", "region"])
+        monkeypatch.setattr(estimators, "_MAX_CELLS", 1.0)  # one variable per block
+        blocked = d.mean(["y", "y2", "y3"], by=["sex", "region"])
+    pd.testing.assert_frame_equal(blocked.to_frame(), whole.to_frame())
+    np.testing.assert_allclose(blocked.covariance(), whole.covariance(), rtol=1e-12)

@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 __all__ = ["mean", "prevalence", "proportion", "ratio", "total"]
 
+# largest PSU x domain x variable block held at once (float64 cells)
+_MAX_CELLS = 2e7
+
 
 def _names(y: str | Sequence[str], what: str) -> list[str]:
     if isinstance(y, str):
@@ -132,40 +135,74 @@ def _estimate(
     D = domains.n_domains
     K = len(ys)
     residualizers = tuple(getattr(design, "_residualizers", ()))
-    totals = domain_totals(
-        structure,
-        ys,
-        xs,
-        domains.codes,
-        D,
-        binary=binary,
-        residualizers=residualizers,
-        valid=valid,
-    )
-    est = ratio_estimates(totals.y_total, totals.x_total)  # (D, K)
-    empty = totals.n_rows == 0
-    est = np.where(empty, np.nan, est)
+    H = structure.n_strata
 
-    # degrees of freedom per domain (and per variable when missing values differ), and
-    # the strata holding each domain's members (for the "average" lonely-PSU rule)
-    dfs, active = design._domain_df(totals)
+    def run(cols: list[int]) -> dict[str, Any]:
+        """Totals, estimates, variances, df and deff of the variables ``cols``."""
+        k = len(cols)
+        totals = domain_totals(
+            structure,
+            [ys[j] for j in cols],
+            None if xs is None else [xs[j] for j in cols],
+            domains.codes,
+            D,
+            binary=binary,
+            residualizers=residualizers,
+            valid=[valid[j] for j in cols],
+        )
+        est = ratio_estimates(totals.y_total, totals.x_total)  # (D, k)
+        empty = totals.n_rows == 0
+        est = np.where(empty, np.nan, est)
+        # degrees of freedom per domain (and per variable when missing values differ),
+        # and the strata holding each domain's members (for the "average" lonely rule)
+        dfs, active = design._domain_df(totals)
+        variance, cov_fn = design._variance_from_totals(
+            totals, est, residualizers, active.reshape(H, D * k)
+        )
+        variance = np.where(empty, np.nan, variance.reshape(D, k))
+        deff, deff_wr = design_effects(statistic, totals, est, variance)
+        return {
+            "est": est,
+            "empty": empty,
+            "dfs": dfs,
+            "variance": variance,
+            "deff": deff,
+            "deff_wr": deff_wr,
+            "n_rows": totals.n_rows,
+            "sum_w": totals.sum_w,
+            "cov_fn": cov_fn,
+        }
+
+    # PSU x domain x variable arrays are processed in blocks of variables when the
+    # table is large (many domains), so that memory stays bounded
+    per_var = structure.n_psus * max(D, 1)
+    block = max(1, int(_MAX_CELLS // max(per_var, 1)))
+    blocks = [list(range(i, min(K, i + block))) for i in range(0, K, block)]
+    parts = [run(b) for b in blocks]  # a loop over blocks of variables
+
+    def cat(key: str) -> np.ndarray:
+        return np.concatenate([p[key] for p in parts], axis=1)
+
+    est, empty, dfs, variance = cat("est"), cat("empty"), cat("dfs"), cat("variance")
+    deff, deff_wr = cat("deff"), cat("deff_wr")
+    if len(parts) == 1:
+        cov_fn = parts[0]["cov_fn"]
+    else:
+
+        def cov_fn() -> np.ndarray:
+            # the covariance needs every variable's scores at once
+            return run(list(range(K)))["cov_fn"]()
+
     if df == "domain":
         df_rows = dfs
     elif df == "design":
         df_rows = np.full((D, K), float(design.degf))
     else:
         df_rows = np.full((D, K), float(df))
-
-    variance, cov_fn = design._variance_from_totals(
-        totals, est, residualizers, active.reshape(structure.n_strata, D * K)
-    )
-    variance = variance.reshape(D, K)
-    variance = np.where(empty, np.nan, variance)
     se = np.sqrt(np.maximum(variance, 0.0))
 
-    deff, deff_wr = design_effects(statistic, totals, est, variance)
-
-    n_rows = totals.n_rows
+    n_rows = cat("n_rows")
+    sum_w = cat("sum_w")
     p = est.ravel()
     se_f = se.ravel()
     df_f = df_rows.ravel()
@@ -234,7 +271,7 @@ def _estimate(
             "deff_wr": deff_wr.ravel(),
             "cv": cv,
             "n_unweighted": n_f.astype(np.int64),
-            "n_weighted": totals.sum_w.ravel(),
+            "n_weighted": sum_w.ravel(),
             "n_effective": n_eff,
             "flags": [";".join(f) for f in flags],
         }
