@@ -25,7 +25,12 @@ from flestimate.io.statistical import (
     read_statistical,
 )
 from flestimate.io.survey_data import SourceInfo, SurveyData
-from flestimate.io.tabular import TABULAR_FORMATS, iter_tabular, read_tabular
+from flestimate.io.tabular import (
+    TABULAR_FORMATS,
+    iter_tabular,
+    missing_columns_error,
+    read_tabular,
+)
 
 __all__ = ["EXTENSIONS", "FORMATS", "read_survey", "supported_formats"]
 
@@ -145,21 +150,6 @@ def _positive_int(value: Any, name: str) -> int | None:
             f"read_survey: {name}={value!r} must be a positive integer (or None)."
         )
     return int(value)
-
-
-def _missing_columns(p: Path, fmt: str, wanted: list[str], names: list[str]) -> LoaderError:
-    absent = [c for c in wanted if c not in names]
-    parts = []
-    for c in absent[:8]:
-        close = difflib.get_close_matches(c, names, n=3, cutoff=0.6)
-        if not close:  # case-only differences (SPSS portable files upper-case names)
-            close = [n for n in names if n.lower() == c.lower()]
-        parts.append(f"{c!r} (closest: {first_values(close)})" if close else f"{c!r}")
-    more = f" and {len(absent) - 8} more" if len(absent) > 8 else ""
-    return LoaderError(
-        f"survey file {str(p)!r}: {len(absent)} requested column(s) not in the file "
-        f"({len(names)} columns): {', '.join(parts)}{more}. Check the spelling."
-    )
 
 
 # --------------------------------------------------------------------------- provenance
@@ -357,7 +347,7 @@ def read_survey(
     else:
         raw = read_tabular(p, fmt, columns=cols, encoding=encoding, row_limit=limit)
     if cols is not None and len(raw.frame.columns) != len(cols):
-        raise _missing_columns(p, fmt, cols, raw.names)
+        raise missing_columns_error(p, cols, raw.names)
     if raw.file_rows == 0 or len(raw.frame) == 0:
         raise LoaderError(f"{fmt} file {str(p)!r} contains no data rows (only its header).")
     frame = _reorder(raw.frame, cols)
@@ -393,7 +383,7 @@ def _read_chunks(
         header, chunks = iter_tabular(p, fmt, columns=cols, encoding=encoding, row_limit=limit,
                                       chunksize=chunk)
     if cols is not None and any(c not in header.names for c in cols):
-        raise _missing_columns(p, fmt, cols, header.names)
+        raise missing_columns_error(p, cols, header.names)
     if header.file_rows == 0:
         raise LoaderError(f"{fmt} file {str(p)!r} contains no data rows (only its header).")
 

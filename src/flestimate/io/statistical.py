@@ -134,6 +134,12 @@ def _preflight_fork(function: str, path: str) -> int:
     if pid == 0:  # pragma: no cover - the child process
         code = 0
         try:
+            import faulthandler
+
+            faulthandler.disable()  # a crash here is expected and reported by the parent
+        except Exception:
+            pass
+        try:
             fn(path, metadataonly=True)
         except BaseException:
             code = 0

@@ -11,6 +11,7 @@ NaN (system missing).
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import warnings
 from collections.abc import Iterator
@@ -19,11 +20,12 @@ from typing import Any
 
 import pandas as pd
 
-from flestimate.errors import FlestimateWarning, LoaderError
+from flestimate.errors import FlestimateWarning, LoaderError, first_values
 from flestimate.io.codebook import Labels, parquet_labels
 from flestimate.io.statistical import RawRead
 
-__all__ = ["TABULAR_FORMATS", "iter_tabular", "read_tabular", "tabular_names"]
+__all__ = ["TABULAR_FORMATS", "iter_tabular", "missing_columns_error", "read_tabular",
+           "tabular_names"]
 
 TABULAR_FORMATS = ("csv", "tsv", "parquet", "xlsx")
 _SEP = {"csv": ",", "tsv": "\t"}
@@ -68,6 +70,23 @@ def _text_columns_filled(frame: pd.DataFrame) -> pd.DataFrame:
         if (pd.api.types.is_string_dtype(dtype) or dtype.kind == "O") and frame[col].isna().any():
             frame[col] = frame[col].fillna("")
     return frame
+
+
+def missing_columns_error(p: Path, wanted: list[str], names: list[str]) -> LoaderError:
+    """The error for requested columns that are not in the file, with the closest names."""
+    absent = [c for c in wanted if c not in names]
+    parts = []
+    for c in absent[:8]:
+        close = difflib.get_close_matches(c, names, n=3, cutoff=0.6)
+        if not close:  # case-only differences (SPSS portable files upper-case names)
+            close = [n for n in names if n.lower() == c.lower()]
+        parts.append(f"{c!r} (closest: {first_values(close)})" if close else f"{c!r}")
+    more = f" and {len(absent) - 8} more" if len(absent) > 8 else ""
+    return LoaderError(
+        f"survey file {str(p)!r}: {len(absent)} requested column(s) not in the file "
+        f"({len(names)} columns): {', '.join(parts)}{more}. Check the spelling."
+    )
+
 
 
 def tabular_names(path: Path, fmt: str, encoding: str | None) -> list[str]:
@@ -146,6 +165,8 @@ def read_tabular(
 ) -> RawRead:
     """Read a CSV, TSV, Excel or Parquet file (or its first ``row_limit`` rows)."""
     names = tabular_names(path, fmt, encoding)
+    if columns is not None and any(c not in names for c in columns):
+        raise missing_columns_error(path, columns, names)
     labels = Labels()
     file_rows: int | None = None
     try:
@@ -195,6 +216,8 @@ def iter_tabular(
 ) -> tuple[RawRead, Iterator[tuple[pd.DataFrame, dict[str, Any]]]]:
     """Header and an iterator of ``(frame, {})`` chunks of a tabular file."""
     names = tabular_names(path, fmt, encoding)
+    if columns is not None and any(c not in names for c in columns):
+        raise missing_columns_error(path, columns, names)
     labels = Labels()
     file_rows: int | None = None
     if fmt == "parquet":
