@@ -416,3 +416,22 @@ def test_share_equals_direct_proportion(tmp_path):
     got = pd.read_csv(out / "share_age_adults.csv")
     compare(got, share("age_cat", "age_group", "adult"), "share", ["age_group"])
     assert got.loc[got["age_group"] == 1, "estimate"].fillna(0).sum() == 0  # no child is an adult
+
+
+def test_exclude_policy_needs_na_rm(tmp_path, capsys):
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(MAPPING.read_text().replace("missing_policy: conservative",
+                                                   "missing_policy: exclude"))
+    data_path = SAMPLE / "fl_survey.parquet"
+    cfg = small_config(data_path, mapping=str(mapping))
+    assert main(["run", str(write_config(tmp_path, cfg)), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "analysis variable 'fl' has" in err and "'estimation: {na_rm: true}'" in err
+    cfg["estimation"] = {"na_rm": True}
+    out = tmp_path / "o"
+    assert main(["run", str(write_config(tmp_path, cfg)), "--out", str(out), "--quiet"]) == 0
+    data = flestimate.classify(flestimate.read_survey(data_path), mapping)
+    design = flestimate.SurveyDesign(data.frame, weight="w_final", strata="stratum", psu="psu")
+    exp = design.prevalence("fl", ci_method="korn-graubard", level=0.95, scale=1000,
+                            na_rm=True).to_frame()
+    compare(pd.read_csv(out / "national.csv"), exp, "prevalence", [])

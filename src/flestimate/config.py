@@ -146,6 +146,7 @@ class Config:
     ci_method: str
     level: float
     scale: float
+    na_rm: bool
     headline_population: str
     duration: DurationSpec | None
     sensitivity: bool
@@ -466,7 +467,8 @@ def parse_config(raw: Any, *, base_dir: Path | str = ".", path: Path | None = No
         _number(seed, "seed", lo=0, integer=True)
 
     est = _mapping(raw.get("estimation"), "estimation")
-    _check_keys(est, "estimation", ("indicator", "ci_method", "level", "scale"))
+    _check_keys(est, "estimation", ("indicator", "ci_method", "level", "scale", "na_rm"))
+    na_rm = _bool(est.get("na_rm", False), "estimation.na_rm")
     indicator = _str(est.get("indicator", "fl"), "estimation.indicator")
     ci_method = _choice(est.get("ci_method", "korn-graubard"), "estimation.ci_method", CI_METHODS)
     level = _number(est.get("level", 0.95), "estimation.level", lo=0, hi=1, lo_open=True, hi_open=True)
@@ -507,6 +509,7 @@ def parse_config(raw: Any, *, base_dir: Path | str = ".", path: Path | None = No
         ci_method=ci_method,
         level=float(level),
         scale=float(scale),
+        na_rm=na_rm,
         headline_population=headline_pop,
         duration=duration,
         sensitivity=_bool(raw.get("sensitivity", True), "sensitivity"),

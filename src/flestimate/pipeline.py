@@ -241,14 +241,36 @@ def _restrict(frame: pd.DataFrame, pop_col: str | None) -> pd.DataFrame:
     return frame.loc[keep].drop(columns=[pop_col]).reset_index(drop=True)
 
 
+@contextlib.contextmanager
+def _missing_values_hint() -> Iterator[None]:
+    """Re-word the engine's missing-value error in terms of the config."""
+    from flestimate.errors import EstimationError
+
+    try:
+        yield
+    except EstimationError as exc:
+        msg = str(exc)
+        if "missing values" not in msg:
+            raise
+        head = msg.split(". Pass na_rm")[0]
+        raise ConfigError(
+            f"{head}. Set 'estimation: {{na_rm: true}}' in the config to estimate from the rows "
+            f"with a value (the others stay in the design with zero contribution), or classify "
+            f"with missing_policy conservative or upper_bound"
+        ) from None
+
+
 def _estimate(design: Any, statistic: str, y: str, by: list[str], pop_col: str | None,
-              spec_ci: str, level: float, scale: float, diags: list) -> pd.DataFrame:
+              spec_ci: str, level: float, scale: float, diags: list,
+              na_rm: bool = False) -> pd.DataFrame:
     full_by = ([pop_col] if pop_col else []) + by
     by_arg = full_by or None
-    if statistic == "prevalence":
-        est = design.prevalence(y, by=by_arg, ci_method=spec_ci, level=level, scale=scale)
-    else:
-        est = design.total(y, by=by_arg, level=level)
+    with _missing_values_hint():
+        if statistic == "prevalence":
+            est = design.prevalence(y, by=by_arg, ci_method=spec_ci, level=level, scale=scale,
+                                    na_rm=na_rm)
+        else:
+            est = design.total(y, by=by_arg, level=level, na_rm=na_rm)
     diags.extend(getattr(est, "diagnostics", ()))
     return _restrict(est.to_frame(), pop_col)
 
@@ -256,7 +278,8 @@ def _estimate(design: Any, statistic: str, y: str, by: list[str], pop_col: str |
 def _share(design: Any, indicator: str, by_col: str, pop_col: str | None, ci: str, level: float,
            diags: list) -> pd.DataFrame:
     groups = ([pop_col] if pop_col else []) + [indicator]
-    est = design.proportion(f"{_CAT_PREFIX}{by_col}", by=groups, ci_method=ci, level=level)
+    with _missing_values_hint():
+        est = design.proportion(f"{_CAT_PREFIX}{by_col}", by=groups, ci_method=ci, level=level)
     diags.extend(getattr(est, "diagnostics", ()))
     f = est.to_frame()
     f = f[f[indicator].astype(float) == 1.0].drop(columns=[indicator])
@@ -349,10 +372,12 @@ def _build_table(design: Any, t: TableSpec, config: Config, pop_col: str | None,
         api_stat = "prevalence" if stat == "prevalence" else "total"
         scale = config.scale if stat == "prevalence" else 1.0
         if by:
-            f = _estimate(design, api_stat, y, by, pop_col, t.ci_method, t.level, scale, diags)
+            f = _estimate(design, api_stat, y, by, pop_col, t.ci_method, t.level, scale, diags,
+                          config.na_rm)
             pieces.append(tidy_rows(f, by=by, statistic=stat, scale=scale))
         if t.total or not by:
-            f = _estimate(design, api_stat, y, [], pop_col, t.ci_method, t.level, scale, diags)
+            f = _estimate(design, api_stat, y, [], pop_col, t.ci_method, t.level, scale, diags,
+                          config.na_rm)
             pieces.append(tidy_rows(f, by=by, statistic=stat, scale=scale))
     return assemble_table(pieces, name=t.name, indicator=t.indicator, population=t.population,
                           by=by, rules=config.reliability, has_total=t.total or not by,
@@ -362,8 +387,9 @@ def _build_table(design: Any, t: TableSpec, config: Config, pop_col: str | None,
 def _headline(design: Any, config: Config, pop_col: str | None, diags: list) -> dict[str, Any]:
     ind = config.indicator
     prev = _estimate(design, "prevalence", ind, [], pop_col, config.ci_method, config.level,
-                     config.scale, diags)
-    tot = _estimate(design, "total", ind, [], pop_col, config.ci_method, config.level, 1.0, diags)
+                     config.scale, diags, config.na_rm)
+    tot = _estimate(design, "total", ind, [], pop_col, config.ci_method, config.level, 1.0, diags,
+                    config.na_rm)
     out = {
         "indicator": ind,
         "population": config.headline_population,
@@ -378,7 +404,7 @@ def _headline(design: Any, config: Config, pop_col: str | None, diags: list) -> 
     }
     if config.duration is not None:
         st = _estimate(design, "total", ind + _STOCK_SUFFIX, [], pop_col, config.ci_method,
-                       config.level, 1.0, diags)
+                       config.level, 1.0, diags, config.na_rm)
         out["stock"] = _headline_row(st)
     return out
 
@@ -522,6 +548,7 @@ def _settings(config: Config) -> dict[str, Any]:
         "ci_method": config.ci_method,
         "level": config.level,
         "scale": config.scale,
+        "na_rm": config.na_rm,
         "headline_population": config.headline_population,
         "duration": dataclasses.asdict(config.duration) if config.duration else None,
         "sensitivity": config.sensitivity,
