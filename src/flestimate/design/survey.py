@@ -59,6 +59,15 @@ class SurveyDesign:
     The design columns are validated and encoded once, into :attr:`structure`; every
     estimator makes one pass over the data and works on PSU-level totals afterwards.
 
+    Lonely PSUs (a stratum with one sampled PSU that is not a certainty stratum):
+    ``"remove"`` and ``"certainty"`` give it no variance contribution; ``"adjust"``
+    centres its PSU total at the average PSU total of the design (R survey 4.5;
+    R 4.1 centres at 0, which is the same for means, ratios and proportions);
+    ``"average"`` multiplies the variance by H / (H - lonely strata), counting the
+    strata of the domain. As with R's default ``survey.adjust.domain.lonely =
+    FALSE``, a stratum with several PSUs but only one holding domain members is not
+    treated as lonely.
+
     References
     ----------
     Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley.
