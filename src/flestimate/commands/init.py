@@ -84,6 +84,7 @@ def skeleton(data_path: str, columns: list[str], variable_labels: dict | None = 
         "  ci_method: korn-graubard   # korn-graubard | korn-graubard-nchs | logit | wilson | asin | wald | likelihood",
         "  level: 0.95",
         "  scale: 1000                # prevalence per 1,000",
+        "  na_rm: false               # true to estimate from classified rows only (missing_policy exclude)",
         "",
         "headline:",
         "  population: total",
