@@ -243,3 +243,12 @@ def test_blocks_of_variables_give_the_same_table(design, monkeypatch):
         blocked = d.mean(["y", "y2", "y3"], by=["sex", "region"])
     pd.testing.assert_frame_equal(blocked.to_frame(), whole.to_frame())
     np.testing.assert_allclose(blocked.covariance(), whole.covariance(), rtol=1e-12)
+
+
+def test_zero_denominator_is_flagged(design):
+    data = design.data.assign(x=np.where(design.data["region"] == 1, 0.0, 1.0))
+    d = SurveyDesign(data, weight="w", strata="stratum", psu="psu")
+    f = d.ratio("y", "x", by="region").to_frame()
+    row = f.iloc[0]
+    assert np.isnan(row["estimate"]) and np.isnan(row["se"]) and row["flags"] == "zero_denominator"
+    assert np.isfinite(f["se"].iloc[1:]).all()

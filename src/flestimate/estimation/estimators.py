@@ -159,7 +159,9 @@ def _estimate(
         variance, cov_fn = design._variance_from_totals(
             totals, est, residualizers, active.reshape(H, D * k)
         )
-        variance = np.where(empty, np.nan, variance.reshape(D, k))
+        # a ratio whose denominator total is 0 in the domain has no estimate
+        undefined = empty | ~np.isfinite(est)
+        variance = np.where(undefined, np.nan, variance.reshape(D, k))
         deff, deff_wr = design_effects(statistic, totals, est, variance)
         return {
             "est": est,
@@ -229,6 +231,8 @@ def _estimate(
     empty_f = empty.ravel()
     for i in np.flatnonzero(empty_f):
         flags[i].append("empty_domain")
+    for i in np.flatnonzero(~empty_f & ~np.isfinite(p)):
+        flags[i].append("zero_denominator")
     for i in np.flatnonzero(~empty_f & (variance.ravel() == 0)):
         flags[i].append("zero_variance")
     for i in np.flatnonzero(~empty_f & ~(df_f > 0)):
