@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from flestimate.config import OutputSpec, ReliabilitySpec
@@ -274,3 +276,30 @@ def test_output_path_that_is_a_file_or_unwritable(tmp_path):
         write_outputs(fake_result(make_table()), f)
     with pytest.raises(ConfigError, match="cannot be created"):
         write_outputs(fake_result(make_table()), f / "sub" / "out")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.lists(st.integers(min_value=0, max_value=200), min_size=2, max_size=8),
+    cv=st.lists(st.floats(min_value=0.01, max_value=1.0), min_size=8, max_size=8),
+)
+def test_never_exactly_one_suppressed_cell_in_a_table_with_total(n, cv):
+    k = len(n)
+    regions = list(range(1, k + 1))
+    est = [float(i + 1) for i in range(k)]
+    pieces = [
+        tidy_rows(est_frame(regions, est, n, cv[:k]), by=["region"], statistic="total"),
+        tidy_rows(est_frame(None, [sum(est)], [sum(n)], [0.05]), by=["region"],
+                  statistic="total"),
+    ]
+    t = assemble_table(pieces, name="t", indicator="fl", population="total", by=["region"],
+                       rules=ReliabilitySpec(), has_total=True)
+    cells = t[t["region"].notna()]
+    n_sup = int(cells["suppressed"].sum())
+    assert n_sup != 1
+    primary = (np.asarray(n) < 30) | (np.asarray(cv[:k]) > 0.5)
+    assert n_sup >= int(primary.sum())
+    # every primary cell is suppressed and every suppressed cell says why
+    assert cells["suppressed"].to_numpy()[primary].all()
+    assert (cells.loc[cells["suppressed"], "suppression_reason"] != "").all()
+    assert cells.loc[cells["suppressed"], "estimate"].isna().all()
