@@ -435,3 +435,15 @@ def test_exclude_policy_needs_na_rm(tmp_path, capsys):
     exp = design.prevalence("fl", ci_method="korn-graubard", level=0.95, scale=1000,
                             na_rm=True).to_frame()
     compare(pd.read_csv(out / "national.csv"), exp, "prevalence", [])
+
+
+def test_input_options(tmp_path, capsys):
+    data_path = SAMPLE / "fl_survey.csv"
+    cfg = small_config(data_path)
+    cfg["input"]["options"] = {"encodng": "utf-8"}
+    assert main(["run", str(write_config(tmp_path, cfg)), "--out", str(tmp_path / "o")]) == 2
+    assert ("input.options.encodng: unknown option of flestimate.read_survey; did you mean "
+            "'encoding'?") in capsys.readouterr().err
+    cfg["input"]["options"] = {"encoding": "utf-8"}
+    assert main(["run", str(write_config(tmp_path, cfg)), "--out", str(tmp_path / "o"),
+                 "--quiet"]) == 0

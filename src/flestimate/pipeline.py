@@ -209,6 +209,25 @@ def _call_weighting(design: Any, step: Any) -> Any:
     return fn(design, **kwargs)
 
 
+def _read_options(config: Config) -> dict[str, Any]:
+    """``input.options`` checked against :func:`flestimate.read_survey`'s keywords."""
+    import flestimate
+
+    params = inspect.signature(flestimate.read_survey).parameters
+    allowed = [p for p, v in params.items() if v.kind == v.KEYWORD_ONLY and p != "chunksize"]
+    opts = dict(config.input_options)
+    for k in opts:
+        if k not in allowed:
+            close = difflib.get_close_matches(k, allowed, n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(f"input.options.{k}: unknown option of flestimate.read_survey; "
+                              f"{hint}allowed: {', '.join(allowed)}")
+    cb = opts.get("codebook")
+    if isinstance(cb, str) and not Path(cb).is_absolute():
+        opts["codebook"] = str(config.base_dir / cb)
+    return opts
+
+
 def _build_design(frame: pd.DataFrame, config: Config) -> Any:
     import flestimate
 
@@ -613,7 +632,7 @@ def run_pipeline(config: Config, *, progress: Progress | None = None) -> RunResu
         warnings.simplefilter("always", FlestimateWarning)
 
         with progress.step("reading the survey file"):
-            data = flestimate.read_survey(config.input_path, **dict(config.input_options))
+            data = flestimate.read_survey(config.input_path, **_read_options(config))
         labels = _value_labels(data)
 
         class_settings = None
