@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from io_fixtures.survey_files import VARIABLE_LABELS, survey_frame, write
-
 from flestimate.cli import main
+from io_fixtures.survey_files import VARIABLE_LABELS, survey_frame, write
 
 
 def test_describe_prints_the_codebook(tmp_path, capsys):
