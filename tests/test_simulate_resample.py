@@ -69,7 +69,7 @@ def test_same_rng_same_samples_and_the_population_is_untouched(survey):
     before = survey.population.copy()
     a = list(survey.draw_samples(2, rng=np.random.default_rng(9)))
     b = list(survey.draw_samples(2, rng=9))
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         pd.testing.assert_frame_equal(x, y)
     assert not a[0]["pid"].equals(a[1]["pid"])
     pd.testing.assert_frame_equal(survey.population, before)
