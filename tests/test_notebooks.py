@@ -8,7 +8,9 @@ run them at their own sizes instead (the coverage study then takes minutes).
 from __future__ import annotations
 
 import importlib
+import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -53,8 +55,30 @@ def test_notebooks_have_a_parameters_cell_and_no_outputs():
         assert "import flestimate as fl" in code
 
 
+@pytest.fixture(scope="module")
+def kernel_name(tmp_path_factory):
+    """A kernel spec for this very interpreter, so the notebooks see this flestimate
+    whatever other "python3" kernels the machine has."""
+    root = tmp_path_factory.mktemp("jupyter")
+    spec = root / "kernels" / "flestimate-tests"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "flestimate tests",
+                "language": "python",
+            }
+        )
+    )
+    mp = pytest.MonkeyPatch()
+    mp.setenv("JUPYTER_PATH", str(root))
+    yield "flestimate-tests"
+    mp.undo()
+
+
 @pytest.mark.parametrize("name", sorted(SMALL))
-def test_notebook_runs(name, tmp_path):
+def test_notebook_runs(name, tmp_path, kernel_name):
     if name in NEEDS_READ_SURVEY and not _has_read_survey():
         pytest.skip("flestimate.read_survey has not landed yet (flestimate.io)")
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
@@ -65,7 +89,7 @@ def test_notebook_runs(name, tmp_path):
     client = nbclient.NotebookClient(
         nb,
         timeout=600,
-        kernel_name="python3",
+        kernel_name=kernel_name,
         resources={"metadata": {"path": str(NOTEBOOKS)}},
     )
     client.execute()
