@@ -23,10 +23,8 @@ import flestimate
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _load_hook():
-    spec = importlib.util.spec_from_file_location(
-        "optional_pages", ROOT / "docs" / "_hooks" / "optional_pages.py"
-    )
+def _load_hook(name="optional_pages"):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "docs" / "_hooks" / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -94,6 +92,14 @@ def test_optional_pages_are_left_out_only_while_missing(tmp_path):
     assert hook._prune(nav, tmp_path) == nav
     # a page that is not optional stays in the navigation (mkdocs then fails strictly)
     assert hook._prune([{"A": "a.md"}], tmp_path) == [{"A": "a.md"}]
+
+
+def test_docstring_roles_are_rendered(site):
+    hook = _load_hook("rst_roles")
+    html = hook.rst_roles_to_html("see :func:<code>mean</code>; :math:<code>\\hat p \\pm t</code>")
+    assert html == ('see <code>mean</code>; <span class="arithmatex">\\(\\hat p \\pm t\\)</span>')
+    page = (site / "api" / "estimation" / "index.html").read_text(encoding="utf-8")
+    assert ":math:" not in page and ":func:" not in page
 
 
 # ----------------------------------------------------------------------------- doctests
