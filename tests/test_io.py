@@ -388,3 +388,13 @@ def test_read_does_not_touch_the_file(files):
     before = files["sav"].read_bytes()
     read_survey(files["sav"])
     assert files["sav"].read_bytes() == before
+
+
+def test_blank_text_is_missing_in_labelled_and_describe(files):
+    data = read_survey(files["sav"])
+    raw = survey_frame()["sector"]
+    cat = data.labelled("sector")
+    assert list(cat.categories) == ["Agriculture", "Mining", "Manufacturing"]
+    assert pd.Series(cat).isna().sum() == (raw == "").sum() > 0
+    row = data.describe().set_index("name").loc["sector"]
+    assert row["n_missing"] == (raw == "").sum() and row["n_distinct"] == 3

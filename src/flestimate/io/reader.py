@@ -10,7 +10,7 @@ import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import pandas as pd
 
@@ -265,6 +265,22 @@ def _reorder(frame: pd.DataFrame, columns: list[str] | None) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- entry point
+@overload
+def read_survey(
+    path: str | os.PathLike, *, columns: Sequence[str] | None = ..., format: str | None = ...,
+    encoding: str | None = ..., row_limit: int | None = ..., chunksize: None = ...,
+    codebook: str | os.PathLike | bool | None = ...,
+) -> SurveyData: ...
+
+
+@overload
+def read_survey(
+    path: str | os.PathLike, *, columns: Sequence[str] | None = ..., format: str | None = ...,
+    encoding: str | None = ..., row_limit: int | None = ..., chunksize: int,
+    codebook: str | os.PathLike | bool | None = ...,
+) -> Iterator[SurveyData]: ...
+
+
 def read_survey(
     path: str | os.PathLike,
     *,

@@ -238,7 +238,7 @@ class SurveyData:
 
         Categories are the labels in code order; a code without a label keeps its code,
         written as text (``"7"``); extended missing values show as ``".a"`` (or their label);
-        system missing stays missing. The frame itself is not changed.
+        system missing and blank text answers are missing. The frame itself is not changed.
         """
         s = self._column(column)
         labels = self.value_labels.get(column, {})
@@ -251,11 +251,18 @@ class SurveyData:
         ext_names: list[str] = []
         if ext is not None and len(ext):
             ext_names = [labels.get(f".{x}", labels.get(x, f".{x}")) for x in ext.astype(str)]
-        categories = list(dict.fromkeys([*ordered_labels, *names, *ext_names]))
+        blank = "" not in labels
+        shown = [n for u, n in zip(uniques, names, strict=True) if not (u == "" and blank)]
+        categories = list(dict.fromkeys([*ordered_labels, *shown, *ext_names]))
         lookup = {c: i for i, c in enumerate(categories)}
         cat_codes = np.full(len(values), -1, dtype=np.int64)
         if len(names):
-            per_unique = np.array([lookup[n] for n in names], dtype=np.int64)
+            # an empty text code without a label is a blank answer: missing, not a category
+            per_unique = np.array(
+                [-1 if (u == "" and "" not in labels) else lookup[n]
+                 for u, n in zip(uniques, names, strict=True)],
+                dtype=np.int64,
+            )
             valid = inverse >= 0
             cat_codes[valid] = per_unique[inverse[valid]]
         if ext_names:
@@ -271,7 +278,7 @@ class SurveyData:
         pandas.DataFrame
             Columns ``name``, ``label``, ``type`` (the frame's dtype), ``value_labels``
             (``"1=yes; 2=no"``), ``missing_codes`` (declared user-missing codes),
-            ``n_missing`` (system missing plus user-missing rows), ``n_user_missing``
+            ``n_missing`` (system missing, blank text and user-missing rows), ``n_user_missing``
             and ``n_distinct`` (distinct valid codes, user-missing codes excluded).
         """
         rows = []
@@ -279,6 +286,8 @@ class SurveyData:
             s = self.frame[name]
             user = self.user_missing_mask(name)
             system = s.isna().to_numpy(dtype=bool)
+            if pd.api.types.is_string_dtype(s.dtype) or s.dtype.kind == "O":
+                system = system | (s == "").to_numpy(dtype=bool)  # blank text answers
             valid = s[~(user | system)]
             labels = self.value_labels.get(name, {})
             rows.append(
