@@ -266,3 +266,11 @@ def test_no_partial_frame_from_a_truncated_sav(files, tmp_path):
         path = _copy(files["sav"], tmp_path / "rows.sav", data[:cut])
         with pytest.raises(LoaderError, match="truncated"):
             read_survey(path)
+
+
+def test_spawned_pre_check_where_fork_is_not_used(files, tmp_path):
+    from flestimate.io import statistical
+
+    assert statistical._preflight_spawn("read_sav", str(files["sav"])) == 0
+    garbage = _copy(files["sav"], tmp_path / "g.sav", b"not spss" * 50)
+    assert statistical._preflight_spawn("read_sav", str(garbage)) == 0  # an error, no crash

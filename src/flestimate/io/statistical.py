@@ -113,8 +113,9 @@ def check_structure(path: Path, fmt: str, size: int) -> None:
 _CHILD = (
     "import sys, pyreadstat\n"
     "fn = getattr(pyreadstat, sys.argv[1])\n"
+    "kw = {} if sys.argv[1] == 'read_sas7bcat' else {'metadataonly': True}\n"
     "try:\n"
-    "    fn(sys.argv[2], metadataonly=True)\n"
+    "    fn(sys.argv[2], **kw)\n"
     "except Exception:\n"
     "    pass\n"
 )
@@ -140,7 +141,10 @@ def _preflight_fork(function: str, path: str) -> int:
         except Exception:
             pass
         try:
-            fn(path, metadataonly=True)
+            if function == "read_sas7bcat":  # a catalog is all header
+                fn(path)
+            else:
+                fn(path, metadataonly=True)
         except BaseException:
             code = 0
         os._exit(code)
