@@ -380,7 +380,8 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"{workload:14s} {size:>5s} {SYSTEM_NAMES[system]:10s} {rec['status']:11s} "
                     + (f"{rec['wall']:.3f} s  {rec['peak_mb']:.0f} MB" if rec["status"] == "ok"
                        else rec.get("reason", "")[:120]))
-    merged_commands = []
+    merged_commands: list[str] = []
+    merged_extras: dict[str, str] = {}
     for path in args.merge:
         old = json.loads(Path(path).read_text())
         have = {(r["workload"], r["size"], r["system"]) for r in records}
@@ -388,6 +389,8 @@ def main(argv: list[str] | None = None) -> int:
         records.extend(added)
         for size, meta in old.get("data", {}).items():
             data_meta.setdefault(size, meta)
+        for name, text in old.get("extras", {}).items():
+            merged_extras.setdefault(name, text)
         merged_commands.append(old["command"])
         merged_commands.extend(old.get("merged", []))
         log(f"merged {len(added)} cells from {path}")
@@ -395,13 +398,15 @@ def main(argv: list[str] | None = None) -> int:
     records.sort(key=lambda r: (order[r["workload"]], r["n"], SYSTEMS.index(r["system"])))
     compare(records)
     extras = {} if args.no_extras else run_extras(args)
+    for name, text in merged_extras.items():
+        extras.setdefault(name, text)
     report = render(records, data_meta, args, cmdline, started, extras, unavailable,
                     merged_commands)
     print()
     print(report)
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     raw = {"command": cmdline, "machine": machine(), "data": data_meta,
-           "merged": merged_commands, "records": records}
+           "merged": merged_commands, "extras": extras, "records": records}
     (args.results_dir / f"run-{stamp}.json").write_text(json.dumps(raw, indent=1, default=str))
     if args.write:
         args.doc.parent.mkdir(parents=True, exist_ok=True)
