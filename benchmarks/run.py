@@ -24,6 +24,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import shlex
 import shutil
 import signal
@@ -499,10 +500,9 @@ def run_extras(args: argparse.Namespace) -> dict[str, str]:
         helptext = subprocess.run([sys.executable, str(path), "--help"], capture_output=True,
                                   text=True, timeout=120).stdout
         cmd = [sys.executable, str(path)]
-        if "--n" in helptext:
-            cmd += ["--n", str(n)]
-        if "--repeat" in helptext:
-            cmd += ["--repeat", str(args.repeats)]
+        for flag, value in (("--n", n), ("--rows", n), ("--repeat", args.repeats)):
+            if re.search(rf"{flag}\b(?!-)", helptext):
+                cmd += [flag, str(value)]
         log(f"running {' '.join(cmd[1:])}")
         try:
             res = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout,
