@@ -177,7 +177,6 @@ def test_sas_catalog_supplies_value_labels_without_replacing_codes(tmp_path, mon
     monkeypatch.setattr(pyreadstat, "read_sas7bcat", fake_catalog)
     monkeypatch.setattr(pyreadstat, "read_sas7bdat", fake_sas)
     monkeypatch.setattr("flestimate.io.statistical.preflight", lambda p, f: None)
-    monkeypatch.setattr("flestimate.io.reader.preflight", lambda p, f: None)
     data = read_survey(path)  # formats.sas7bcat beside the file is found
     assert seen["file"] == str(catalog)
     assert data.value_labels["sex"] == {1: "male", 2: "female"}

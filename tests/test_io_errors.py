@@ -274,3 +274,31 @@ def test_spawned_pre_check_where_fork_is_not_used(files, tmp_path):
     assert statistical._preflight_spawn("read_sav", str(files["sav"])) == 0
     garbage = _copy(files["sav"], tmp_path / "g.sav", b"not spss" * 50)
     assert statistical._preflight_spawn("read_sav", str(garbage)) == 0  # an error, no crash
+
+
+def test_header_declaring_more_rows_than_the_file_can_hold(tmp_path):
+    from flestimate.io.statistical import check_dimensions
+
+    with pytest.raises(LoaderError, match="declares 16,449,576 rows x 6 columns, more values"):
+        check_dimensions(tmp_path / "x.zsav", "zsav", 1732, 16_449_576, 6, selected=None,
+                         row_limit=None)
+    check_dimensions(tmp_path / "x.zsav", "zsav", 1732, 300, 6, selected=None, row_limit=None)
+
+
+def test_file_too_large_for_memory_suggests_columns(tmp_path, monkeypatch):
+    from flestimate.io import statistical
+
+    monkeypatch.setattr(statistical, "_available_memory", lambda: 2**20)
+    with pytest.raises(LoaderError, match="needs about .* GiB to read .* columns=.*chunksize="):
+        statistical.check_dimensions(tmp_path / "x.sav", "sav", 10**9, 10**6, 70,
+                                     selected=None, row_limit=None)
+    statistical.check_dimensions(tmp_path / "x.sav", "sav", 10**9, 10**6, 70, selected=None,
+                                 row_limit=1000)
+
+
+def test_real_read_checks_dimensions(files, monkeypatch):
+    from flestimate.io import statistical
+
+    monkeypatch.setattr(statistical, "_available_memory", lambda: 100)
+    with pytest.raises(LoaderError, match=r"survey\.sav' needs about"):
+        read_survey(files["sav"])

@@ -20,12 +20,22 @@ SCRIPT = Path(__file__).resolve().parent / "io_fixtures" / "fuzz_reads.py"
 FORMATS = ("sav", "zsav", "por", "dta", "xpt", "csv", "tsv", "parquet", "xlsx", "sas7bdat")
 
 
+def _limit_memory():  # pragma: no cover - runs in the child before exec
+    # a damaged header must not make the reader take the machine's memory: with a cap, an
+    # oversized allocation is a MemoryError (which read_survey reports as LoaderError)
+    # instead of a visit from the kernel's out-of-memory killer
+    import resource
+
+    cap = 8 * 2**30
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
 @pytest.fixture(scope="module")
 def outcomes():
     env = {**os.environ, "PYTHONFAULTHANDLER": ""}
     run = subprocess.run(
         [sys.executable, str(SCRIPT), "24", "20261128"], capture_output=True, text=True,
-        timeout=1200, env=env,
+        timeout=1200, env=env, preexec_fn=_limit_memory if os.name == "posix" else None,
     )
     assert run.returncode == 0, (
         f"the fuzz interpreter died (exit status {run.returncode}): a reader crashed.\n"

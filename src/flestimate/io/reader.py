@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import difflib
-import hashlib
-import mmap
 import os
-import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -16,13 +13,15 @@ import pandas as pd
 
 from flestimate.errors import FlestimateWarning, LoaderError, ValidationError, first_values
 from flestimate.io.codebook import Labels, find_codebook, load_codebook
+from flestimate.io.filecheck import FileCheck
 from flestimate.io.statistical import (
     STATISTICAL_FORMATS,
     RawRead,
+    check_dimensions,
     check_structure,
     iter_statistical,
-    preflight,
     read_statistical,
+    reader_function,
 )
 from flestimate.io.survey_data import SourceInfo, SurveyData
 from flestimate.io.tabular import (
@@ -153,33 +152,6 @@ def _positive_int(value: Any, name: str) -> int | None:
 
 
 # --------------------------------------------------------------------------- provenance
-class _Hasher(threading.Thread):
-    """SHA-256 of a file in a background thread (hashlib releases the GIL on a memory map)."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(daemon=True, name="flestimate-sha256")
-        self.path = path
-        self.digest: str | None = None
-        self.error: BaseException | None = None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            with open(self.path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-                self.digest = hashlib.sha256(mm).hexdigest()
-        except BaseException as exc:  # reported by result()
-            self.error = exc
-
-    def result(self) -> str:
-        self.join()
-        if self.digest is None:
-            raise LoaderError(
-                f"survey file {str(self.path)!r}: its SHA-256 could not be computed "
-                f"({type(self.error).__name__}: {self.error})."
-            )
-        return self.digest
-
-
 def _stamp(p: Path) -> tuple[int, int]:
     st = p.stat()
     return st.st_size, st.st_mtime_ns
@@ -353,22 +325,36 @@ def read_survey(
     statistical = fmt in STATISTICAL_FORMATS
     if statistical:
         check_structure(p, fmt, before[0])
-        preflight(p, fmt)
+    # header pre-check (statistical formats) and SHA-256, in a child process
+    check = FileCheck(p, reader_function(fmt) if statistical else None, fmt)
     if chunk is not None:
-        return _read_chunks(p, fmt, cols, encoding, limit, chunk, catalog, book, before)
-    hasher = _Hasher(p)
-    if statistical:
-        raw = read_statistical(p, fmt, columns=cols, encoding=encoding, row_limit=limit,
-                               catalog=catalog)
-    else:
-        raw = read_tabular(p, fmt, columns=cols, encoding=encoding, row_limit=limit)
-    if cols is not None and len(raw.frame.columns) != len(cols):
-        raise missing_columns_error(p, cols, raw.names)
-    if raw.file_rows == 0 or len(raw.frame) == 0:
-        raise LoaderError(f"{fmt} file {str(p)!r} contains no data rows (only its header).")
-    frame = _reorder(raw.frame, cols)
-    labels = _apply_codebook(raw.labels, book, frame, raw.names).restricted(frame.columns)
-    sha = hasher.result()
+        try:
+            check.wait_header()
+            if statistical:
+                check_dimensions(p, fmt, before[0], check.rows, check.columns,
+                                 selected=len(cols) if cols else None, row_limit=chunk)
+        except BaseException:
+            check.close()
+            raise
+        return _read_chunks(p, fmt, cols, encoding, limit, chunk, catalog, book, before, check)
+    try:
+        check.wait_header()
+        if statistical:
+            check_dimensions(p, fmt, before[0], check.rows, check.columns,
+                             selected=len(cols) if cols else None, row_limit=limit)
+            raw = read_statistical(p, fmt, columns=cols, encoding=encoding, row_limit=limit,
+                                   catalog=catalog)
+        else:
+            raw = read_tabular(p, fmt, columns=cols, encoding=encoding, row_limit=limit)
+        if cols is not None and len(raw.frame.columns) != len(cols):
+            raise missing_columns_error(p, cols, raw.names)
+        if raw.file_rows == 0 or len(raw.frame) == 0:
+            raise LoaderError(f"{fmt} file {str(p)!r} contains no data rows (only its header).")
+        frame = _reorder(raw.frame, cols)
+        labels = _apply_codebook(raw.labels, book, frame, raw.names).restricted(frame.columns)
+        sha = check.sha256()
+    finally:
+        check.close()
     _check_unchanged(p, before)
     source = SourceInfo(
         path=str(p.resolve()), format=fmt, sha256=sha, size_bytes=before[0],
@@ -389,21 +375,31 @@ def read_survey(
 def _read_chunks(
     p: Path, fmt: str, cols: list[str] | None, encoding: str | None, limit: int | None,
     chunk: int, catalog: Path | None, book: Path | None, before: tuple[int, int],
+    check: FileCheck,
 ) -> Iterator[SurveyData]:
-    hasher = _Hasher(p)
     header: RawRead
-    if fmt in STATISTICAL_FORMATS:
-        header, chunks = iter_statistical(p, fmt, columns=cols, encoding=encoding,
-                                          row_limit=limit, chunksize=chunk, catalog=catalog)
-    else:
-        header, chunks = iter_tabular(p, fmt, columns=cols, encoding=encoding, row_limit=limit,
-                                      chunksize=chunk)
-    if cols is not None and any(c not in header.names for c in cols):
-        raise missing_columns_error(p, cols, header.names)
-    if header.file_rows == 0:
-        raise LoaderError(f"{fmt} file {str(p)!r} contains no data rows (only its header).")
+    try:
+        if fmt in STATISTICAL_FORMATS:
+            header, chunks = iter_statistical(p, fmt, columns=cols, encoding=encoding,
+                                              row_limit=limit, chunksize=chunk, catalog=catalog)
+        else:
+            header, chunks = iter_tabular(p, fmt, columns=cols, encoding=encoding,
+                                          row_limit=limit, chunksize=chunk)
+        if cols is not None and any(c not in header.names for c in cols):
+            raise missing_columns_error(p, cols, header.names)
+        if header.file_rows == 0:
+            raise LoaderError(f"{fmt} file {str(p)!r} contains no data rows (only its header).")
+    except BaseException:
+        check.close()
+        raise
 
     def generate() -> Iterator[SurveyData]:
+        try:
+            yield from produce()
+        finally:
+            check.close()
+
+    def produce() -> Iterator[SurveyData]:
         shared: dict[str, Any] = {}
         n = 0
         for frame, extended in chunks:
@@ -411,7 +407,7 @@ def _read_chunks(
             if not shared:
                 labels = _apply_codebook(header.labels, book, frame, header.names)
                 labels = labels.restricted(frame.columns)
-                sha = hasher.result()
+                sha = check.sha256()
                 shared = {
                     "variable_labels": labels.variable_labels,
                     "value_labels": labels.value_labels,

@@ -8,20 +8,16 @@ missing values, and columns holding extended missing letters) become float64.
 
 Safety: the C library behind pyreadstat (ReadStat) can crash the interpreter on some
 corrupted headers (seen with seeded byte flips in ``.sav`` and ``.zsav`` files). Before
-the real read, the header is therefore parsed once in a forked child process
-(``metadataonly=True``, a few milliseconds); a child killed by a signal, or one that does
-not finish, turns into a :class:`~flestimate.errors.LoaderError` and the file is not
-opened in this process. Where ``fork`` is not available (Windows, macOS) a fresh Python
-process does the same check, which costs the start-up of an interpreter.
+the real read, the header is therefore parsed once in a child process
+(:mod:`flestimate.io.filecheck`); a child killed by a signal, or one that does not
+finish, turns into a :class:`~flestimate.errors.LoaderError` and the file is not parsed
+in this process.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,8 +29,9 @@ import pandas as pd
 from flestimate.errors import LoaderError
 from flestimate.io.codebook import Labels, normalise_code
 
-__all__ = ["STATISTICAL_FORMATS", "RawRead", "check_structure", "iter_statistical",
-           "preflight", "read_statistical"]
+__all__ = ["STATISTICAL_FORMATS", "RawRead", "check_dimensions", "check_structure",
+           "iter_statistical",
+           "preflight", "preflight_spawned", "read_statistical", "reader_function"]
 
 STATISTICAL_FORMATS = ("sav", "zsav", "por", "dta", "sas7bdat", "xpt")
 PREFLIGHT_TIMEOUT = 120.0  # seconds for parsing a header; a hang means a corrupted file
@@ -109,6 +106,50 @@ def check_structure(path: Path, fmt: str, size: int) -> None:
         )
 
 
+MAX_EXPANSION = 1100  # bytes of values per byte of file, beyond any compression (zlib ~1032)
+
+
+def _available_memory() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def check_dimensions(
+    path: Path, fmt: str, size: int, rows: int, columns: int, *, selected: int | None,
+    row_limit: int | None,
+) -> None:
+    """Refuse headers whose row count the file cannot hold, or that would not fit in memory.
+
+    A corrupted header can declare millions of rows in a file of a few kilobytes; the C
+    reader then allocates the whole frame before finding out (gigabytes, up to the
+    operating system killing the process). Every stored value takes at least one byte
+    before compression, and no compression used by these formats expands more than about
+    1,000-fold.
+    """
+    if rows < 0 or columns <= 0:
+        return
+    where = f"{fmt} file {str(path)!r}"
+    if rows * columns > size * MAX_EXPANSION:
+        raise LoaderError(
+            f"{where} is corrupted: its header declares {rows:,} rows x {columns} columns, "
+            f"more values than {size:,} bytes can hold. Copy or export the file again."
+        )
+    need = min(rows, row_limit or rows) * (selected or columns) * 8
+    free = _available_memory()
+    if free is not None and need > free:
+        raise LoaderError(
+            f"{where} needs about {need / 2**30:,.1f} GiB to read ({rows:,} rows x "
+            f"{selected or columns} columns) but {free / 2**30:,.1f} GiB of memory is available. "
+            "Read fewer columns with columns=, or iterate with chunksize=."
+        )
+
+
 # --------------------------------------------------------------------------- crash isolation
 _CHILD = (
     "import sys, pyreadstat\n"
@@ -119,47 +160,6 @@ _CHILD = (
     "except Exception:\n"
     "    pass\n"
 )
-
-
-def _preflight_fork(function: str, path: str) -> int:
-    """Parse the header in a forked child; return its signal number (0 when it exited)."""
-    import pyreadstat
-
-    fn = getattr(pyreadstat, function)
-    with warnings.catch_warnings():
-        # Python 3.12+ warns about fork() in a process with threads; the child only runs
-        # the C reader on one file and leaves with os._exit, taking no lock another thread
-        # could hold.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child process
-        code = 0
-        try:
-            import faulthandler
-
-            faulthandler.disable()  # a crash here is expected and reported by the parent
-        except Exception:
-            pass
-        try:
-            if function == "read_sas7bcat":  # a catalog is all header
-                fn(path)
-            else:
-                fn(path, metadataonly=True)
-        except BaseException:
-            code = 0
-        os._exit(code)
-    deadline = time.monotonic() + PREFLIGHT_TIMEOUT
-    delay = 0.0005
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
-        if time.monotonic() > deadline:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-            return -1
-        time.sleep(delay)
-        delay = min(delay * 2, 0.05)
 
 
 def _preflight_spawn(function: str, path: str) -> int:
@@ -174,13 +174,9 @@ def _preflight_spawn(function: str, path: str) -> int:
     return -out.returncode if out.returncode < 0 else 0
 
 
-def preflight(path: Path, fmt: str) -> None:
-    """Parse the file's header in a child process; a crash there becomes a LoaderError."""
-    function = _FUNCTION[fmt] if fmt != "catalog" else "read_sas7bcat"
-    if sys.platform.startswith("linux") and hasattr(os, "fork"):
-        signal = _preflight_fork(function, str(path))
-    else:  # pragma: no cover - exercised on platforms without a safe fork
-        signal = _preflight_spawn(function, str(path))
+def preflight_spawned(path: Path, fmt: str, function: str) -> None:
+    """Header pre-check in a fresh Python process (platforms where fork is not used)."""
+    signal = _preflight_spawn(function, str(path))
     if signal == -1:
         raise LoaderError(
             f"{fmt} file {str(path)!r}: the reader did not finish parsing the header within "
@@ -191,6 +187,22 @@ def preflight(path: Path, fmt: str) -> None:
             f"{fmt} file {str(path)!r} is corrupted: its header crashed the ReadStat reader "
             f"(signal {signal}, caught in a child process). Copy or export the file again."
         )
+
+
+def reader_function(fmt: str) -> str:
+    """Name of the pyreadstat function that reads ``fmt`` (``"catalog"``: read_sas7bcat)."""
+    return "read_sas7bcat" if fmt == "catalog" else _FUNCTION[fmt]
+
+
+def preflight(path: Path, fmt: str) -> None:
+    """Parse the file's header in a child process; a crash there becomes a LoaderError."""
+    from flestimate.io.filecheck import FileCheck
+
+    check = FileCheck(path, reader_function(fmt), fmt)
+    try:
+        check.wait_header()
+    finally:
+        check.close()
 
 
 # --------------------------------------------------------------------------- errors
