@@ -301,7 +301,10 @@ def read_survey(
     ------
     LoaderError
         Missing file, directory, empty file, unknown extension, truncated or corrupted
-        file, wrong encoding, unknown column (with the closest names), invalid codebook.
+        file (including a header that crashes the C reader, checked in a child process,
+        or that declares more rows than the file can hold), data larger than the
+        available memory, wrong encoding, unknown column (with the closest names), invalid
+        codebook, a file changed while it was read.
     ValidationError
         Invalid ``columns``, ``row_limit`` or ``chunksize``.
 
