@@ -302,3 +302,16 @@ def test_real_read_checks_dimensions(files, monkeypatch):
     monkeypatch.setattr(statistical, "_available_memory", lambda: 100)
     with pytest.raises(LoaderError, match=r"survey\.sav' needs about"):
         read_survey(files["sav"])
+
+
+def test_reads_without_fork_check_header_in_a_new_process(files, monkeypatch):
+    import hashlib
+
+    from flestimate.io import filecheck
+
+    monkeypatch.setattr(filecheck, "_use_fork", lambda: False)
+    for fmt in ("sav", "csv"):
+        data = read_survey(files[fmt])
+        assert data.source.sha256 == hashlib.sha256(files[fmt].read_bytes()).hexdigest()
+    chunks = list(read_survey(files["dta"], chunksize=15))
+    assert chunks[0].source.sha256 == hashlib.sha256(files["dta"].read_bytes()).hexdigest()
