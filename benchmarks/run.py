@@ -80,17 +80,23 @@ REASONS = {
     ("samplics", "w2_domains"): "samplics has logit CIs only and no deff for proportions",
     ("samplics", "w3_total"): "samplics reports no deff here; t CI on the full-design df",
     ("samplics", "w4_jackknife"): "samplics centres jackknife pseudo-values on their mean "
-                                  "(Wolter 4.2.5), R on the replicate mean; CI df = R - 1",
-    ("samplics", "w5_repweights"): "CI df: samplics uses replicates - 1",
+                                  "(Wolter 4.2.5), R on the replicate mean; CI df = replicates - 1",
+    ("samplics", "w5_repweights"): "domain CI df: samplics uses replicates - 1, flestimate the "
+                                   "domain's rank - 1",
     ("samplics", "w6_rake"): "samplics treats raked weights as fixed (no calibration term in "
                              "the SE); logit CI; raking tolerance",
     ("svy", "w1_national"): "svy's Korn-Graubard is the NCHS variant (n* capped at n)",
     ("svy", "w2_domains"): "svy's Korn-Graubard is the NCHS variant (n* capped at n); empty "
                            "cells",
-    ("svy", "w4_jackknife"): "CI df: svy uses replicates - 1, R the rank of the replicate "
-                             "weights - 1",
-    ("svy", "w5_repweights"): "CI df: svy uses replicates - 1, R the rank of the replicate "
-                              "weights - 1",
+    ("svy", "w4_jackknife"): "domain CI df: svy uses replicates - 1, flestimate the rank of "
+                             "the domain's replicate weights - 1 (R's degf of the subset)",
+    ("svy", "w5_repweights"): "domain CI df: svy uses replicates - 1, flestimate the rank of "
+                              "the domain's replicate weights - 1 (R's degf of the subset)",
+    ("r", "w4_jackknife"): "domain CI df: R's confint(svyby, df = degf(design)) uses the whole "
+                           "design's df, flestimate the domain's (R's degf of the subset)",
+    ("r", "w5_repweights"): "domain CI df: R's confint(svyby, df = degf(design)) uses the "
+                            "whole design's df, flestimate the domain's (R's degf of the "
+                            "subset)",
     ("svy", "w6_rake"): "raking convergence tolerance",
     ("r", "w6_rake"): "raking convergence tolerance",
     ("r", "w2_domains"): "cells with p = 0: R's Korn-Graubard is undefined (NaN)",
