@@ -190,8 +190,13 @@ def _margins_long(cells: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def prepare(n: int, seed: int, root: Path, log=print) -> Path:
-    """Write (or reuse) the benchmark files for ``n`` respondents; return their folder."""
+def prepare(n: int, seed: int, root: Path, log=print, reuse: bool = False) -> Path:
+    """Write (or reuse) the benchmark files for ``n`` respondents; return their folder.
+
+    The files are rebuilt when the simulator's source changed, unless ``reuse`` (then any
+    cached files of the same seed and layout are kept: runs merged into one report must see
+    the same data).
+    """
     simulated = simulator_available()
     source = "flestimate.simulate" if simulated else "throwaway-numpy"
     fingerprint = _simulator_fingerprint() if simulated else "numpy"
@@ -199,8 +204,9 @@ def prepare(n: int, seed: int, root: Path, log=print) -> Path:
     meta_path = folder / "meta.json"
     if meta_path.exists():
         meta = json.loads(meta_path.read_text())
-        if (meta.get("source"), meta.get("fingerprint"), meta.get("seed"),
-                meta.get("version")) == (source, fingerprint, seed, DATA_VERSION):
+        same = (meta.get("source"), meta.get("seed"), meta.get("version")) == (
+            source, seed, DATA_VERSION)
+        if same and (reuse or meta.get("fingerprint") == fingerprint):
             return folder
     folder.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

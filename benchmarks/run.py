@@ -308,6 +308,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-doc", action="store_true", help="do not write --doc")
     p.add_argument("--strict", action="store_true",
                    help="exit 1 when a flestimate workload ends in an error (not when pending)")
+    p.add_argument("--reuse-data", action="store_true",
+                   help="keep cached data even if the simulator changed (use with --merge)")
     p.add_argument("--merge", action="append", default=[], metavar="RUN_JSON",
                    help="add the cells of an earlier run (benchmarks/_results/run-*.json) that "
                         "this run does not measure; repeatable")
@@ -354,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     too_slow: dict[tuple[str, str], str] = {}
     for n in sorted(args.size_list):
         size = datagen.size_label(n)
-        folder = datagen.prepare(n, args.seed, args.data_dir, log=log)
+        folder = datagen.prepare(n, args.seed, args.data_dir, log=log, reuse=args.reuse_data)
         data_meta[size] = json.loads((folder / "meta.json").read_text())
         for workload in args.workload_list:
             for system in args.system_list:
@@ -395,7 +397,11 @@ def main(argv: list[str] | None = None) -> int:
         added = [r for r in old["records"] if (r["workload"], r["size"], r["system"]) not in have]
         records.extend(added)
         for size, meta in old.get("data", {}).items():
-            data_meta.setdefault(size, meta)
+            mine = data_meta.setdefault(size, meta)
+            if mine.get("fingerprint") != meta.get("fingerprint"):
+                log(f"WARNING: {path} measured other {size} data than this run "
+                    f"({meta.get('fingerprint')} vs {mine.get('fingerprint')})")
+                mine["mismatch"] = True
         for name, text in old.get("extras", {}).items():
             merged_extras.setdefault(name, text)
         merged_commands.append(old["command"])
@@ -635,9 +641,12 @@ def render(records, data_meta, args, cmdline, started, extras, unavailable,
     ]
     for size, meta in sorted(data_meta.items(), key=lambda kv: kv[1]["n"]):
         options = "".join(f", {k}={v}" for k, v in meta.get("simulate_options", {}).items())
+        if meta.get("mismatch"):
+            out.append(f"- WARNING: merged runs measured different {size} data")
         out.append(f"- {size}: {meta['n']:,} respondents asked, {meta.get('rows', meta['n']):,} "
                    f"rows, {meta['n_strata']} strata, {meta['n_psu']:,} PSUs, from "
-                   f"`{meta['source']}` (seed {meta['seed']}{options})")
+                   f"`{meta['source']}` (seed {meta['seed']}{options}, data "
+                   f"{meta.get('fingerprint', '')})")
     out += ["", "Design everywhere: strata `stratum`, PSU `psu` (nested in strata), weight "
             "`w_final`. `fl` is the true forced-labour status of the respondent (the "
             "simulator's `fl_true`); `b_<item>` is 1 when an involuntariness item was answered "
