@@ -13,21 +13,19 @@ user-missing, weights; 70 columns) with ``--rows`` respondents, then times, medi
 * ``flestimate.read_survey(path, columns=<5 columns>)``
 
 and prints the ratios against the targets (full read <= 1.15 x pyreadstat; 5 columns
-<= 0.3 x the full read). On the compressed file: full read / pyreadstat = 1.03, 5 columns /
-full read = 0.15.
+<= 0.3 x the full read). On the compressed file: full read / pyreadstat = 1.00, 5 columns /
+full read = 0.14.
 
-Measured (2 shared cores, pyreadstat 1.3.7, pandas 3.1, Python 3.11; medians of 5,
-interleaved; ``python benchmarks/bench_io.py --repeat 5``), 1,000,000 rows x 70 columns:
+Measured (2 shared cores, pyreadstat 1.3.7, pandas 3.1, Python 3.11; interleaved medians),
+1,000,000 rows x 70 columns:
 
-=========================  ==========  ==========  ===================================
-file                       full read   5 columns   full / pyreadstat, 5 cols / full
-=========================  ==========  ==========  ===================================
-bytecode-compressed 122 MB   5.76 s      0.85 s      1.03 x (1.02 x vs user_missing)
-uncompressed 560 MB (*)      7.51 s      1.89 s      0.84 x, 0.25 x
-=========================  ==========  ==========  ===================================
+* bytecode-compressed, 122 MB (``--repeat 5``): full read 5.28 s, 5 columns 0.75 s;
+  full / pyreadstat 1.00 x, 5 columns / full 0.14 x.
+* uncompressed, 560 MB (``--repeat 3 --uncompressed``): full read 6.05 s, 5 columns
+  1.22 s; full / pyreadstat 0.99 x, 5 columns / full 0.20 x.
 
-(*) ``--uncompressed --repeat 3``, on a busier machine (pyreadstat itself 8.9 s); the
-ratio below 1 is load noise, not a faster reader: read_survey calls pyreadstat.
+Against ``read_sav(user_missing=True)`` (the call read_survey makes): 1.01 x and 1.06 x.
+Ratios just below 1 are timing noise on a shared machine: read_survey calls pyreadstat.
 
 Usage::
 
