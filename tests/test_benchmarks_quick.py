@@ -44,6 +44,7 @@ def quick_run(tmp_path_factory):
     return proc, doc, raw
 
 
+@pytest.mark.slow  # about 10 s: eight processes that each import pandas and flestimate
 def test_quick_mode_runs_every_workload(quick_run):
     proc, doc, raw = quick_run
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -60,7 +61,8 @@ def test_quick_mode_runs_every_workload(quick_run):
             assert "estimate" in rec["steps"] or "load" in rec["steps"]
 
 
-def test_quick_mode_writes_the_report_only_when_asked(quick_run):
+@pytest.mark.slow
+def test_quick_mode_writes_the_report_when_asked(quick_run):
     proc, doc, _ = quick_run
     text = doc.read_text()
     assert "python benchmarks/run.py --quick" in text
