@@ -109,3 +109,13 @@ def test_labels_travel_to_csv_and_parquet_through_the_codebook_conventions(sampl
         assert got.variable_labels == sav.variable_labels
         assert got.value_labels == sav.value_labels
         assert got.missing_values == sav.missing_values
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_committed_csv_and_parquet_carry_the_sav_labels(sample, fmt):
+    # the simulator writes fl_survey.codebook.yaml beside the CSV and the labels into the
+    # Parquet schema, so every sample format reads with the same labels and missing codes
+    sav, other = sample["sav"], sample[fmt]
+    assert other.variable_labels == sav.variable_labels
+    assert other.value_labels == sav.value_labels
+    assert other.missing_values == sav.missing_values

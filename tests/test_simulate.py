@@ -389,7 +389,8 @@ def test_write_produces_every_file(written):
     names = sorted(p.name for p in files)
     assert names == sorted(
         [f"fl_survey.{e}" for e in ("sav", "dta", "csv", "parquet")]
-        + ["margins.csv", "truth.json", "truth_respondents.csv", "README.md"]
+        + ["fl_survey.codebook.yaml", "margins.csv", "truth.json", "truth_respondents.csv"]
+        + ["README.md"]
     )
     assert all(p.exists() for p in files)
 
@@ -507,7 +508,7 @@ def test_cli_writes_the_requested_formats(tmp_path, capsys):
     assert code == 0
     assert "respondents" in capsys.readouterr().out
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["fl_survey.csv", "fl_survey.parquet", "margins.csv", "truth.json",
+        ["fl_survey.csv", "fl_survey.codebook.yaml", "fl_survey.parquet", "margins.csv", "truth.json",
          "truth_respondents.csv", "README.md"]
     )  # fmt: skip
     again = simulate(2_000, rng=5)

@@ -74,6 +74,7 @@ import numpy as np
 import pandas as pd
 
 from flestimate.errors import ValidationError
+from flestimate.io.codebook import write_codebook, write_parquet
 
 __all__ = ["SimulatedSurvey", "simulate", "FORMATS", "INDICATOR_ITEMS"]
 
@@ -1017,7 +1018,7 @@ class SimulatedSurvey:
 
         Files: ``fl_survey.<ext>`` for each format (``sav``: SPSS with variable and
         value labels and 8/9 declared user-missing on the indicator items; ``dta``:
-        Stata 14+ (format 118) with variable and value labels, codes stored as integers; ``csv``; ``parquet``), ``margins.csv``,
+        Stata 14+ (format 118) with variable and value labels, codes stored as integers; ``csv`` with its labels in ``fl_survey.codebook.yaml``; ``parquet`` with its labels in the schema metadata), ``margins.csv``,
         ``truth.json``, ``truth_respondents.csv`` and ``README.md`` (the codebook).
         Other files in ``out_dir`` are left alone.
 
@@ -1064,9 +1065,26 @@ class SimulatedSurvey:
                     value_labels=numeric_labels,
                 )
             elif fmt == "csv":
+                # CSV carries no labels: they go to the codebook beside it, which
+                # read_survey applies without being told
                 _integer_coded(df).to_csv(path, index=False)
+                written.append(
+                    write_codebook(
+                        df,
+                        out / "fl_survey.codebook.yaml",
+                        variable_labels=self.variable_labels,
+                        value_labels=self.value_labels,
+                        missing_values=self.missing_ranges,
+                    )
+                )
             else:
-                df.to_parquet(path, index=False)
+                write_parquet(
+                    df,
+                    path,
+                    variable_labels=self.variable_labels,
+                    value_labels=self.value_labels,
+                    missing_values=self.missing_ranges,
+                )
             written.append(path)
         self.margins.to_csv(out / "margins.csv", index=False)
         with open(out / "truth.json", "w", encoding="utf-8") as fh:
@@ -1611,6 +1629,9 @@ def _codebook(s: SimulatedSurvey, formats: tuple[str, ...], out_dir: str) -> str
         "|---|---|",
         f"| {', '.join(files)} | the survey, one row per responding person aged 5+ "
         f"({len(s.sample):,} rows) |",
+        "| `fl_survey.codebook.yaml` | the labels and user-missing codes of the CSV file "
+        "(read by `flestimate.read_survey` automatically; the Parquet file holds them in its "
+        "schema metadata) |",
         "| `margins.csv` | population counts of persons aged 5+ by `region, sex, age_group` "
         "(column `count`), for calibration |",
         "| `truth.json` | the true population values (layout below) |",
