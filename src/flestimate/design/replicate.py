@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg
 
+from flestimate.design.estimator_methods import EstimatorMethods
 from flestimate.design.hadamard import hadamard
 from flestimate.design.kernel import grouped_sums
 from flestimate.design.structure import _CERTAINTY_TOL, DesignStructure
@@ -976,7 +977,7 @@ def _scales_for(
 # ============================================================================ the design
 
 
-class ReplicateDesign:
+class ReplicateDesign(EstimatorMethods):
     """A survey design with replicate weights (R's ``svrepdesign``).
 
     Parameters
@@ -1428,53 +1429,6 @@ class ReplicateDesign:
         if Kc != K:
             dfs = np.repeat(dfs, K, axis=1)
         return dfs, active
-
-    # ------------------------------------------------------------------ estimators
-    def total(self, y, *, by=None, level=0.95, na_rm=False, df="domain"):
-        """Population totals; see :func:`flestimate.estimation.estimators.total`."""
-        from flestimate.estimation.estimators import total
-
-        return total(self, y, by=by, level=level, na_rm=na_rm, df=df)
-
-    def mean(self, y, *, by=None, level=0.95, na_rm=False, df="domain"):
-        """Population means; see :func:`flestimate.estimation.estimators.mean`."""
-        from flestimate.estimation.estimators import mean
-
-        return mean(self, y, by=by, level=level, na_rm=na_rm, df=df)
-
-    def ratio(self, numerator, denominator, *, by=None, level=0.95, na_rm=False, df="domain"):
-        """Ratios of totals; see :func:`flestimate.estimation.estimators.ratio`."""
-        from flestimate.estimation.estimators import ratio
-
-        return ratio(self, numerator, denominator, by=by, level=level, na_rm=na_rm, df=df)
-
-    def proportion(
-        self, y, *, by=None, level=0.95, na_rm=False, df="domain", ci_method="logit", scale=1
-    ):
-        """Proportions; see :func:`flestimate.estimation.estimators.proportion`."""
-        from flestimate.estimation.estimators import proportion
-
-        return proportion(
-            self, y, by=by, level=level, na_rm=na_rm, df=df, ci_method=ci_method, scale=scale
-        )
-
-    def prevalence(
-        self,
-        y,
-        *,
-        by=None,
-        level=0.95,
-        na_rm=False,
-        df="domain",
-        ci_method="korn-graubard",
-        scale=1000,
-    ):
-        """Prevalence per 1,000; see :func:`flestimate.estimation.estimators.prevalence`."""
-        from flestimate.estimation.estimators import prevalence
-
-        return prevalence(
-            self, y, by=by, level=level, na_rm=na_rm, df=df, ci_method=ci_method, scale=scale
-        )
 
     # ------------------------------------------------------------------ summary
     def _summary_rows(self) -> list[tuple[str, str]]:
