@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # pragma: no cover
 class EstimatorMethods:
     """Mixin: ``total``, ``mean``, ``ratio``, ``proportion`` and ``prevalence``."""
 
+    __slots__ = ()
+
     def total(self, y, *, by=None, level=0.95, na_rm=False, df="domain") -> EstimateTable:
         r"""Estimated population total of each variable, by domains.
 

@@ -72,6 +72,26 @@ class SurveyDesign(EstimatorMethods):
     References
     ----------
     Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley.
+
+    Examples
+    --------
+    The bundled sample survey, with its true forced-labour status:
+
+    >>> import pandas as pd
+    >>> import flestimate
+    >>> data = pd.read_csv("data/sample/fl_survey.csv").merge(
+    ...     pd.read_csv("data/sample/truth_respondents.csv")[["pid", "fl_true"]], on="pid")
+    >>> design = flestimate.SurveyDesign(data, weight="w_final", strata="stratum", psu="psu")
+    >>> design.degf
+    614
+    >>> row = design.prevalence("fl_true").to_frame().iloc[0]
+    >>> print(f"{row.estimate:.2f} per 1,000 ({row.ci_lower:.2f} to {row.ci_upper:.2f})")
+    4.94 per 1,000 (3.61 to 6.60)
+    >>> by_sex = design.prevalence("fl_true", by="sex").to_frame()
+    >>> print(by_sex[["sex", "estimate"]].round(2).to_string(index=False))
+     sex  estimate
+       1      5.34
+       2      4.55
     """
 
     __slots__ = (
