@@ -404,8 +404,11 @@ def main(argv: list[str] | None = None) -> int:
                 mine["mismatch"] = True
         for name, text in old.get("extras", {}).items():
             merged_extras.setdefault(name, text)
-        merged_commands.append(old["command"])
-        merged_commands.extend(old.get("merged", []))
+        if added:
+            sizes = sorted({r["size"] for r in added}, key=datagen.parse_size)
+            systems = sorted({SYSTEM_NAMES[r["system"]] for r in added})
+            merged_commands.append(f"`{old['command']}` ({len(added)} cells: "
+                                   f"{', '.join(sizes)}; {', '.join(systems)})")
         log(f"merged {len(added)} cells from {path}")
     order = {w: i for i, w in enumerate(WORKLOADS)}
     records.sort(key=lambda r: (order[r["workload"]], r["n"], SYSTEMS.index(r["system"])))
@@ -627,7 +630,7 @@ def render(records, data_meta, args, cmdline, started, extras, unavailable,
         "flestimate is pending). *pending*: the flestimate feature does not exist yet.",
         "",
         f"- Command: `{cmdline}`",
-        *(f"- Merged with the cells (not re-run here) of: `{c}`" for c in merged_commands),
+        *(f"- With the cells (not re-run here) of the earlier run {c}" for c in merged_commands),
         f"- Run at: {started.strftime('%Y-%m-%d %H:%M UTC')}",
         f"- Machine: {mach['cores']} cores, {mach['memory_gib']} GiB memory, CPU "
         f"{mach['cpu']}, {mach['os']}",
