@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from importlib import metadata
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -18,7 +19,6 @@ warnings.simplefilter("ignore")  # samplics' deprecation notice on import
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import samplics  # noqa: E402
 from runner_common import (  # noqa: E402
     DOMAINS_W2,
     DOMAINS_W4,
@@ -37,7 +37,8 @@ from samplics.weighting import ReplicateWeight, SampleWeight  # noqa: E402
 
 
 def _load(run: Run, folder: Path, name: str = "base.parquet") -> pd.DataFrame:
-    run.versions.update(samplics=samplics.__version__, pandas=pd.__version__)
+    # samplics 0.6.1's __version__ still says 0.6.0: report the installed distribution
+    run.versions.update(samplics=metadata.version("samplics"), pandas=pd.__version__)
     data = pd.read_parquet(folder / name)
     # samplics' replicate builder returns rows sorted by stratum: sort once, stably
     data = data.sort_values(["stratum", "psu"], kind="mergesort", ignore_index=True)
