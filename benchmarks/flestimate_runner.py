@@ -146,7 +146,9 @@ def w6_rake(run: Run, folder: Path, seed: int) -> None:
               margins.loc[margins["variable"] == var, ["category", "count"]].to_numpy()}
         for var in RAKE_MARGINS
     }
-    raked = flestimate.rake(design, margins=population)
+    # the peers rake to a relative tolerance of about 1e-10 (R: epsilon 1e-12 of the total)
+    options = {"tolerance": 1e-10} if _accepts(flestimate.rake, "tolerance") else {}
+    raked = flestimate.rake(design, margins=population, max_iter=1000, **options)
     _put_rows(run, _prevalence(raked, "fl"), [], name="fl")
     _put_rows(run, raked.total("fl").to_frame(), [], name="fl_total")
     run.mark("estimate")
