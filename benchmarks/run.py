@@ -409,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
             systems = sorted({SYSTEM_NAMES[r["system"]] for r in added})
             merged_commands.append(f"`{old['command']}` ({len(added)} cells: "
                                    f"{', '.join(sizes)}; {', '.join(systems)})")
+            merged_commands.extend(f"(via the run above) {c}" for c in old.get("merged", []))
         log(f"merged {len(added)} cells from {path}")
     order = {w: i for i, w in enumerate(WORKLOADS)}
     records.sort(key=lambda r: (order[r["workload"]], r["n"], SYSTEMS.index(r["system"])))
@@ -635,7 +636,7 @@ def render(records, data_meta, args, cmdline, started, extras, unavailable,
         f"- Machine: {mach['cores']} cores, {mach['memory_gib']} GiB memory, CPU "
         f"{mach['cpu']}, {mach['os']}",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())),
-        f"- Per-process timeout {args.timeout:.0f} s, memory limit {args.mem_limit_gb:g} GiB "
+        f"- This run: per-process timeout {args.timeout:.0f} s, memory limit {args.mem_limit_gb:g} GiB "
         "(a system/workload that exceeds one is skipped at that size and larger ones); "
         f"repeats stop once a cell's runs took {args.cell_budget:.0f} s.",
         "",
@@ -654,7 +655,8 @@ def render(records, data_meta, args, cmdline, started, extras, unavailable,
             "`w_final`. `fl` is the true forced-labour status of the respondent (the "
             "simulator's `fl_true`); `b_<item>` is 1 when an involuntariness item was answered "
             "yes, else 0.", "", "## Workloads", ""]
-    out += [f"- **{w}**: {WORKLOAD_TEXT[w]}" for w in args.workload_list]
+    present = {r["workload"] for r in records}
+    out += [f"- **{w}**: {WORKLOAD_TEXT[w]}" for w in WORKLOADS if w in present]
     out += ["", "## Results", "", table(records), "",
             "## Issue targets", "", targets(records), ""]
     notes = [f"- {SYSTEM_NAMES[s]}: {why}" for s, why in unavailable.items()]
