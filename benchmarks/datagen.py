@@ -1,6 +1,6 @@
 """Benchmark data: one synthetic survey per size, written once in every format the peers read.
 
-The survey comes from ``flestimate.simulate.simulate(respondents, rng=seed)`` (seeded). Until
+The survey comes from ``flestimate.simulate(respondents, rng=seed)`` (seeded). Until
 that module exists a throwaway numpy survey with the same columns stands in; ``meta.json``
 records which source made the files, so the cache is rebuilt when the simulator lands.
 
@@ -71,7 +71,7 @@ def size_label(n: int) -> str:
 
 def simulator_available() -> bool:
     try:
-        from flestimate.simulate import simulate  # noqa: F401
+        from flestimate.simulation import simulate  # noqa: F401
     except (ImportError, AttributeError):
         return False
     return True
@@ -81,7 +81,7 @@ def _simulator_fingerprint() -> str:
     """Hash of the simulator's source, so the cached files follow changes of the simulator."""
     import hashlib
 
-    import flestimate.simulate as module
+    import flestimate.simulation as module
 
     source = Path(module.__file__).read_bytes() + repr(sorted(SIMULATE_OPTIONS.items())).encode()
     return hashlib.sha1(source).hexdigest()[:12]
@@ -144,7 +144,7 @@ def _throwaway(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFr
 
 
 def _from_simulator(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    from flestimate.simulate import simulate
+    from flestimate.simulation import simulate
 
     sim = simulate(n, rng=seed, **SIMULATE_OPTIONS)
     sample = sim.sample

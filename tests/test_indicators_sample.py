@@ -78,7 +78,7 @@ def test_committed_sample_reproduces_the_truth(fmt):
 
 
 def test_fresh_simulation_reproduces_the_truth():
-    simulate = pytest.importorskip("flestimate.simulate").simulate
+    simulate = pytest.importorskip("flestimate.simulation").simulate
     for seed in (1, 2):
         sim = simulate(3000, rng=seed, prevalence=0.02)
         res = classify(sim.sample, MAPPING)

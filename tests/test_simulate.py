@@ -18,7 +18,7 @@ import pytest
 
 from flestimate.cli import main
 from flestimate.errors import ValidationError
-from flestimate.simulate import (
+from flestimate.simulation import (
     ICLS_C_ITEMS,
     ICLS_IW_ITEMS,
     INDICATOR_ITEMS,
@@ -118,7 +118,7 @@ def test_no_seed_records_a_seed_that_reproduces_the_draw():
 
 
 def test_package_level_name_is_callable_even_after_importing_the_module():
-    import flestimate.simulate  # noqa: F401  (the submodule attribute may shadow the function)
+    import flestimate.simulation  # noqa: F401  (importing the module must not hide the function)
 
     out = flestimate.simulate(2_000, rng=1)
     assert isinstance(out, flestimate.SimulatedSurvey)

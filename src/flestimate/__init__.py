@@ -30,8 +30,8 @@ _PUBLIC: dict[str, str] = {
     "read_survey": "flestimate.io",
     "SurveyData": "flestimate.io",
     # simulation
-    "simulate": "flestimate.simulate",
-    "SimulatedSurvey": "flestimate.simulate",
+    "simulate": "flestimate.simulation",
+    "SimulatedSurvey": "flestimate.simulation",
     # indicators
     "classify": "flestimate.indicators",
     "validate_mapping": "flestimate.indicators",

@@ -51,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from flestimate.simulate import check_formats, simulate
+    from flestimate.simulation import check_formats, simulate
 
     formats = check_formats(args.format)
     survey = simulate(

@@ -63,7 +63,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import types
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -1616,7 +1615,7 @@ def _codebook(s: SimulatedSurvey, formats: tuple[str, ...], out_dir: str) -> str
     ]
     if non_default:
         lines += [
-            "with these non-default arguments of `flestimate.simulate.simulate`: "
+            "with these non-default arguments of `flestimate.simulate`: "
             + ", ".join(f"`{k}={v!r}`" for k, v in non_default.items())
             + ".",
             "",
@@ -1733,14 +1732,3 @@ def _codebook(s: SimulatedSurvey, formats: tuple[str, ...], out_dir: str) -> str
         "",
     ]
     return "\n".join(lines)
-
-
-class _CallableModule(types.ModuleType):
-    """``flestimate.simulate`` is both this module and the function: importing the module
-    can shadow the lazily exported function on the package, so the module is callable too."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> SimulatedSurvey:
-        return simulate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
