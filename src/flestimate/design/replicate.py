@@ -24,7 +24,6 @@ replicates (or the full-sample estimate with ``mse=True``), as R's ``svrVar``.
 
 from __future__ import annotations
 
-import html
 import re
 import warnings
 from collections.abc import Iterator, Sequence
@@ -35,9 +34,9 @@ import numpy as np
 import pandas as pd
 from scipy import linalg
 
-from flestimate.design.estimator_methods import EstimatorMethods
 from flestimate.design.hadamard import hadamard
 from flestimate.design.kernel import grouped_sums
+from flestimate.design.methods import DesignMethods, weights_row
 from flestimate.design.structure import _CERTAINTY_TOL, DesignStructure
 from flestimate.errors import DesignError, FlestimateWarning, ValidationError, first_values
 
@@ -977,7 +976,7 @@ def _scales_for(
 # ============================================================================ the design
 
 
-class ReplicateDesign(EstimatorMethods):
+class ReplicateDesign(DesignMethods):
     """A survey design with replicate weights (R's ``svrepdesign``).
 
     Parameters
@@ -1442,22 +1441,10 @@ class ReplicateDesign(EstimatorMethods):
             ("rscales", _describe(self._rscales)),
             ("centre", "full-sample estimate (mse)" if self._mse else "replicate mean"),
             ("degrees of freedom", f"{self.degf:g}"),
-            (
-                "weights",
-                f"sum {w.sum():,.6g}; min {w.min():.6g}; mean {w.mean():.6g}; max {w.max():.6g}",
-            ),
+            weights_row(w),
             ("weighting steps", str(len(self._history))),
         ]
         return rows
-
-    def summary(self) -> str:
-        """Text summary: method, replicates, scale, df and weights."""
-        rows = self._summary_rows()
-        width = max(len(k) for k, _ in rows)
-        return "\n".join(["ReplicateDesign"] + [f"  {k.ljust(width)}  {v}" for k, v in rows])
-
-    def __str__(self) -> str:
-        return self.summary()
 
     def __repr__(self) -> str:
         return (
@@ -1465,12 +1452,6 @@ class ReplicateDesign(EstimatorMethods):
             f"{self.n_replicates} replicates, scale={self._scale:.6g}, mse={self._mse}>"
         )
 
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-            for k, v in self._summary_rows()
-        )
-        return f"<table><caption>ReplicateDesign</caption>{rows}</table>"
 
 
 def _describe(values: np.ndarray) -> str:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from flestimate.design.estimator_methods import EstimatorMethods
 from flestimate.design.kernel import taylor_covariance, taylor_variance
+from flestimate.design.methods import DesignMethods, weights_row
 from flestimate.design.structure import DesignStructure, build_structure
 from flestimate.errors import DesignError
 
@@ -30,7 +29,7 @@ def _frame_of(data: Any) -> pd.DataFrame:
     )
 
 
-class SurveyDesign(EstimatorMethods):
+class SurveyDesign(DesignMethods):
     """A complex-survey design: stratified, clustered (multistage), weighted, with fpc.
 
     Parameters
@@ -281,22 +280,10 @@ class SurveyDesign(EstimatorMethods):
             ("fpc", str(self._spec["fpc"]) if self._spec["fpc"] else "none (with replacement)"),
             ("lonely strata", f"{int(s.lonely_strata.sum())} (rule {s.lonely_psu!r})"),
             ("degrees of freedom", f"{s.degf:,}"),
-            (
-                "weights",
-                f"sum {w.sum():,.6g}; min {w.min():.6g}; mean {w.mean():.6g}; max {w.max():.6g}",
-            ),
+            weights_row(w),
             ("weighting steps", str(len(self._history))),
         ]
         return rows
-
-    def summary(self) -> str:
-        """Text summary: strata, PSUs, df and weights."""
-        rows = self._summary_rows()
-        width = max(len(k) for k, _ in rows)
-        return "\n".join(["SurveyDesign"] + [f"  {k.ljust(width)}  {v}" for k, v in rows])
-
-    def __str__(self) -> str:
-        return self.summary()
 
     def __repr__(self) -> str:
         s = self._structure
@@ -305,9 +292,3 @@ class SurveyDesign(EstimatorMethods):
             f"df={s.degf}, lonely_psu={s.lonely_psu!r}>"
         )
 
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-            for k, v in self._summary_rows()
-        )
-        return f"<table><caption>SurveyDesign</caption>{rows}</table>"

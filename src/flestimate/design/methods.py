@@ -1,6 +1,7 @@
-"""The estimator methods shared by :class:`SurveyDesign` and :class:`ReplicateDesign`.
+"""The methods shared by :class:`SurveyDesign` and :class:`ReplicateDesign`.
 
-Both designs expose the same five estimators with the same arguments; the
+Both designs expose the same five estimators with the same arguments, and the
+same text and HTML summaries built from their ``_summary_rows()``; the
 computation lives in :mod:`flestimate.estimation.estimators` (imported on first
 use, so building a design does not load the interval machinery). The variance
 comes from the design: Taylor linearisation for a :class:`SurveyDesign`,
@@ -9,16 +10,48 @@ replicate weights for a :class:`ReplicateDesign`.
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
     from flestimate.estimation.table import EstimateTable
 
 
-class EstimatorMethods:
-    """Mixin: ``total``, ``mean``, ``ratio``, ``proportion`` and ``prevalence``."""
+def weights_row(w: np.ndarray) -> tuple[str, str]:
+    """The ``weights`` line of a design summary."""
+    return (
+        "weights",
+        f"sum {w.sum():,.6g}; min {w.min():.6g}; mean {w.mean():.6g}; max {w.max():.6g}",
+    )
+
+
+class DesignMethods:
+    """Mixin: the estimators (``total``, ``mean``, ``ratio``, ``proportion``,
+    ``prevalence``) and the summaries of a design, which defines ``_summary_rows()``."""
 
     __slots__ = ()
+
+    def _summary_rows(self) -> list[tuple[str, str]]:  # pragma: no cover - each design's own
+        raise NotImplementedError
+
+    def summary(self) -> str:
+        """Text summary of the design: its structure, degrees of freedom and weights."""
+        rows = self._summary_rows()
+        width = max(len(k) for k, _ in rows)
+        title = type(self).__name__
+        return "\n".join([title] + [f"  {k.ljust(width)}  {v}" for k, v in rows])
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+            for k, v in self._summary_rows()
+        )
+        return f"<table><caption>{type(self).__name__}</caption>{rows}</table>"
 
     def total(self, y, *, by=None, level=0.95, na_rm=False, df="domain") -> EstimateTable:
         r"""Estimated population total of each variable, by domains.
