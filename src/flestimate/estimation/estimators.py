@@ -321,6 +321,18 @@ def _common(level, df, ci_method):
     return lv, d
 
 
+def _numeric_columns(frame: pd.DataFrame, names: list[str], na_rm: bool):
+    """Numeric analysis columns (missing values zeroed when ``na_rm``) and their masks of
+    rows with a value (None when every row has one)."""
+    ys, valid = [], []
+    for name in names:
+        v = _numeric_values(_column(frame, name))
+        ok = _missing(v, name, frame.index, na_rm)
+        ys.append(np.where(ok, v, 0.0) if ok is not None else v)
+        valid.append(ok)
+    return ys, valid
+
+
 def total(design, y, *, by=None, level=0.95, na_rm=False, df="domain") -> EstimateTable:
     """Estimated population total of each variable, by domains.
 
@@ -335,14 +347,8 @@ def total(design, y, *, by=None, level=0.95, na_rm=False, df="domain") -> Estima
     Lumley, T. survey R package, ``svytotal``.
     """
     lv, d = _common(level, df, "wald")
-    frame = design.data
     names = _names(y, "y")
-    ys, valid = [], []
-    for name in names:
-        v = _numeric_values(_column(frame, name))
-        ok = _missing(v, name, frame.index, na_rm)
-        ys.append(np.where(ok, v, 0.0) if ok is not None else v)
-        valid.append(ok)
+    ys, valid = _numeric_columns(design.data, names, na_rm)
     return _estimate(
         design,
         "total",
@@ -373,14 +379,8 @@ def mean(design, y, *, by=None, level=0.95, na_rm=False, df="domain") -> Estimat
     Lumley, T. survey R package, ``svymean``, ``svyby``.
     """
     lv, d = _common(level, df, "wald")
-    frame = design.data
     names = _names(y, "y")
-    ys, valid = [], []
-    for name in names:
-        v = _numeric_values(_column(frame, name))
-        ok = _missing(v, name, frame.index, na_rm)
-        ys.append(np.where(ok, v, 0.0) if ok is not None else v)
-        valid.append(ok)
+    ys, valid = _numeric_columns(design.data, names, na_rm)
     return _estimate(
         design,
         "mean",
