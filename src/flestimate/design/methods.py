@@ -81,6 +81,11 @@ class DesignMethods:
         :math:`\hat Y_d = \sum_i w_i y_i 1_d(i)`; its variance is that of the
         score :math:`u_i = w_i y_i 1_d(i)` under the design (see
         :func:`flestimate.estimation.estimators.total` for the formula and references).
+
+        References
+        ----------
+        Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley.
+        Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed. Springer.
         """
         from flestimate.estimation.estimators import total
 
@@ -114,6 +119,11 @@ class DesignMethods:
         :math:`\bar y_d = \hat Y_d / \hat N_d`, linearised with the score
         :math:`u_i = w_i 1_d(i) (y_i - \bar y_d) / \hat N_d` (see
         :func:`flestimate.estimation.estimators.mean`).
+
+        References
+        ----------
+        Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley.
+        Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed. Springer.
         """
         from flestimate.estimation.estimators import mean
 
@@ -149,6 +159,11 @@ class DesignMethods:
         :math:`\hat R_d = \hat Y_d / \hat X_d`, linearised with the score
         :math:`u_i = w_i 1_d(i) (y_i - \hat R_d x_i) / \hat X_d` (see
         :func:`flestimate.estimation.estimators.ratio`).
+
+        References
+        ----------
+        Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley.
+        Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed. Springer.
         """
         from flestimate.estimation.estimators import ratio
 
@@ -191,6 +206,11 @@ class DesignMethods:
         -----
         A proportion is the mean of a 0/1 variable; see
         :func:`flestimate.estimation.estimators.proportion`.
+
+        References
+        ----------
+        Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley.
+        Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed. Springer.
         """
         from flestimate.estimation.estimators import proportion
 
@@ -241,6 +261,11 @@ class DesignMethods:
         :math:`1000 \cdot \sum_i w_i y_i 1_d(i) / \sum_i w_i 1_d(i)`; see
         :func:`flestimate.estimation.estimators.prevalence` for the interval
         formulas and references.
+
+        References
+        ----------
+        Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley.
+        Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed. Springer.
         """
         from flestimate.estimation.estimators import prevalence
 

@@ -29,6 +29,12 @@ _COLUMNS = [
 def weight_summary(design: Any) -> pd.DataFrame:
     """Kish's weight summary before and after each weighting step of ``design.history``.
 
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+        A design, usually the result of weighting steps (``poststratify``, ``rake``,
+        ``calibrate``, ``trim_weights``, ``adjust_nonresponse``).
+
     Returns
     -------
     pandas.DataFrame
