@@ -1276,6 +1276,16 @@ def simulate(
     ILO (2012). *Hard to see, harder to count: Survey guidelines to estimate forced
     labour of adults and children*. Geneva: ILO.
     ILO (2018). *Guidelines concerning the measurement of forced labour*, 20th ICLS.
+
+    Examples
+    --------
+    >>> import flestimate
+    >>> survey = flestimate.simulate(2_000, rng=1)
+    >>> len(survey.sample), survey.sample.shape[1]
+    (2075, 70)
+    >>> national = survey.truth["populations"]["all"]["national"]
+    >>> national["population"], national["fl"]
+    (18086, 77)
     """
     respondents = _check_int("respondents", respondents, 2_000, 5_000_000)
     prevalence = _check_float("prevalence", prevalence, 0.0, 1.0)

@@ -1020,6 +1020,20 @@ class ReplicateDesign(DesignMethods):
     ----------
     Lumley, T. survey R package, ``svrepdesign``, ``svrVar``.
     Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed., Springer.
+
+    Examples
+    --------
+    Jackknife (JKn) replicates built from the bundled sample's design:
+
+    >>> import pandas as pd
+    >>> import flestimate
+    >>> data = pd.read_csv("data/sample/fl_survey.csv").merge(
+    ...     pd.read_csv("data/sample/truth_respondents.csv")[["pid", "fl_true"]], on="pid")
+    >>> design = flestimate.SurveyDesign(data, weight="w_final", strata="stratum", psu="psu")
+    >>> jackknife = design.replicate("jkn")
+    >>> row = jackknife.prevalence("fl_true").to_frame().iloc[0]
+    >>> print(f"{row.estimate:.2f} per 1,000, SE {row.se:.3f}, df {row.df:g}")
+    4.94 per 1,000, SE 0.730, df 614
     """
 
     __slots__ = (

@@ -100,6 +100,25 @@ class EstimateTable:
         Multiplier of estimate, SE and bounds (1,000 for a prevalence per 1,000).
     diagnostics : tuple of Diagnostic
         Warnings issued while estimating, kept with the result.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import flestimate
+    >>> data = pd.read_csv("data/sample/fl_survey.csv").merge(
+    ...     pd.read_csv("data/sample/truth_respondents.csv")[["pid", "fl_true"]], on="pid")
+    >>> design = flestimate.SurveyDesign(data, weight="w_final", strata="stratum", psu="psu")
+    >>> table = design.prevalence("fl_true", by="sex")
+    >>> table.to_frame().columns.tolist()[:6]
+    ['sex', 'variable', 'estimate', 'se', 'ci_lower', 'ci_upper']
+    >>> print(table.confint(level=0.90).to_frame()[["sex", "ci_lower", "ci_upper"]]
+    ...       .round(2).to_string(index=False))
+     sex  ci_lower  ci_upper
+       1      3.93      7.10
+       2      3.33      6.08
+    >>> men_minus_women = table.difference(0, 1).to_frame().iloc[0]
+    >>> print(f"{men_minus_women.estimate:.2f} (SE {men_minus_women.se:.2f})")
+    0.79 (SE 0.89)
     """
 
     _frame: pd.DataFrame

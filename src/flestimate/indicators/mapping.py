@@ -794,6 +794,20 @@ def validate_mapping(data: Any, mapping: Any, *, raise_errors: bool = True) -> M
     -------
     MappingCheck
         With a ``codes`` table: every code found, its value label and its meaning.
+
+    Examples
+    --------
+    >>> import flestimate
+    >>> data = flestimate.read_survey("data/sample/fl_survey.sav")
+    >>> check = flestimate.validate_mapping(data, "data/sample/mapping.yaml")
+    >>> check.ok
+    True
+    >>> print(check.codes.head(4).to_string(index=False))
+                 key column code      label   meaning  user_missing  count
+    indicators.UR-I1  ur_i1    1        yes       yes         False     10
+    indicators.UR-I1  ur_i1    2         no        no         False   9718
+    indicators.UR-I1  ur_i1    8 don't know dont_know          True     23
+    indicators.UR-I1  ur_i1    9    refused   refused          True     18
     """
     m = load_mapping(mapping)
     frame, labels = frame_and_labels(data)
