@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
     from flestimate.estimation.table import EstimateTable
 
 
@@ -32,6 +34,16 @@ class DesignMethods:
     ``prevalence``) and the summaries of a design, which defines ``_summary_rows()``."""
 
     __slots__ = ()
+
+    @property
+    def data(self) -> pd.DataFrame:
+        """The respondents' frame (the caller's object; do not modify it)."""
+        return self._data
+
+    @property
+    def weights(self) -> pd.Series:
+        """The full-sample (final) weights, on the data's index (a copy)."""
+        return self._weights.copy()
 
     def _summary_rows(self) -> list[tuple[str, str]]:  # pragma: no cover - each design's own
         raise NotImplementedError

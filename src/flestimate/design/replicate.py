@@ -1193,16 +1193,6 @@ class ReplicateDesign(DesignMethods):
 
     # ------------------------------------------------------------------ attributes
     @property
-    def data(self) -> pd.DataFrame:
-        """The respondents' frame (the caller's object; do not modify it)."""
-        return self._data
-
-    @property
-    def weights(self) -> pd.Series:
-        """Full-sample weights, on the data's index."""
-        return self._weights.copy()
-
-    @property
     def structure(self) -> DesignStructure:
         """The encoded units replicate factors apply to (the PSUs of the design the
         replicates were built from, or groups of rows sharing their factors)."""

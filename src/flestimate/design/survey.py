@@ -181,16 +181,6 @@ class SurveyDesign(DesignMethods):
 
     # ------------------------------------------------------------------ attributes
     @property
-    def data(self) -> pd.DataFrame:
-        """The respondents' frame (the caller's object; do not modify it)."""
-        return self._data
-
-    @property
-    def weights(self) -> pd.Series:
-        """Final weights, on the data's index."""
-        return self._weights.copy()
-
-    @property
     def structure(self) -> DesignStructure:
         """The integer-encoded design used by the variance kernel."""
         return self._structure
