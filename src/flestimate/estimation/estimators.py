@@ -518,14 +518,27 @@ def proportion(
     ----------
     Lumley, T. survey R package, ``svyciprop``, ``svymean``.
     """
+    return _binary_estimate(
+        design, "proportion", y, by=by, level=level, na_rm=na_rm, df=df,
+        ci_method=ci_method, scale=scale,
+    )  # fmt: skip
+
+
+def _binary_estimate(design, statistic, y, *, by, level, na_rm, df, ci_method, scale):
+    """Shared body of :func:`proportion` and :func:`prevalence` (0/1 or category indicators)."""
     lv, d = _common(level, df, ci_method)
     if scale not in (1, 100, 1000):
         raise ValidationError(f"scale={scale!r} must be 1, 100 or 1000.")
     names = _names(y, "y")
     ys, valid, labels, has_category = _indicators(design.data, names, na_rm)
+    if has_category and statistic == "prevalence":
+        raise EstimationError(
+            f"prevalence needs 0/1 indicators; {labels[0][0]!r} is categorical. Use proportion() "
+            "for the distribution of a categorical variable."
+        )
     return _estimate(
         design,
-        "proportion",
+        statistic,
         ys,
         [None] * len(ys),
         valid,
@@ -562,28 +575,7 @@ def prevalence(
     ----------
     Korn, E. L. and Graubard, B. I. (1998). Survey Methodology 24, 193-201.
     """
-    lv, d = _common(level, df, ci_method)
-    if scale not in (1, 100, 1000):
-        raise ValidationError(f"scale={scale!r} must be 1, 100 or 1000.")
-    names = _names(y, "y")
-    ys, valid, labels, has_category = _indicators(design.data, names, na_rm)
-    if has_category:
-        raise EstimationError(
-            f"prevalence needs 0/1 indicators; {labels[0][0]!r} is categorical. Use proportion() "
-            "for the distribution of a categorical variable."
-        )
-    return _estimate(
-        design,
-        "prevalence",
-        ys,
-        [None] * len(ys),
-        valid,
-        labels,
-        by=by,
-        level=lv,
-        df=d,
-        ci_method=ci_method,
-        scale=float(scale),
-        binary=True,
-        has_category=False,
-    )
+    return _binary_estimate(
+        design, "prevalence", y, by=by, level=level, na_rm=na_rm, df=df,
+        ci_method=ci_method, scale=scale,
+    )  # fmt: skip
