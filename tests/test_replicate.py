@@ -423,6 +423,44 @@ def test_rank_analytic_equals_numeric():
         assert np.array_equal(analytic, numeric), name
 
 
+def test_batched_rank_equals_one_at_a_time():
+    """The stacked elimination takes R's qr decisions as the one-matrix rank does, on
+    full-rank, deficient and nearly deficient Gram matrices."""
+    from flestimate.design.replicate import _rank_gram, _rank_grams
+
+    rng = np.random.default_rng(5)
+    grams = []
+    for rank in (0, 1, 3, 7, 12, 12):
+        X = rng.standard_normal((40, rank)) @ rng.standard_normal((rank, 12))
+        X[:, 4] = X[:, 2] + 1e-7 * rng.standard_normal(40)  # below R's tolerance
+        grams.append(X.T @ X)
+    G = np.stack(grams)
+    assert np.array_equal(_rank_grams(G), [_rank_gram(g) for g in G])
+    assert _rank_grams(G)[-1] == 11
+
+
+def test_domain_ranks_equal_per_domain_rank():
+    """Ranks of many domains at once (distinct patterns, the full-rank screen, buckets)
+    equal the rank of each domain's own replicate weights."""
+    from flestimate.design.replicate import _dense_rank, _rank_gram
+
+    rng = np.random.default_rng(8)
+    R, P = 10, 400
+    F = rng.gamma(2.0, 0.5, size=(R, P))
+    F[:, :50] = F[:1, :50]  # units that carry one replicate direction only
+    row_weight = rng.uniform(1.0, 9.0, P)
+    share = np.concatenate([np.linspace(0.002, 1.0, 30), [1.0, 0.0]])
+    present = rng.random((P, share.size)) < share
+    present[:, -3] = present[:, 0]  # a repeated pattern
+    present[:50, 5] = True
+    present[50:, 5] = False  # only the one-direction units: rank 1
+    got = _dense_rank(F, present, row_weight)
+    A = F * np.sqrt(row_weight)
+    want = [_rank_gram(A[:, m] @ A[:, m].T) if m.any() else 0 for m in present.T]
+    assert np.array_equal(got, want)
+    assert got[5] == 1 and got[-1] == 0 and got[-2] == R
+
+
 # ----------------------------------------------------------------------------- shipping
 
 

@@ -58,6 +58,8 @@ METHODS = (*DESIGN_METHODS, "other")
 _RANK_TOL = 1e-5
 # materialising more replicate weights than this (n * R) needs replicate_weight_blocks()
 _MAX_DENSE = 200_000_000
+# values per block when domain ranks gather replicate factors of their units
+_CHUNK_VALUES = 4_000_000
 
 
 # ============================================================================ factors
@@ -220,33 +222,118 @@ def _rank_gram(G: np.ndarray, tol: float = _RANK_TOL) -> int:
     return len(kept)
 
 
+def _rank_grams(G: np.ndarray, tol: float = _RANK_TOL) -> np.ndarray:
+    """:func:`_rank_gram` of a stack of Gram matrices (B, R, R), all at once.
+
+    Notes
+    -----
+    Right-looking Cholesky in column order that skips a column whose residual
+    :math:`G_{jj}` (after the kept columns are eliminated) falls below
+    :math:`tol^2` times its original norm: the same decisions as
+    :func:`_rank_gram`, vectorised over the stack (the loop runs over the R
+    replicate columns).
+    """
+    S = np.array(G, dtype=np.float64, copy=True)
+    B, R = S.shape[0], S.shape[-1]
+    if B == 0 or R == 0:
+        return np.zeros(B, dtype=np.int64)
+    d = np.diagonal(S, axis1=1, axis2=2).copy()
+    ref = np.where(d > 0, d, 1.0)
+    rank = np.zeros(B, dtype=np.int64)
+    for j in range(R):  # loop over replicate columns (small), not domains
+        piv = S[:, j, j]
+        keep = (d[:, j] > 0) & (piv >= tol**2 * ref[:, j])
+        rank += keep
+        if j + 1 == R or not keep.any():
+            continue
+        col = S[:, j + 1 :, j] / np.sqrt(np.where(keep, piv, 1.0))[:, None]
+        col *= keep[:, None]
+        S[:, j + 1 :, j + 1 :] -= col[:, :, None] * col[:, None, :]
+    return rank
+
+
+def _distinct_columns(pres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct columns of a boolean (P, M) array: ``(first (U,), inverse (M,))``.
+
+    Two random projections of each column key the patterns, and an exact
+    comparison confirms them (falling back to a sort when it ever fails).
+    """
+    P, M = pres.shape
+    proj = np.random.default_rng(20261128).standard_normal((P, 2))
+    key = pres.T.astype(np.float64) @ proj  # (M, 2)
+    codes, _ = pd.factorize(pd.MultiIndex.from_arrays([key[:, 0], key[:, 1]]))
+    first = _first_rows(codes, int(codes.max()) + 1)
+    if np.array_equal(pres[:, first[codes]], pres):
+        return first, codes.astype(np.int64)
+    _, first, inverse = np.unique(pres.T, axis=0, return_index=True, return_inverse=True)
+    return first, np.asarray(inverse).reshape(-1)
+
+
+def _present_units(pat: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Unit index of the ``positions[b, t]``-th present unit of each pattern row b.
+
+    ``pat`` (B, P) bool; positions (B, T), each below that row's count of present
+    units. One sorted search over the row-offset cumulative counts.
+    """
+    B, P = pat.shape
+    cs = np.cumsum(pat, axis=1, dtype=np.int64)
+    offset = (np.arange(B, dtype=np.int64) * (P + 1))[:, None]
+    flat = (cs + offset).ravel()
+    where = np.searchsorted(flat, (positions + 1 + offset).ravel(), side="left")
+    return (where % P).reshape(positions.shape)
+
+
 def _dense_rank(F: np.ndarray, present: np.ndarray, row_weight: np.ndarray) -> np.ndarray:
     """Rank of ``F[:, present_m] * sqrt(row_weight)`` for every column m of ``present``.
 
-    Columns with the same pattern of present units share one computation.
+    Notes
+    -----
+    Columns with the same pattern of present units share one computation, and the
+    patterns are handled together: a pattern with many units is settled as full
+    rank when the Gram matrix of 2R of its units has smallest eigenvalue at least
+    :math:`tol^2` times its largest diagonal (every Cholesky pivot then passes R's
+    rule, and adding units cannot lower the rank); the others get the exact rank
+    of their whole Gram matrix (:func:`_rank_grams`).
     """
     pres = np.asarray(present, dtype=bool)
     M = pres.shape[1]
     if M == 0:
         return np.zeros(0, dtype=np.int64)
-    packed = np.packbits(pres.T, axis=1)  # (M, P/8): cheap to compare
-    _, first, inverse = np.unique(packed, axis=0, return_index=True, return_inverse=True)
-    patterns = pres.T[first]
-    inverse = np.asarray(inverse).reshape(-1)
-    ranks = np.empty(len(patterns), dtype=np.int64)
-    sw = np.sqrt(np.asarray(row_weight, dtype=np.float64))
+    first, inverse = _distinct_columns(pres)
+    pat = pres[:, first].T  # (U, P)
+    count = pat.sum(axis=1)
     R = F.shape[0]
-    for i, pat in enumerate(patterns):  # one per distinct set of present units
-        idx = np.flatnonzero(pat)
-        if idx.size > 3 * R:
-            # rank(subset of units) <= rank <= R: a full-rank subset settles it cheaply
-            sub = idx[np.linspace(0, idx.size - 1, 2 * R).astype(np.int64)]
-            A = F[:, sub] * sw[sub]
-            if _rank_gram(A @ A.T) == R:
-                ranks[i] = R
-                continue
-        A = F[:, idx] * sw[idx]
-        ranks[i] = _rank_gram(A @ A.T) if idx.size else 0
+    Fw = np.asarray(F, dtype=np.float64) * np.sqrt(np.asarray(row_weight, dtype=np.float64))
+    ranks = np.zeros(len(first), dtype=np.int64)
+    todo = np.flatnonzero(count > 0)
+    big = todo[count[todo] > 3 * R]
+    if big.size and R:
+        # full-rank screen on 2R units spread over each pattern's present units
+        pos = np.floor(
+            np.linspace(0.0, 1.0, 2 * R)[None, :] * (count[big, None] - 1)
+        ).astype(np.int64)
+        units = _present_units(pat[big], pos)  # (b, 2R)
+        A = np.moveaxis(Fw[:, units], 0, 1)  # (b, R, 2R)
+        G = A @ np.swapaxes(A, 1, 2)
+        lam = np.linalg.eigvalsh(G)[:, 0]
+        dmax = np.diagonal(G, axis1=1, axis2=2).max(axis=1)
+        full = lam >= _RANK_TOL**2 * dmax * (1.0 + 1e-6)
+        ranks[big[full]] = R
+        todo = np.setdiff1d(todo, big[full])
+    # exact rank from the whole Gram matrix; patterns go in buckets of similar size
+    # (padding at most doubles the work) and chunks of bounded memory
+    bucket = np.ceil(np.log2(np.maximum(count[todo], 1))).astype(np.int64)
+    for level in np.unique(bucket):  # one per power of two of the size, not per domain
+        members = todo[bucket == level]
+        kmax = int(count[members].max())
+        step = max(1, _CHUNK_VALUES // max(1, R * kmax))
+        for i in range(0, members.size, step):  # chunks of memory
+            chunk = members[i : i + step]
+            pos = np.minimum(np.arange(kmax)[None, :], count[chunk, None] - 1)
+            units = _present_units(pat[chunk], pos)  # (b, kmax)
+            valid = np.arange(kmax)[None, :] < count[chunk, None]
+            A = np.moveaxis(Fw[:, units], 0, 1) * valid[:, None, :]  # (b, R, kmax)
+            ranks[chunk] = _rank_grams(A @ np.swapaxes(A, 1, 2))
     return ranks[inverse]
 
 

@@ -168,6 +168,16 @@ def _cross(rj: Residualizer, rr: Residualizer) -> np.ndarray:
     return left.toarray() if sp.issparse(left) else np.asarray(left)
 
 
+# PSU x domain bins up to which domain sums are taken from PSU-level bincounts
+_DOMAIN_SUM_VIA_PSU = 4_000_000
+
+
+def _is_zero_one(y: np.ndarray) -> bool:
+    """Every value is 0 or 1 (three cheap passes; spares a bincount)."""
+    y = np.asarray(y)
+    return bool(y.size) and bool(((y == 0) | (y == 1)).all())
+
+
 def domain_totals(
     structure: DesignStructure,
     ys: Sequence[np.ndarray],
@@ -209,8 +219,13 @@ def domain_totals(
     K = len(ys)
     D = n_domains
     D1 = D + 1
-    dom = np.where(domains < 0, D, domains).astype(np.int64)
-    idx = structure.psu * D1 + dom
+    domains = np.asarray(domains)
+    if D == 1 and domains.size and int(domains.max()) <= 0 and int(domains.min()) >= 0:
+        dom = np.zeros(domains.size, dtype=np.int64)  # one domain holding every row
+        idx = structure.psu * D1
+    else:
+        dom = np.where(domains < 0, D, domains).astype(np.int64, copy=False)
+        idx = structure.psu * D1 + dom
     # later stages: unit x domain cells with members only (units are many)
     inside = dom < D
     all_inside = bool(inside.all())
@@ -235,7 +250,13 @@ def domain_totals(
         v = values if stage_rows is None else values[stage_rows]
         return [np.bincount(cell, weights=v, minlength=C) for cell, C, *_ in stage_cells]
 
+    # A bincount into a few bins is slow (each row waits on the previous row's bin):
+    # domain sums go through the PSU x domain bins when those are not too many.
+    via_psu = P * D1 <= _DOMAIN_SUM_VIA_PSU
+
     def dom_sum(values: np.ndarray) -> np.ndarray:
+        if via_psu:
+            return np.bincount(idx, weights=values, minlength=P * D1).reshape(P, D1)[:, :D].sum(0)
         return np.bincount(dom, weights=values, minlength=D1)[:D]
 
     psu_y = np.empty((P, D, K))
@@ -259,18 +280,23 @@ def domain_totals(
         else:
             counts = np.bincount(idx, weights=positive, minlength=P * D1)
         psu_rows = counts.reshape(P, D1)[:, :D, None]
-        sum_w = np.repeat(dom_sum(w)[:, None], K, axis=1)
+        sum_w = None  # filled below: from psu_x when shared, else one domain sum
     if is_total:
         psu_x = None
         stage_x: list[np.ndarray] = []
     elif shared_x:
         psu_x = psu_sum(w)[:, :, None]
+        sum_w = np.repeat(psu_x.sum(axis=0), K, axis=1)
         stage_x = [s[:, None] for s in stage_sums(w)]
         for j, r in enumerate(residualizers):
             Gx[j][:] = _projection(r, w, dom, D1)[:, :, None]
     else:
         psu_x = np.empty((P, D, K))
         stage_x = [np.empty((C, K)) for _, C, *_ in stage_cells]
+    if sum_w is None:
+        sum_w = np.repeat(dom_sum(w)[:, None], K, axis=1)
+    # 0/1 variables need no pass for sum w y^2 (= sum w y), filled from the totals
+    zero_one = np.array([binary or _is_zero_one(y) for y in ys], dtype=bool)
 
     for k in range(K):  # one pass per variable
         ok = valid[k]
@@ -279,7 +305,7 @@ def domain_totals(
         psu_y[:, :, k] = psu_sum(wy)
         for s, arr in enumerate(stage_sums(wy)):
             stage_y[s][:, k] = arr
-        if not binary:  # for 0/1 y, sum w y^2 = sum w y: filled from the totals below
+        if not zero_one[k]:  # for 0/1 y, sum w y^2 = sum w y: filled from the totals below
             sum_wyy[:, k] = dom_sum(wy * y)
         if any_invalid:
             okf = ok.astype(np.float64) if ok is not None else np.ones(w.size)
@@ -311,8 +337,7 @@ def domain_totals(
         n_rows = np.repeat(n_rows, K, axis=1)
     y_total = psu_y.sum(axis=0)
     x_total = None if psu_x is None else np.broadcast_to(psu_x.sum(axis=0), (D, K)).copy()
-    if binary:
-        sum_wyy = y_total.copy()
+    sum_wyy[:, zero_one] = y_total[:, zero_one]
     if not is_total:
         for k in range(K):
             if xs_list[k] is None:
