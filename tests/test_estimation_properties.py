@@ -140,3 +140,35 @@ def test_adding_an_empty_domain_level(spec):
     assert b.loc[empty, "estimate"].isna().all()
     assert (b.loc[empty, "flags"] == "empty_domain").all()
     assert_same([a], [b.loc[~empty].reset_index(drop=True)])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    dtypes=st.lists(st.sampled_from(["int8", "uint16", "int64", "float64", "object"]),
+                    min_size=1, max_size=3),
+    seed=st.integers(0, 10_000),
+    low=st.integers(-50, 50),
+    wide=st.booleans(),
+)
+def test_domain_codes_equal_a_groupby(dtypes, seed, low, wide):
+    """Domain codes and keys (offset coding of small integer columns, hashing of the
+    others) equal the groups of pandas' sorted groupby, and the data are untouched."""
+    from flestimate.estimation.domains import encode_domains
+
+    rng = np.random.default_rng(seed)
+    n = 200
+    frame = pd.DataFrame(index=pd.RangeIndex(n))
+    for j, dt in enumerate(dtypes):
+        span = 70_000 if (wide and j == 0 and dt in ("int64", "float64")) else 6
+        base = 0 if dt == "uint16" else low
+        frame[f"c{j}"] = (base + rng.integers(0, span, n) * (2 if j else 1)).astype(dt)
+    before = frame.copy()
+    cols = list(frame.columns)
+    got = encode_domains(frame, cols)
+    groups = frame.groupby(cols, sort=True).ngroup().to_numpy()
+    keys = frame.groupby(cols, sort=True).size().index.to_frame(index=False)
+    assert np.array_equal(got.codes, groups)
+    pd.testing.assert_frame_equal(got.keys.reset_index(drop=True), keys, check_dtype=False)
+    for c in cols:
+        assert got.keys[c].dtype == frame[c].dtype, c
+    pd.testing.assert_frame_equal(frame, before)

@@ -84,14 +84,20 @@ def encode_domains(frame: pd.DataFrame, by: str | Sequence[str] | None) -> Domai
             codes = col.cat.codes.to_numpy().astype(np.int64)
             levels = pd.Index(col.cat.categories)
         else:
-            codes, levels = pd.factorize(col, sort=True)
-            codes = codes.astype(np.int64)
-            levels = pd.Index(levels)
+            fast = _small_integer_codes(col)
+            if fast is None:
+                codes, levels = pd.factorize(col, sort=True)
+                codes = codes.astype(np.int64)
+                levels = pd.Index(levels)
+            else:
+                codes, levels = fast
         codes_list.append(codes)
         levels_list.append(levels)
     outside = np.zeros(n, dtype=bool)
-    for codes in codes_list:
-        outside |= codes < 0
+    for codes in codes_list:  # a loop over the by columns
+        if codes.size and int(codes.min()) < 0:
+            outside |= codes < 0
+    any_outside = bool(outside.any())
     # grid dimensions: every categorical column on its own (all categories, used or not),
     # the other columns jointly (their observed combinations)
     noncat = [j for j, cat in enumerate(is_cat) if not cat]
@@ -107,11 +113,11 @@ def encode_domains(frame: pd.DataFrame, by: str | Sequence[str] | None) -> Domai
     if noncat:
         # mixed-radix code of the non-categorical columns, then its observed values
         nc_sizes = [max(len(levels_list[j]), 1) for j in noncat]
-        mixed = np.zeros(n, dtype=np.int64)
-        for j, size in zip(noncat, nc_sizes, strict=True):
+        mixed = np.maximum(codes_list[noncat[0]], 0)
+        for j, size in zip(noncat[1:], nc_sizes[1:], strict=True):
             mixed = mixed * size + np.maximum(codes_list[j], 0)
         span = int(np.prod(nc_sizes, dtype=np.int64))
-        inside = mixed[~outside]
+        inside = mixed[~outside] if any_outside else mixed
         if span <= 4 * n + 1024:
             present = np.flatnonzero(np.bincount(inside, minlength=span))
             lookup = np.full(span, -1, dtype=np.int64)
@@ -119,8 +125,11 @@ def encode_domains(frame: pd.DataFrame, by: str | Sequence[str] | None) -> Domai
             inv = lookup[inside]
         else:
             present, inv = np.unique(inside, return_inverse=True)
-        joint = np.zeros(n, dtype=np.int64)
-        joint[~outside] = inv.ravel()
+        if any_outside:
+            joint = np.zeros(n, dtype=np.int64)
+            joint[~outside] = inv.ravel()
+        else:
+            joint = inv.ravel().astype(np.int64, copy=False)
         uniq = np.empty((present.size, len(noncat)), dtype=np.int64)
         rem = present.copy()
         for pos in range(len(noncat) - 1, -1, -1):
@@ -139,14 +148,22 @@ def encode_domains(frame: pd.DataFrame, by: str | Sequence[str] | None) -> Domai
         rem = rem // max(sizes[d], 1)
         for pos, j in enumerate(dim_cols[d]):
             grid_codes[:, j] = dims[d][idx, pos]
-    row_grid = np.zeros(n, dtype=np.int64)
-    for d in range(len(dims)):
+    row_grid = row_dim_codes[0]
+    for d in range(1, len(dims)):  # a loop over the grid dimensions (by columns)
         row_grid = row_grid * max(sizes[d], 1) + row_dim_codes[d]
     # order domains by the by columns, in their order
     order = np.lexsort(grid_codes.T[::-1]) if total else np.arange(0)
-    rank = np.empty(total, dtype=np.int64)
-    rank[order] = np.arange(total)
-    dcodes = np.where(outside, -1, rank[row_grid] if total else -1)
+    if not total:
+        dcodes = np.full(n, -1, dtype=np.int64)
+    else:
+        if np.array_equal(order, np.arange(total)):
+            dcodes = row_grid  # the grid is already in the order of the by columns
+        else:
+            rank = np.empty(total, dtype=np.int64)
+            rank[order] = np.arange(total)
+            dcodes = rank[row_grid]
+        if any_outside:
+            dcodes = np.where(outside, -1, dcodes)
     grid_codes = grid_codes[order]
     keys = {}
     for j, c in enumerate(cols):
@@ -155,4 +172,26 @@ def encode_domains(frame: pd.DataFrame, by: str | Sequence[str] | None) -> Domai
             keys[c] = pd.Categorical.from_codes(part, dtype=frame[c].dtype)
         else:
             keys[c] = levels_list[j].take(part)
-    return Domains(dcodes.astype(np.int64), pd.DataFrame(keys), tuple(cols))
+    return Domains(dcodes.astype(np.int64, copy=False), pd.DataFrame(keys), tuple(cols))
+
+
+# widest range of an integer by column coded by offset instead of a hash table
+_MAX_INTEGER_SPAN = 1 << 16
+
+
+def _small_integer_codes(col: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
+    """Codes ``value - min`` and levels ``min..max`` of an integer column whose values
+    span a small range (no missing values are possible in a NumPy integer column).
+
+    Levels that no row takes are harmless: domains are the observed combinations.
+    Returns None for any other column (coded by ``pandas.factorize``).
+    """
+    dtype = col.dtype
+    if not (isinstance(dtype, np.dtype) and dtype.kind in "iu") or len(col) == 0:
+        return None
+    v = col.to_numpy()
+    lo, hi = int(v.min()), int(v.max())
+    if hi - lo >= _MAX_INTEGER_SPAN:
+        return None
+    codes = v.astype(np.int64) - lo if lo else v.astype(np.int64, copy=False)
+    return codes, pd.Index(np.arange(lo, hi + 1).astype(dtype))
