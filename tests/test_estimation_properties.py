@@ -62,6 +62,10 @@ def tables(f: pd.DataFrame, spec: dict, **design_kw) -> list[pd.DataFrame]:
             d.ratio("y", "x", by="sex").to_frame(),
             d.proportion("flag", by="region", ci_method="korn-graubard").to_frame(),
             d.proportion("region", ci_method="logit").to_frame(),
+            # national rows: the segment sums when each PSU's rows are contiguous
+            d.mean(["y", "x"]).to_frame(),
+            d.total("y").to_frame(),
+            d.proportion("flag", ci_method="korn-graubard").to_frame(),
         ]
 
 
@@ -172,3 +176,23 @@ def test_domain_codes_equal_a_groupby(dtypes, seed, low, wide):
     for c in cols:
         assert got.keys[c].dtype == frame[c].dtype, c
     pd.testing.assert_frame_equal(frame, before)
+
+
+def test_psu_runs_only_for_contiguous_psus():
+    """Segment sums are used only when every PSU's rows are one run; a PSU split in
+    two runs goes through bincount, with the same totals."""
+    from flestimate.estimation.core import domain_totals
+
+    f = survey(3, 4, 3, 6)
+    d = SurveyDesign(f, weight="w", strata="stratum", psu="psu")
+    assert d.structure.psu_runs is not None
+    moved = pd.concat([f.iloc[1:], f.iloc[:1]])  # the first PSU's first row goes last
+    d2 = SurveyDesign(moved, weight="w", strata="stratum", psu="psu")
+    assert d2.structure.psu_runs is None
+    codes = np.zeros(len(f), dtype=np.int64)
+    a = domain_totals(d.structure, [f["y"].to_numpy()], [None], codes, 1)
+    b = domain_totals(d2.structure, [moved["y"].to_numpy()], [None], codes, 1)
+    order = np.argsort(d2.structure.psu_labels.to_numpy())
+    np.testing.assert_allclose(a.psu_y[:, 0, 0], b.psu_y[order, 0, 0], rtol=1e-12)
+    np.testing.assert_array_equal(a.psu_rows[:, 0, 0], b.psu_rows[order, 0, 0])
+    np.testing.assert_allclose(a.psu_x[:, 0, 0], b.psu_x[order, 0, 0], rtol=1e-12)

@@ -255,13 +255,13 @@ def _rank_grams(G: np.ndarray, tol: float = _RANK_TOL) -> np.ndarray:
 def _distinct_columns(pres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct columns of a boolean (P, M) array: ``(first (U,), inverse (M,))``.
 
-    Two random projections of each column key the patterns, and an exact
-    comparison confirms them (falling back to a sort when it ever fails).
+    A random 64-bit hash of each column (a sum modulo 2^64) keys the patterns, and
+    an exact comparison confirms them (falling back to a sort when it ever fails).
     """
     P, M = pres.shape
-    proj = np.random.default_rng(20261128).standard_normal((P, 2))
-    key = pres.T.astype(np.float64) @ proj  # (M, 2)
-    codes, _ = pd.factorize(pd.MultiIndex.from_arrays([key[:, 0], key[:, 1]]))
+    mult = np.random.default_rng(20261128).integers(1, 2**63, size=P, dtype=np.uint64)
+    key = np.where(pres.T, mult[None, :], np.uint64(0)).sum(axis=1, dtype=np.uint64)
+    codes, _ = pd.factorize(key)
     first = _first_rows(codes, int(codes.max()) + 1)
     if np.array_equal(pres[:, first[codes]], pres):
         return first, codes.astype(np.int64)

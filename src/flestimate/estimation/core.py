@@ -223,9 +223,11 @@ def domain_totals(
     if D == 1 and domains.size and int(domains.max()) <= 0 and int(domains.min()) >= 0:
         dom = np.zeros(domains.size, dtype=np.int64)  # one domain holding every row
         idx = structure.psu * D1
+        whole = True
     else:
         dom = np.where(domains < 0, D, domains).astype(np.int64, copy=False)
         idx = structure.psu * D1 + dom
+        whole = False
     # later stages: unit x domain cells with members only (units are many)
     inside = dom < D
     all_inside = bool(inside.all())
@@ -243,7 +245,14 @@ def domain_totals(
     xs_list = [None] * K if xs is None else list(xs)
     shared_x = not is_total and all(x is None for x in xs_list) and not any_invalid
 
+    # one domain holding every row and each PSU's rows contiguous: segment sums
+    runs = structure.psu_runs if whole else None
+
     def psu_sum(values: np.ndarray) -> np.ndarray:
+        if runs is not None:
+            out = np.zeros((P, 1))
+            out[runs[1], 0] = np.add.reduceat(np.asarray(values, dtype=np.float64), runs[0])
+            return out
         return np.bincount(idx, weights=values, minlength=P * D1).reshape(P, D1)[:, :D]
 
     def stage_sums(values: np.ndarray) -> list[np.ndarray]:
@@ -275,11 +284,14 @@ def domain_totals(
         psu_rows = np.empty((P, D, K))
         sum_w = np.empty((D, K))
     else:
-        if positive is None:
-            counts = np.bincount(idx, minlength=P * D1).astype(np.float64)
+        if positive is not None:
+            psu_rows = psu_sum(positive)[:, :, None]
+        elif runs is not None:
+            psu_rows = np.zeros((P, 1, 1))
+            psu_rows[runs[1], 0, 0] = np.diff(np.append(runs[0], w.size))
         else:
-            counts = np.bincount(idx, weights=positive, minlength=P * D1)
-        psu_rows = counts.reshape(P, D1)[:, :D, None]
+            counts = np.bincount(idx, minlength=P * D1).astype(np.float64)
+            psu_rows = counts.reshape(P, D1)[:, :D, None]
         sum_w = None  # filled below: from psu_x when shared, else one domain sum
     if is_total:
         psu_x = None
