@@ -487,6 +487,36 @@ def test_to_frame_round_trip():
     assert only.index.equals(design.data.index)
 
 
+@pytest.mark.parametrize("order", ["sorted", "shuffled", "split"])
+def test_delivered_weights_grouping_any_row_order(order):
+    """Rows sharing replicate factors are grouped by runs (file sorted by PSU) or by
+    hashing (any order); a PSU split in two runs is two groups. Estimates, SEs and
+    df are the same whichever way, and the groups are the PSUs when sorted."""
+    rep = _clus1().replicate("jk1")
+    out = rep.to_frame(include_data=True)
+    spec = out.attrs["flestimate_replicates"]
+    if order == "shuffled":
+        out = out.sample(frac=1.0, random_state=4)
+    elif order == "split":
+        out = pd.concat([out.iloc[1:], out.iloc[:1]])
+    again = ReplicateDesign(
+        out,
+        weight="pw",
+        replicate_weights=r"^repw[0-9]+$",
+        method=spec["method"],
+        scale=spec["scale"],
+        rscales=spec["rscales"],
+    )
+    groups = again.structure.n_psus
+    n_psus = rep.structure.n_psus
+    assert groups == {"sorted": n_psus, "shuffled": n_psus, "split": n_psus + 1}[order]
+    a = rep.mean("api00", by="stype").to_frame()
+    b = again.mean("api00", by="stype").to_frame()
+    close(b["estimate"], a["estimate"])
+    close(b["se"], a["se"])
+    close(b["df"], a["df"])
+
+
 def test_blocks_and_with_weights():
     rep = replicate_of("brr10_fay")
     W = rep.replicate_weights.to_numpy()

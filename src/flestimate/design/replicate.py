@@ -925,14 +925,21 @@ def _replicate_matrix(frame: pd.DataFrame, cols: list) -> np.ndarray:
             f"{len(nonnum)} replicate weight columns are not numeric (first: "
             f"{first_values(nonnum)}). Convert them to numbers."
         )
-    W = frame[cols].to_numpy(dtype=np.float64, na_value=np.nan)
-    _check_replicate_values(W, cols, frame.index)
-    return W
+    return frame[cols].to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _check_replicate_values(W: np.ndarray, cols: Sequence, index: pd.Index) -> None:
-    # fast path: a NaN makes min() NaN; an infinite value makes a column sum infinite
-    if W.size == 0 or (W.min() >= 0 and np.isfinite(W.T @ np.ones(W.shape[0])).all()):
+def _check_replicate_values(
+    W: np.ndarray, cols: Sequence, index: pd.Index, h: np.ndarray | None = None
+) -> None:
+    """Clear errors for missing, infinite or negative replicate weights.
+
+    Fast path: a NaN makes ``min()`` NaN; an infinite value makes the row's random
+    projections ``h`` (or a column sum) non-finite.
+    """
+    if W.size == 0:
+        return
+    finite = np.isfinite(h).all() if h is not None else np.isfinite(W.sum(axis=0)).all()
+    if W.min() >= 0 and finite:
         return
     for bad, what, fix in (
         (
@@ -953,28 +960,49 @@ def _check_replicate_values(W: np.ndarray, cols: Sequence, index: pd.Index) -> N
             )
 
 
-def _group_rows(W: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Group rows with identical replicate factors ``W[i] / w[i]``.
-
-    Returns ``(group (n,), factors (G, R))``. Two random projections of each row's
-    factors define the groups and a third checks them; when rows do not share
-    factors each row is its own group.
-    """
-    n, R = W.shape
-    proj = np.random.default_rng(20261128).standard_normal((R, 3))
+def _projections(W: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Three random projections (3, n) of each row's replicate factors ``W[i] / w[i]``:
+    one pass over W, laid out for BLAS whatever W's memory order."""
+    proj = np.random.default_rng(20261128).standard_normal((W.shape[1], 3))
     # rows a weighting step gave weight 0 (nonrespondents) have factors 0
     inv = np.divide(1.0, w, out=np.zeros(w.shape), where=w > 0)
-    # one pass over W; the product is laid out for BLAS whatever W's memory order
-    h = ((proj.T @ W.T).T if W.flags.f_contiguous else W @ proj) * inv[:, None]
-    scale = np.abs(h).max(axis=0) + 1e-300
-    c0, _ = pd.factorize(np.round(h[:, 0] / scale[0], 10))
-    c1, _ = pd.factorize(np.round(h[:, 1] / scale[1], 10))
-    codes, uniq = pd.factorize(c0.astype(np.int64) * (int(c1.max()) + 1) + c1)
-    G = len(uniq)
-    if G < n:
-        first = _first_rows(codes, G)
-        check = np.abs(h[:, 2] - h[first[codes], 2]) <= 1e-9 * scale[2]
-        if check.all():
+    h = proj.T @ W.T if W.flags.f_contiguous else np.ascontiguousarray((W @ proj).T)
+    h *= inv[None, :]
+    return h
+
+
+def _group_rows(W: np.ndarray, w: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group rows with identical replicate factors ``W[i] / w[i]``.
+
+    Returns ``(group (n,), factors (G, R))``. ``h`` are the :func:`_projections` of
+    the rows. Rows of one PSU usually follow each other in the file, so runs of
+    consecutive rows with equal projections are the groups; otherwise two
+    projections define the groups by hashing. All three projections of every row
+    are then checked against its group's first row; when rows do not share factors
+    each row is its own group. (Splitting one set of factors into several groups
+    changes no total: it only costs time.)
+    """
+    n = W.shape[0]
+    inv = np.divide(1.0, w, out=np.zeros(w.shape), where=w > 0)
+    hn = h / (np.abs(h).max(axis=1, keepdims=True) + 1e-300)  # (3, n)
+    for attempt in ("runs", "hash"):
+        if attempt == "runs":
+            step = np.zeros(n, dtype=bool)
+            for row in hn:  # the three projections
+                step[1:] |= np.abs(np.diff(row)) > 1e-10
+            if np.count_nonzero(step) + 1 > n // 8:
+                continue  # not sorted by PSU: hash the factors instead
+            codes = np.cumsum(step)
+            first = np.concatenate([[0], np.flatnonzero(step)])
+        else:
+            c0, _ = pd.factorize(np.round(hn[0], 10))
+            c1, _ = pd.factorize(np.round(hn[1], 10))
+            codes, uniq = pd.factorize(c0.astype(np.int64) * (int(c1.max()) + 1) + c1)
+            if len(uniq) == n:
+                break
+            first = _first_rows(codes, len(uniq))
+        at = first[codes]
+        if all((np.abs(row - row[at]) <= 1e-9).all() for row in hn):
             return codes.astype(np.int64), W[first] * inv[first][:, None]
     return np.arange(n, dtype=np.int64), W * inv[:, None]
 
@@ -1167,8 +1195,10 @@ class ReplicateDesign(DesignMethods):
             )
         w = _weight_values(frame, weight)
         W = _replicate_matrix(frame, cols)
+        h = _projections(W, w)
+        _check_replicate_values(W, cols, frame.index, h)
         sc, rs, r = _scales_for(method, len(cols), scale, rscales, rho)
-        group, F = _group_rows(W, w)
+        group, F = _group_rows(W, w, h)
         self._init(
             data=frame,
             weights=pd.Series(w, index=frame.index, name=weight),
@@ -1250,8 +1280,9 @@ class ReplicateDesign(DesignMethods):
                 f"replicate weights (rows "
                 f"{first_values(self._data.index[np.flatnonzero(bad)][:6])})."
             )
-        _check_replicate_values(W, self.replicate_names, self._data.index)
-        group, F = _group_rows(W, w)
+        h = _projections(W, w)
+        _check_replicate_values(W, self.replicate_names, self._data.index, h)
+        group, F = _group_rows(W, w, h)
         history = self._history if step is None else (*self._history, step)
         return ReplicateDesign._build(
             data=self._data,
