@@ -245,6 +245,29 @@ def test_blocks_of_variables_give_the_same_table(design, monkeypatch):
     np.testing.assert_allclose(blocked.covariance(), whole.covariance(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("kind", ["taylor", "replicate"])
+def test_blocks_share_cells_with_missing_values(design, monkeypatch, kind):
+    """Blocks of variables share the PSU x domain cells (rows, weight totals): with
+    missing values in one variable and a replicate design, the table is unchanged."""
+    from flestimate.estimation import estimators
+
+    y = design.data["y"].to_numpy(float).copy()
+    y[::7] = np.nan
+    data = design.data.assign(y_na=y, flag=(design.data["y"] > design.data["y"].median()) * 1.0)
+    d = SurveyDesign(data, weight="w", strata="stratum", psu="psu")
+    if kind == "replicate":
+        d = d.replicate("jkn")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = [d.mean(["y", "y_na", "flag"], by=["sex", "region"], na_rm=True),
+                 d.total(["flag", "y"], by="region")]
+        monkeypatch.setattr(estimators, "_MAX_CELLS", 1.0)  # one variable per block
+        blocked = [d.mean(["y", "y_na", "flag"], by=["sex", "region"], na_rm=True),
+                   d.total(["flag", "y"], by="region")]
+    for a, b in zip(blocked, whole, strict=True):
+        pd.testing.assert_frame_equal(a.to_frame(), b.to_frame())
+
+
 def test_zero_denominator_is_flagged(design):
     data = design.data.assign(x=np.where(design.data["region"] == 1, 0.0, 1.0))
     d = SurveyDesign(data, weight="w", strata="stratum", psu="psu")

@@ -29,6 +29,7 @@ from flestimate.design.kernel import StageScores
 from flestimate.design.structure import DesignStructure, _compress
 
 __all__ = [
+    "DomainCells",
     "DomainTotals",
     "StageCells",
     "domain_totals",
@@ -178,6 +179,97 @@ def _is_zero_one(y: np.ndarray) -> bool:
     return bool(y.size) and bool(((y == 0) | (y == 1)).all())
 
 
+class DomainCells:
+    """The PSU x domain cells of the rows, and the sums every variable shares.
+
+    Built once per table (:meth:`build`); blocks of variables reuse the combined
+    codes, the later-stage cells, the rows per cell and the weight totals.
+    """
+
+    def __init__(self, structure: DesignStructure, dom: np.ndarray, idx: np.ndarray,
+                 n_domains: int, whole: bool) -> None:
+        self.structure = structure
+        self.n_domains = n_domains
+        self.dom = dom
+        self.idx = idx
+        P, D = structure.n_psus, n_domains
+        # one domain holding every row and each PSU's rows contiguous: segment sums
+        self.runs = structure.psu_runs if whole else None
+        # A bincount into a few bins is slow (each row waits on the previous row's
+        # bin): domain sums go through the PSU x domain bins when not too many.
+        self.via_psu = P * (D + 1) <= _DOMAIN_SUM_VIA_PSU
+        w = structure.weights
+        # rows count only with a positive weight (weighting steps may zero some
+        # weights): R's degf and nobs count rows with nonzero weight
+        self.positive = None if bool(np.all(w > 0)) else (w > 0).astype(np.float64)
+        # later stages: unit x domain cells with members only (units are many)
+        inside = dom < D
+        all_inside = whole or bool(inside.all())
+        self.stage_rows = None if all_inside else np.flatnonzero(inside)
+        self.stage_cells = []
+        for st in structure.stages:  # a loop over the (few) sampling stages
+            units = st.unit if all_inside else st.unit[self.stage_rows]
+            d = dom if all_inside else dom[inside]
+            cell, present = _compress(units * D + d, st.n_units_total * D)
+            self.stage_cells.append(
+                (cell, present.size, present // D, present % D, st.n_units_total)
+            )
+        self._rows: np.ndarray | None = None
+        self._weights: tuple[np.ndarray, np.ndarray] | None = None
+
+    @classmethod
+    def build(cls, structure: DesignStructure, domains: np.ndarray, n_domains: int
+              ) -> DomainCells:
+        """Cells of the domain codes (n,) (-1: outside every domain)."""
+        D = n_domains
+        domains = np.asarray(domains)
+        if D == 1 and domains.size and int(domains.max()) <= 0 and int(domains.min()) >= 0:
+            dom = np.zeros(domains.size, dtype=np.int64)  # one domain holding every row
+            return cls(structure, dom, structure.psu * 2, D, True)
+        dom = np.where(domains < 0, D, domains).astype(np.int64, copy=False)
+        return cls(structure, dom, structure.psu * (D + 1) + dom, D, False)
+
+    def psu_sum(self, values: np.ndarray) -> np.ndarray:
+        """Sums (P, D) of ``values`` in the PSU x domain cells."""
+        P, D = self.structure.n_psus, self.n_domains
+        if self.runs is not None:
+            out = np.zeros((P, 1))
+            starts, codes = self.runs
+            out[codes, 0] = np.add.reduceat(np.asarray(values, dtype=np.float64), starts)
+            return out
+        D1 = D + 1
+        return np.bincount(self.idx, weights=values, minlength=P * D1).reshape(P, D1)[:, :D]
+
+    def dom_sum(self, values: np.ndarray) -> np.ndarray:
+        """Sums (D,) of ``values`` by domain."""
+        if self.via_psu:
+            return self.psu_sum(values).sum(axis=0)
+        D = self.n_domains
+        return np.bincount(self.dom, weights=values, minlength=D + 1)[:D]
+
+    def rows(self) -> np.ndarray:
+        """Rows with a positive weight in each cell (P, D)."""
+        if self._rows is None:
+            P, D = self.structure.n_psus, self.n_domains
+            if self.positive is not None:
+                self._rows = self.psu_sum(self.positive)
+            elif self.runs is not None:
+                starts, codes = self.runs
+                self._rows = np.zeros((P, 1))
+                self._rows[codes, 0] = np.diff(np.append(starts, self.dom.size))
+            else:
+                counts = np.bincount(self.idx, minlength=P * (D + 1)).astype(np.float64)
+                self._rows = counts.reshape(P, D + 1)[:, :D]
+        return self._rows
+
+    def weight_sums(self) -> tuple[np.ndarray, np.ndarray]:
+        """Weight totals of the cells (P, D) and of the domains (D,)."""
+        if self._weights is None:
+            psu_w = self.psu_sum(self.structure.weights)
+            self._weights = (psu_w, psu_w.sum(axis=0))
+        return self._weights
+
+
 def domain_totals(
     structure: DesignStructure,
     ys: Sequence[np.ndarray],
@@ -188,6 +280,7 @@ def domain_totals(
     binary: bool = False,
     residualizers: Sequence[Residualizer] = (),
     valid: Sequence[np.ndarray | None] | None = None,
+    cells: DomainCells | None = None,
 ) -> DomainTotals:
     """The one pass over the data: PSU x domain x variable totals of ``w*y`` and ``w*x``.
 
@@ -208,65 +301,34 @@ def domain_totals(
         Calibration steps carried by the design.
     valid : sequence of K ndarray (n,) bool or None
         Rows with non-missing values of each variable (None: all rows).
+    cells : DomainCells, optional
+        The PSU x domain cells of ``domains`` (:meth:`DomainCells.build`), shared by
+        calls that take the variables of one table in blocks.
 
     Notes
     -----
     With the combined code ``psu * (D + 1) + domain`` (domain D = outside), each
     variable costs one ``np.bincount``; everything else works on (P, D, K) arrays.
     """
+    if cells is None:
+        cells = DomainCells.build(structure, domains, n_domains)
     w = structure.weights
     P = structure.n_psus
     K = len(ys)
-    D = n_domains
-    D1 = D + 1
-    domains = np.asarray(domains)
-    if D == 1 and domains.size and int(domains.max()) <= 0 and int(domains.min()) >= 0:
-        dom = np.zeros(domains.size, dtype=np.int64)  # one domain holding every row
-        idx = structure.psu * D1
-        whole = True
-    else:
-        dom = np.where(domains < 0, D, domains).astype(np.int64, copy=False)
-        idx = structure.psu * D1 + dom
-        whole = False
-    # later stages: unit x domain cells with members only (units are many)
-    inside = dom < D
-    all_inside = bool(inside.all())
-    stage_rows = None if all_inside else np.flatnonzero(inside)
-    stage_cells = []
-    for st in structure.stages:
-        units = st.unit if all_inside else st.unit[stage_rows]
-        cell, present = _compress(
-            units * D + dom[inside] if not all_inside else units * D + dom, st.n_units_total * D
-        )
-        stage_cells.append((cell, present.size, present // D, present % D, st.n_units_total))
+    D = cells.n_domains
+    dom = cells.dom
+    stage_rows, stage_cells = cells.stage_rows, cells.stage_cells
     valid = list(valid) if valid is not None else [None] * K
     any_invalid = any(v is not None for v in valid)
     is_total = xs is None
     xs_list = [None] * K if xs is None else list(xs)
     shared_x = not is_total and all(x is None for x in xs_list) and not any_invalid
-
-    # one domain holding every row and each PSU's rows contiguous: segment sums
-    runs = structure.psu_runs if whole else None
-
-    def psu_sum(values: np.ndarray) -> np.ndarray:
-        if runs is not None:
-            out = np.zeros((P, 1))
-            out[runs[1], 0] = np.add.reduceat(np.asarray(values, dtype=np.float64), runs[0])
-            return out
-        return np.bincount(idx, weights=values, minlength=P * D1).reshape(P, D1)[:, :D]
+    psu_sum, dom_sum = cells.psu_sum, cells.dom_sum
+    D1 = D + 1
 
     def stage_sums(values: np.ndarray) -> list[np.ndarray]:
         v = values if stage_rows is None else values[stage_rows]
         return [np.bincount(cell, weights=v, minlength=C) for cell, C, *_ in stage_cells]
-
-    # A bincount into a few bins is slow (each row waits on the previous row's bin):
-    # domain sums go through the PSU x domain bins when those are not too many.
-    via_psu = P * D1 <= _DOMAIN_SUM_VIA_PSU
-
-    def dom_sum(values: np.ndarray) -> np.ndarray:
-        if via_psu:
-            return np.bincount(idx, weights=values, minlength=P * D1).reshape(P, D1)[:, :D].sum(0)
-        return np.bincount(dom, weights=values, minlength=D1)[:D]
 
     psu_y = np.empty((P, D, K))
     stage_y = [np.empty((C, K)) for _, C, *_ in stage_cells]
@@ -279,34 +341,24 @@ def domain_totals(
 
     # rows count only with a positive weight (weighting steps may zero some weights):
     # R's degf and nobs count rows with nonzero weight
-    positive = None if bool(np.all(w > 0)) else (w > 0).astype(np.float64)
+    positive = cells.positive
     if any_invalid:
         psu_rows = np.empty((P, D, K))
         sum_w = np.empty((D, K))
     else:
-        if positive is not None:
-            psu_rows = psu_sum(positive)[:, :, None]
-        elif runs is not None:
-            psu_rows = np.zeros((P, 1, 1))
-            psu_rows[runs[1], 0, 0] = np.diff(np.append(runs[0], w.size))
-        else:
-            counts = np.bincount(idx, minlength=P * D1).astype(np.float64)
-            psu_rows = counts.reshape(P, D1)[:, :D, None]
-        sum_w = None  # filled below: from psu_x when shared, else one domain sum
+        psu_rows = cells.rows()[:, :, None]
+        sum_w = np.repeat(cells.weight_sums()[1][:, None], K, axis=1)
     if is_total:
         psu_x = None
         stage_x: list[np.ndarray] = []
     elif shared_x:
-        psu_x = psu_sum(w)[:, :, None]
-        sum_w = np.repeat(psu_x.sum(axis=0), K, axis=1)
+        psu_x = cells.weight_sums()[0][:, :, None]
         stage_x = [s[:, None] for s in stage_sums(w)]
         for j, r in enumerate(residualizers):
             Gx[j][:] = _projection(r, w, dom, D1)[:, :, None]
     else:
         psu_x = np.empty((P, D, K))
         stage_x = [np.empty((C, K)) for _, C, *_ in stage_cells]
-    if sum_w is None:
-        sum_w = np.repeat(dom_sum(w)[:, None], K, axis=1)
     # 0/1 variables need no pass for sum w y^2 (= sum w y), filled from the totals
     zero_one = np.array([binary or _is_zero_one(y) for y in ys], dtype=bool)
 
