@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import linalg
 
 from flestimate.design.hadamard import hadamard
 from flestimate.design.kernel import grouped_sums
@@ -208,6 +207,8 @@ def _rank_gram(G: np.ndarray, tol: float = _RANK_TOL) -> int:
             return R
     except np.linalg.LinAlgError:
         pass
+    from scipy import linalg  # only here: importing scipy.linalg takes 0.05 s
+
     L = np.zeros((R, R))
     kept: list[int] = []
     for j in range(R):  # loop over replicate columns (small), not rows
