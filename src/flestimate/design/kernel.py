@@ -206,9 +206,11 @@ def _stage_term_sparse(
     group_factor: np.ndarray,
     rule: str,
     covariance: bool,
-) -> np.ndarray:
+    adjust_center: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_stage_term` for :class:`StageScores`: exact centred sums in column blocks
-    for the variances; the covariance from sparse cross-products."""
+    for the variances; the covariance from sparse cross-products. Returns the term
+    and the lonely groups, as :func:`_stage_term`."""
     G = n_units.shape[0]
     U, M = scores.shape
     f = 1.0 - fraction
@@ -229,7 +231,7 @@ def _stage_term_sparse(
         means = GE / np.maximum(nu, 1.0)[:, None]
     scale[certain] = 0.0
     if rule == "adjust":
-        means[lone] = 0.0
+        means[lone] = 0.0 if adjust_center is None else adjust_center
     else:
         scale[lone] = 0.0
     scale = scale * group_factor
@@ -244,7 +246,7 @@ def _stage_term_sparse(
             c = scores.columns(cols) - means[group, cols]
             diag[cols] = np.einsum("um,um,u->m", c, c, su)
     if not covariance:
-        return diag
+        return diag, lone
     Z = scores.Z
     out = np.asarray((Z.T @ sp.diags(su) @ Z).toarray())
     if scores.L is not None:
@@ -258,7 +260,15 @@ def _stage_term_sparse(
     sg = scale[:, None]
     out = out - GE.T @ (sg * means) - means.T @ (sg * GE) + means.T @ ((sg * nu[:, None]) * means)
     out[np.diag_indices(M)] = diag
-    return out
+    return out, lone
+
+
+def _mean_score(scores: StageScores) -> np.ndarray:
+    """Average unit score (M,) of :class:`StageScores` (units without cells count 0)."""
+    total = np.asarray(scores.Z.sum(axis=0)).ravel()
+    if scores.L is not None:
+        total = total - np.asarray(scores.L.sum(axis=0)).ravel() @ scores.C
+    return total / max(scores.n_units, 1)
 
 
 def _taylor(
@@ -269,19 +279,21 @@ def _taylor(
     covariance: bool,
     column_domain: np.ndarray | None = None,
 ) -> np.ndarray:
-    psu_scores = np.asarray(psu_scores, dtype=np.float64)
-    if psu_scores.ndim == 1:
-        psu_scores = psu_scores[:, None]
-    out, lone = _stage_term(
-        psu_scores,
+    first = (
         structure.psu_stratum,
         structure.n_psu,
         structure.fpc1,
         np.ones(structure.n_strata),
         structure.lonely_psu,
         covariance,
-        adjust_center=psu_scores.mean(axis=0),
     )
+    if isinstance(psu_scores, StageScores):  # sparse cells (many domains)
+        out, lone = _stage_term_sparse(psu_scores, *first, adjust_center=_mean_score(psu_scores))
+    else:
+        psu_scores = np.asarray(psu_scores, dtype=np.float64)
+        if psu_scores.ndim == 1:
+            psu_scores = psu_scores[:, None]
+        out, lone = _stage_term(psu_scores, *first, adjust_center=psu_scores.mean(axis=0))
     if structure.lonely_psu == "average" and lone.any():
         M = psu_scores.shape[1]
         active = (
@@ -304,13 +316,15 @@ def _taylor(
             else:
                 cd = np.asarray(column_domain)
                 same = cd[:, None] == cd[None, :]
-            out = out * np.where(same, factor[:, None], overall)
+            with np.errstate(invalid="ignore"):  # 0 x inf: no stratum to average, NaN as R
+                out = out * np.where(same, factor[:, None], overall)
         else:
-            out = out * factor
+            with np.errstate(invalid="ignore"):  # a domain only in lonely strata: NaN as R
+                out = out * factor
     for stage, scores in zip(structure.stages, stage_scores, strict=False):
         rule = "remove" if structure.lonely_psu == "average" else structure.lonely_psu
         if isinstance(scores, StageScores):
-            out = out + _stage_term_sparse(
+            term, _ = _stage_term_sparse(
                 scores,
                 stage.unit_parent,
                 stage.n_units,
@@ -319,6 +333,7 @@ def _taylor(
                 rule,
                 covariance,
             )
+            out = out + term
             continue
         scores = np.asarray(scores, dtype=np.float64)
         if scores.ndim == 1:

@@ -204,6 +204,9 @@ class SurveyDesign(DesignMethods):
         """The arguments the design was built with."""
         return dict(self._spec)
 
+    # totals may be kept for the PSU x domain cells with members only (many domains)
+    _sparse_cells = True
+
     # ------------------------------------------------------------------ variance hook
     def _variance_from_totals(self, totals, estimate, residualizers, active_strata):
         """Variance (D*K,) of the estimates and a function computing their covariance.
@@ -238,10 +241,15 @@ class SurveyDesign(DesignMethods):
         from flestimate.design.kernel import domain_degrees_of_freedom
 
         D, K = totals.n_domains, totals.n_vars
-        Kc = totals.psu_rows.shape[2]
+        Kc = totals.psu_rows.shape[-1]
         dfs = np.empty((D, Kc))
         active = np.empty((self._structure.n_strata, D, Kc), dtype=bool)
         for k in range(Kc):  # 1, or one per variable when missing values differ
+            if totals.sparse:
+                dfs[:, k], active[:, :, k] = _cell_degrees_of_freedom(
+                    self._structure, totals, totals.psu_rows[:, k]
+                )
+                continue
             dfs[:, k], active[:, :, k] = domain_degrees_of_freedom(
                 self._structure, totals.psu_rows[:, :, k]
             )
@@ -282,3 +290,17 @@ class SurveyDesign(DesignMethods):
             f"df={s.degf}, lonely_psu={s.lonely_psu!r}>"
         )
 
+
+def _cell_degrees_of_freedom(structure, totals, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`~flestimate.design.kernel.domain_degrees_of_freedom` from sparse cells:
+    PSUs with members minus strata with members, per domain; and the (H, D) strata
+    with members."""
+    D, H = totals.n_domains, structure.n_strata
+    has = rows > 0
+    dom = totals.cell_domain[has]
+    n_psu = np.bincount(dom, minlength=D)
+    pairs = structure.psu_stratum[totals.cell_psu[has]] * D + dom
+    strata_has = np.zeros(H * D, dtype=bool)
+    strata_has[pairs] = True
+    strata_has = strata_has.reshape(H, D)
+    return (n_psu - strata_has.sum(axis=0)).astype(np.float64), strata_has

@@ -91,6 +91,12 @@ class DomainTotals:
         Per residualiser: (G_y (q, D, K), G_x (q, D, K) or None, S (P, q), stage S).
     cross : dict
         Cross terms ``X_j' diag(phi_j s_r) X_r`` between residualisers (j > r).
+    n_psus : int
+        P.
+    cell_psu, cell_domain : ndarray (C,) or None
+        With sparse cells (many domains, each in few PSUs), the PSU and domain of
+        each cell with members; ``psu_y``, ``psu_x`` and ``psu_rows`` are then
+        (C, K), (C, K or 1) and (C, K or 1).
     """
 
     n_domains: int
@@ -108,6 +114,15 @@ class DomainTotals:
     sum_wxx: np.ndarray
     projections: tuple = ()
     cross: dict | None = None
+    cell_psu: np.ndarray | None = None
+    cell_domain: np.ndarray | None = None
+    n_psus: int = 0
+
+    @property
+    def sparse(self) -> bool:
+        """``psu_y``, ``psu_x`` and ``psu_rows`` hold the C cells with members only,
+        as (C, K) arrays; cell c is PSU ``cell_psu[c]`` in domain ``cell_domain[c]``."""
+        return self.cell_psu is not None
 
 
 def _domain_matrix(dom: np.ndarray, D1: int) -> sp.csr_matrix:
@@ -171,6 +186,9 @@ def _cross(rj: Residualizer, rr: Residualizer) -> np.ndarray:
 
 # PSU x domain bins up to which domain sums are taken from PSU-level bincounts
 _DOMAIN_SUM_VIA_PSU = 4_000_000
+# sparse cells: from this many PSU x domain cells, when at most this share has members
+_SPARSE_FROM = 2_000_000
+_SPARSE_SHARE = 0.5
 
 
 def _is_zero_one(y: np.ndarray) -> bool:
@@ -187,17 +205,34 @@ class DomainCells:
     """
 
     def __init__(self, structure: DesignStructure, dom: np.ndarray, idx: np.ndarray,
-                 n_domains: int, whole: bool) -> None:
+                 n_domains: int, whole: bool, sparse: bool = False) -> None:
         self.structure = structure
         self.n_domains = n_domains
         self.dom = dom
         self.idx = idx
         P, D = structure.n_psus, n_domains
+        # sparse: only the PSU x domain cells with members, coded 0..C-1 (C: outside)
+        self.cell_psu: np.ndarray | None = None
+        self.cell_domain: np.ndarray | None = None
+        if sparse and not whole:
+            inside_rows = dom < D
+            code, present = _compress(np.where(inside_rows, idx, P * (D + 1)),
+                                      P * (D + 1) + 1)
+            if present.size and present[-1] == P * (D + 1):
+                present = present[:-1]  # the code of the rows outside every domain
+            if present.size <= _SPARSE_SHARE * P * D:
+                self.idx = code
+                self.cell_psu = present // (D + 1)
+                self.cell_domain = present % (D + 1)
+                self._to_domains = sp.csr_matrix(
+                    (np.ones(present.size), (self.cell_domain, np.arange(present.size))),
+                    shape=(D, present.size),
+                )
         # one domain holding every row and each PSU's rows contiguous: segment sums
         self.runs = structure.psu_runs if whole else None
         # A bincount into a few bins is slow (each row waits on the previous row's
         # bin): domain sums go through the PSU x domain bins when not too many.
-        self.via_psu = P * (D + 1) <= _DOMAIN_SUM_VIA_PSU
+        self.via_psu = self.sparse or P * (D + 1) <= _DOMAIN_SUM_VIA_PSU
         w = structure.weights
         # rows count only with a positive weight (weighting steps may zero some
         # weights): R's degf and nobs count rows with nonzero weight
@@ -218,20 +253,58 @@ class DomainCells:
         self._weights: tuple[np.ndarray, np.ndarray] | None = None
 
     @classmethod
-    def build(cls, structure: DesignStructure, domains: np.ndarray, n_domains: int
-              ) -> DomainCells:
-        """Cells of the domain codes (n,) (-1: outside every domain)."""
+    def build(cls, structure: DesignStructure, domains: np.ndarray, n_domains: int,
+              *, sparse: bool = False) -> DomainCells:
+        """Cells of the domain codes (n,) (-1: outside every domain).
+
+        With ``sparse=True`` and more than ``_SPARSE_FROM`` PSU x domain cells of
+        which at most ``_SPARSE_SHARE`` have members (many domains, each in few
+        PSUs), only the cells with members are kept: totals are (C, K) instead of
+        (P, D, K) and the variance works on the cells.
+        """
         D = n_domains
         domains = np.asarray(domains)
         if D == 1 and domains.size and int(domains.max()) <= 0 and int(domains.min()) >= 0:
             dom = np.zeros(domains.size, dtype=np.int64)  # one domain holding every row
             return cls(structure, dom, structure.psu * 2, D, True)
         dom = np.where(domains < 0, D, domains).astype(np.int64, copy=False)
-        return cls(structure, dom, structure.psu * (D + 1) + dom, D, False)
+        sparse = sparse and structure.n_psus * D > _SPARSE_FROM
+        return cls(structure, dom, structure.psu * (D + 1) + dom, D, False, sparse)
+
+    @property
+    def sparse(self) -> bool:
+        """Totals are kept for the cells with members only."""
+        return self.cell_psu is not None
+
+    @property
+    def n_cells(self) -> int:
+        """Cells per variable: C (sparse) or P x D."""
+        if self.cell_psu is not None:
+            return int(self.cell_psu.size)
+        return self.structure.n_psus * self.n_domains
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the cell totals of one variable: (C,) or (P, D)."""
+        if self.cell_psu is not None:
+            return (int(self.cell_psu.size),)
+        return (self.structure.n_psus, self.n_domains)
+
+    def to_domains(self, cell_values: np.ndarray) -> np.ndarray:
+        """Domain sums (D, ...) of cell values ((C, ...) or (P, D, ...))."""
+        if self.cell_psu is None:
+            return cell_values.sum(axis=0)
+        flat = cell_values.reshape(cell_values.shape[0], -1)
+        return np.asarray(self._to_domains @ flat).reshape(
+            (self.n_domains, *cell_values.shape[1:])
+        )
 
     def psu_sum(self, values: np.ndarray) -> np.ndarray:
-        """Sums (P, D) of ``values`` in the PSU x domain cells."""
+        """Sums of ``values`` in the PSU x domain cells: (P, D), or (C,) if sparse."""
         P, D = self.structure.n_psus, self.n_domains
+        if self.cell_psu is not None:
+            C = self.cell_psu.size
+            return np.bincount(self.idx, weights=values, minlength=C + 1)[:C]
         if self.runs is not None:
             out = np.zeros((P, 1))
             starts, codes = self.runs
@@ -243,7 +316,7 @@ class DomainCells:
     def dom_sum(self, values: np.ndarray) -> np.ndarray:
         """Sums (D,) of ``values`` by domain."""
         if self.via_psu:
-            return self.psu_sum(values).sum(axis=0)
+            return self.to_domains(self.psu_sum(values))
         D = self.n_domains
         return np.bincount(self.dom, weights=values, minlength=D + 1)[:D]
 
@@ -253,6 +326,9 @@ class DomainCells:
             P, D = self.structure.n_psus, self.n_domains
             if self.positive is not None:
                 self._rows = self.psu_sum(self.positive)
+            elif self.cell_psu is not None:
+                C = self.cell_psu.size
+                self._rows = np.bincount(self.idx, minlength=C + 1)[:C].astype(np.float64)
             elif self.runs is not None:
                 starts, codes = self.runs
                 self._rows = np.zeros((P, 1))
@@ -266,7 +342,7 @@ class DomainCells:
         """Weight totals of the cells (P, D) and of the domains (D,)."""
         if self._weights is None:
             psu_w = self.psu_sum(self.structure.weights)
-            self._weights = (psu_w, psu_w.sum(axis=0))
+            self._weights = (psu_w, self.to_domains(psu_w))
         return self._weights
 
 
@@ -330,7 +406,8 @@ def domain_totals(
         v = values if stage_rows is None else values[stage_rows]
         return [np.bincount(cell, weights=v, minlength=C) for cell, C, *_ in stage_cells]
 
-    psu_y = np.empty((P, D, K))
+    cs = cells.shape  # (P, D), or (C,) for sparse cells
+    psu_y = np.empty((*cs, K))
     stage_y = [np.empty((C, K)) for _, C, *_ in stage_cells]
     sum_wyy = np.empty((D, K))
     sum_wxy = np.empty((D, K))
@@ -343,21 +420,21 @@ def domain_totals(
     # R's degf and nobs count rows with nonzero weight
     positive = cells.positive
     if any_invalid:
-        psu_rows = np.empty((P, D, K))
+        psu_rows = np.empty((*cs, K))
         sum_w = np.empty((D, K))
     else:
-        psu_rows = cells.rows()[:, :, None]
+        psu_rows = cells.rows()[..., None]
         sum_w = np.repeat(cells.weight_sums()[1][:, None], K, axis=1)
     if is_total:
         psu_x = None
         stage_x: list[np.ndarray] = []
     elif shared_x:
-        psu_x = cells.weight_sums()[0][:, :, None]
+        psu_x = cells.weight_sums()[0][..., None]
         stage_x = [s[:, None] for s in stage_sums(w)]
         for j, r in enumerate(residualizers):
             Gx[j][:] = _projection(r, w, dom, D1)[:, :, None]
     else:
-        psu_x = np.empty((P, D, K))
+        psu_x = np.empty((*cs, K))
         stage_x = [np.empty((C, K)) for _, C, *_ in stage_cells]
     # 0/1 variables need no pass for sum w y^2 (= sum w y), filled from the totals
     zero_one = np.array([binary or _is_zero_one(y) for y in ys], dtype=bool)
@@ -366,14 +443,14 @@ def domain_totals(
         ok = valid[k]
         y = ys[k]
         wy = w * y
-        psu_y[:, :, k] = psu_sum(wy)
+        psu_y[..., k] = psu_sum(wy)
         for s, arr in enumerate(stage_sums(wy)):
             stage_y[s][:, k] = arr
         if not zero_one[k]:  # for 0/1 y, sum w y^2 = sum w y: filled from the totals below
             sum_wyy[:, k] = dom_sum(wy * y)
         if any_invalid:
             okf = ok.astype(np.float64) if ok is not None else np.ones(w.size)
-            psu_rows[:, :, k] = psu_sum(okf if positive is None else okf * positive)
+            psu_rows[..., k] = psu_sum(okf if positive is None else okf * positive)
             sum_w[:, k] = dom_sum(w * okf)
         for j, r in enumerate(residualizers):
             Gy[j][:, :, k] = _projection(r, wy, dom, D1)
@@ -390,17 +467,17 @@ def domain_totals(
             wx = w * x
             sum_wxy[:, k] = dom_sum(wx * y)
             sum_wxx[:, k] = dom_sum(wx * x)
-        psu_x[:, :, k] = psu_sum(wx)
+        psu_x[..., k] = psu_sum(wx)
         for s, arr in enumerate(stage_sums(wx)):
             stage_x[s][:, k] = arr
         for j, r in enumerate(residualizers):
             Gx[j][:, :, k] = _projection(r, wx, dom, D1)
 
-    n_rows = psu_rows.sum(axis=0)
+    n_rows = cells.to_domains(psu_rows)
     if n_rows.shape[1] != K:
         n_rows = np.repeat(n_rows, K, axis=1)
-    y_total = psu_y.sum(axis=0)
-    x_total = None if psu_x is None else np.broadcast_to(psu_x.sum(axis=0), (D, K)).copy()
+    y_total = cells.to_domains(psu_y)
+    x_total = None if psu_x is None else np.broadcast_to(cells.to_domains(psu_x), (D, K)).copy()
     sum_wyy[:, zero_one] = y_total[:, zero_one]
     if not is_total:
         for k in range(K):
@@ -444,6 +521,9 @@ def domain_totals(
         sum_wxx=sum_wxx,
         projections=tuple(projections),
         cross=cross,
+        cell_psu=cells.cell_psu,
+        cell_domain=cells.cell_domain,
+        n_psus=P,
     )
 
 
@@ -472,7 +552,9 @@ def linearised_scores(
     """PSU-level (and later-stage) linearised scores, flattened to (P, D*K).
 
     Returns ``(psu_scores, stage_scores)``. Columns are ordered domain-major
-    (index ``d * K + k``). Columns of empty domains are 0.
+    (index ``d * K + k``). Columns of empty domains are 0. With sparse totals the
+    PSU scores are a :class:`~flestimate.design.kernel.StageScores` over the cells
+    with members (the kernel takes either form).
 
     Notes
     -----
@@ -509,7 +591,10 @@ def linearised_scores(
             z = z + tx * coef_x
         return z.reshape(ty.shape[0], D * K)
 
-    psu_scores = combine(totals.psu_y, totals.psu_x)
+    if totals.sparse:
+        psu_scores = None  # first-stage scores stay in their cells (StageScores below)
+    else:
+        psu_scores = combine(totals.psu_y, totals.psu_x)
     coefs: list[np.ndarray] = []
     if residualizers:
         for j, r in enumerate(residualizers):
@@ -522,7 +607,25 @@ def linearised_scores(
                 G = G - Cx @ coefs[i]
             c = r.A_matrix() @ G
             coefs.append(c)
-            psu_scores = psu_scores - S @ c
+            if psu_scores is not None:
+                psu_scores = psu_scores - S @ c
+    if psu_scores is None:
+        L = C = None
+        if coefs:
+            Ls = [totals.projections[j][2] for j in range(len(coefs))]
+            L = sp.hstack(Ls).tocsr() if any(sp.issparse(x) for x in Ls) else np.hstack(Ls)
+            C = np.vstack(coefs)
+        psu_scores = StageScores(
+            totals.n_psus,
+            totals.cell_psu,
+            totals.cell_domain,
+            totals.psu_y,
+            coef_y,
+            x=totals.psu_x,
+            coef_x=coef_x,
+            L=L,
+            C=C,
+        )
     stage_scores = []
     for s_idx, cells in enumerate(totals.stages):
         L = C = None

@@ -140,7 +140,10 @@ def _estimate(
     residualizers = tuple(getattr(design, "_residualizers", ()))
     H = structure.n_strata
 
-    cells = DomainCells.build(structure, domains.codes, D)  # shared by the blocks
+    # shared by the blocks; sparse cells for designs whose variance works on cells
+    cells = DomainCells.build(
+        structure, domains.codes, D, sparse=bool(getattr(design, "_sparse_cells", False))
+    )
 
     def run(cols: list[int]) -> dict[str, Any]:
         """Totals, estimates, variances, df and deff of the variables ``cols``."""
@@ -183,7 +186,7 @@ def _estimate(
 
     # PSU x domain x variable arrays are processed in blocks of variables when the
     # table is large (many domains), so that memory stays bounded
-    per_var = structure.n_psus * max(D, 1)
+    per_var = max(cells.n_cells, 1)
     block = max(1, int(_MAX_CELLS // max(per_var, 1)))
     blocks = [list(range(i, min(K, i + block))) for i in range(0, K, block)]
     parts = [run(b) for b in blocks]  # a loop over blocks of variables
