@@ -363,8 +363,10 @@ def taylor_variance(
     ----------
     structure : DesignStructure
         The encoded design.
-    psu_scores : ndarray (P, M)
-        PSU totals of the linearised (weighted) scores of M statistics.
+    psu_scores : ndarray (P, M) or StageScores
+        PSU totals of the linearised (weighted) scores of M statistics; a
+        :class:`StageScores` keeps only the PSU x domain cells with members (many
+        domains).
     stage_scores : sequence of ndarray (U_s, M) or StageScores
         Totals of the same scores within the units of each later stage in
         ``structure.stages`` (multistage variance); may be empty when the design has
