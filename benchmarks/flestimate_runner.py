@@ -16,8 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pandas as pd  # noqa: E402
 from runner_common import (  # noqa: E402
+    DISTRICT_PSUS,
     DOMAINS_W2,
     DOMAINS_W4,
+    DOMAINS_W8,
     INDICATORS,
     N_REPLICATES,
     RAKE_MARGINS,
@@ -165,8 +167,18 @@ def w7_read_sav(run: Run, folder: Path, seed: int) -> None:
     run.put("sum_w_final", frame["w_final"].sum())
 
 
+def w8_districts(run: Run, folder: Path, seed: int) -> None:
+    data = _load(run, folder)
+    data["district"] = data["psu"] // DISTRICT_PSUS
+    design = _design(run, data)
+    frame = _prevalence(design, "fl", by=DOMAINS_W8)
+    run.mark("estimate")
+    _put_rows(run, frame, DOMAINS_W8, name="fl")
+
+
 WORKLOADS = {f.__name__: f for f in (w1_national, w2_domains, w3_total, w4_bootstrap,
-                                     w4_jackknife, w5_repweights, w6_rake, w7_read_sav)}
+                                     w4_jackknife, w5_repweights, w6_rake, w7_read_sav,
+                                     w8_districts)}
 
 if __name__ == "__main__":
     sys.exit(main(WORKLOADS, pending=PENDING))

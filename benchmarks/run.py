@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 import platform
 import re
@@ -70,6 +71,8 @@ WORKLOAD_TEXT = {
     "w6_rake": "raking to the region, sex and age_group population margins, then the national "
                "prevalence (Taylor SE with the calibration term, KG CI) and total of `fl`",
     "w7_read_sav": "reading the whole sample as SPSS `.sav` (value labels, user-missing 8/9)",
+    "w8_districts": "prevalence of `fl` by district x sex, districts of 4 PSUs (`psu // 4`): "
+                    "54 domains at 10k, 528 at 100k, 5,286 at 1M; SE, deff, Korn-Graubard CI",
 }
 
 # Where a peer legitimately differs from flestimate, and why; (system, workload) -> reason.
@@ -100,6 +103,10 @@ REASONS = {
     ("svy", "w6_rake"): "raking convergence tolerance",
     ("r", "w6_rake"): "raking convergence tolerance",
     ("r", "w2_domains"): "cells with p = 0: R's Korn-Graubard is undefined (NaN)",
+    ("svy", "w8_districts"): "svy's Korn-Graubard is the NCHS variant (n* capped at n); empty "
+                             "cells",
+    ("r", "w8_districts"): "cells with p = 0: R's Korn-Graubard is undefined (NaN)",
+    ("samplics", "w8_districts"): "samplics has logit CIs only and no deff for proportions",
 }
 BOOTSTRAP_REASON = ("independent bootstrap draws (and scale: R n/((n-1)(B-1)) Canty-Davison, svy "
                     "and samplics 1/B Rao-Wu): SEs agree within Monte Carlo error only")
@@ -241,15 +248,25 @@ def run_once(cmd: list[str], out: Path, log_path: Path, timeout: float,
 # ---------------------------------------------------------------- agreement
 
 
+# in rel_diff, values below this share of the field's largest |value| are compared to that
+# floor: an SE that is 0 in one system and 1e-17 (rounding) in another agrees
+REL_FLOOR = 1e-6
+
+
 def rel_diff(a: dict, b: dict, names: list[str]) -> tuple[float | None, str]:
-    """Largest |a - b| / |b| over the keys both hold (None values skipped), and its key."""
+    """Largest |a - b| / max(|b|, floor) over the keys both hold (None values skipped), and
+    its key; floor is REL_FLOOR times the largest |b| of the field."""
     worst, where = None, ""
-    for key in sorted(a.keys() & b.keys()):
+    keys = sorted(a.keys() & b.keys())
+    values = [abs(b[k][n]) for k in keys for n in names
+              if isinstance(b[k].get(n), (int, float)) and math.isfinite(b[k][n])]
+    floor = max(REL_FLOOR * max(values, default=0.0), 1e-300)
+    for key in keys:
         for name in names:
             x, y = a[key].get(name), b[key].get(name)
             if x is None or y is None:
                 continue
-            d = 0.0 if x == y else abs(x - y) / max(abs(y), 1e-300)
+            d = 0.0 if x == y else abs(x - y) / max(abs(y), floor)
             if worst is None or d > worst:
                 worst, where = d, f"{key} {name}"
     return worst, where
@@ -626,7 +643,9 @@ def render(records, data_meta, args, cmdline, started, extras, unavailable,
         "the steps are timed inside it. Peak memory is the process's maximum resident set "
         "(wait4 rusage). *ratio* = peer / flestimate (above 1: flestimate is faster); "
         "*ratio step* compares the estimate step (the load step for w7). *d ...* are the "
-        "largest relative differences over all cells against the system named in *vs*: "
+        "largest relative differences over all cells against the system named in *vs* "
+        "(a value below 1e-6 of the field's largest is compared to that floor, so that an SE "
+        "of 0 and one of 1e-17 agree): "
         "flestimate is compared with R survey, each peer with flestimate (with R survey while "
         "flestimate is pending). *pending*: the flestimate feature does not exist yet.",
         "",

@@ -30,6 +30,10 @@ N_REPLICATES = 80
 DOMAINS_W2 = ["sex", "region", "age_group"]
 DOMAINS_W4 = ["sex", "region"]
 RAKE_MARGINS = ["region", "sex", "age_group"]
+# w8: districts of about DISTRICT_PSUS PSUs each (district = psu // DISTRICT_PSUS), by sex:
+# 54 domains at 10k, 528 at 100k, 5,286 at 1M
+DISTRICT_PSUS = 4
+DOMAINS_W8 = ["district", "sex"]
 
 WORKLOADS = [
     "w1_national",
@@ -40,6 +44,7 @@ WORKLOADS = [
     "w5_repweights",
     "w6_rake",
     "w7_read_sav",
+    "w8_districts",
 ]
 
 

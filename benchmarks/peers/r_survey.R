@@ -136,6 +136,18 @@ if (workload == "w1_national") {
   put("n_rows", nrow(df))
   put("n_columns", ncol(df))
   put("sum_w_final", sum(df$w_final))
+} else if (workload == "w8_districts") {
+  df <- read_data("base.csv")
+  df$district <- df$psu %/% 4  # DISTRICT_PSUS in runner_common.py
+  des <- taylor_design(df)
+  by <- ~district + sex
+  means <- svyby(~fl, by, des, svymean, deff = TRUE, keep.var = TRUE)
+  deffs <- deff(means)
+  r <- svyby(~fl, by, des, svyciprop, method = "beta", vartype = c("se", "ci"))
+  keys <- sprintf("fl|%d|%d", r$district, r$sex)
+  d <- deffs[match(rownames(r), rownames(means))]  # deff() of one variable has no names
+  for (i in seq_along(keys)) put(keys[i], coef(r)[i], SE(r)[i], r[["ci_l"]][i], r[["ci_u"]][i], d[i])
+  mark("estimate")
 } else {
   stop(paste("unknown workload", workload))
 }

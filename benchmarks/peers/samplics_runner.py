@@ -20,8 +20,10 @@ warnings.simplefilter("ignore")  # samplics' deprecation notice on import
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from runner_common import (  # noqa: E402
+    DISTRICT_PSUS,
     DOMAINS_W2,
     DOMAINS_W4,
+    DOMAINS_W8,
     INDICATORS,
     N_REPLICATES,
     RAKE_MARGINS,
@@ -181,8 +183,23 @@ def w7_read_sav(run: Run, folder: Path, seed: int) -> None:
     raise Unsupported("samplics has no file reader")
 
 
+
+def w8_districts(run: Run, folder: Path, seed: int) -> None:
+    data = _load(run, folder)
+    data["district"] = data["psu"] // DISTRICT_PSUS
+    domain = _domain(data, DOMAINS_W8)
+    run.mark("design")
+    est = _taylor(data, "fl", PopParam.prop, domain=domain, deff=True)
+    for dom, levels in est.point_est.items():
+        parts = [int(v) for v in str(dom).split("|")]
+        run.put(domain_key("fl", *parts), _get(levels, 1), _get(est.stderror, dom, 1),
+                _get(est.lower_ci, dom, 1), _get(est.upper_ci, dom, 1))
+    run.mark("estimate")
+
+
 WORKLOADS = {f.__name__: f for f in (w1_national, w2_domains, w3_total, w4_bootstrap,
-                                     w4_jackknife, w5_repweights, w6_rake, w7_read_sav)}
+                                     w4_jackknife, w5_repweights, w6_rake, w7_read_sav,
+                                     w8_districts)}
 
 if __name__ == "__main__":
     sys.exit(main(WORKLOADS))

@@ -14,8 +14,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import polars as pl  # noqa: E402
 import svy  # noqa: E402
 from runner_common import (  # noqa: E402
+    DISTRICT_PSUS,
     DOMAINS_W2,
     DOMAINS_W4,
+    DOMAINS_W8,
     INDICATORS,
     N_REPLICATES,
     RAKE_MARGINS,
@@ -132,8 +134,22 @@ def w7_read_sav(run: Run, folder: Path, seed: int) -> None:
     run.put("sum_w_final", data["w_final"].sum())
 
 
+
+def w8_districts(run: Run, folder: Path, seed: int) -> None:
+    data = _load(run, folder)
+    data = data.with_columns((pl.col("psu") // DISTRICT_PSUS).alias("district"))
+    sample = _design(run, data)
+    res = sample.estimation.prop("fl", by=tuple(DOMAINS_W8), ci_method="korn-graubard",
+                                 deff="wor")
+    run.mark("estimate")
+    for row in _level_one(res.to_polars(), "fl").iter_rows(named=True):
+        key = domain_key("fl", *(row[d] for d in DOMAINS_W8))
+        run.put(key, row["est"], row["se"], row["lci"], row["uci"], row.get("deff"))
+
+
 WORKLOADS = {f.__name__: f for f in (w1_national, w2_domains, w3_total, w4_bootstrap,
-                                     w4_jackknife, w5_repweights, w6_rake, w7_read_sav)}
+                                     w4_jackknife, w5_repweights, w6_rake, w7_read_sav,
+                                     w8_districts)}
 
 if __name__ == "__main__":
     sys.exit(main(WORKLOADS))
