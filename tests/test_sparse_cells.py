@@ -142,3 +142,14 @@ def test_sparse_cells_are_used_only_for_many_sparse_domains():
     finally:
         core._SPARSE_FROM = old
     assert getattr(design.replicate("jkn"), "_sparse_cells", False) is False
+
+
+def test_sparse_cells_with_nonrespondents(monkeypatch):
+    """Rows a nonresponse adjustment set to weight 0 count in no cell's rows (R's
+    nobs and degf), on both routes."""
+    f = _frame(7, 3, 4, lonely=False)
+    f["responded"] = np.random.default_rng(7).random(len(f)) < 0.8
+    base = SurveyDesign(f, weight="w", strata="stratum", psu="psu")
+    adjusted = flestimate.adjust_nonresponse(base, responded="responded", cells="sex")
+    assert (adjusted.weights == 0).any()
+    _assert_same(*_both(adjusted, ["district", "sex"], monkeypatch))
