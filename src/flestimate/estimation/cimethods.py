@@ -196,11 +196,17 @@ def korn_graubard(p, se, df, n, level, *, nchs: bool = False):
         boundary = (p <= 0) | (p >= 1) | ~(v > 0)
         nstar = np.where(boundary, n, nstar)
         x = nstar * p
-        lo = special.betaincinv(np.where(x > 0, x, 1), nstar - x + 1, alpha / 2)
-        hi = special.betaincinv(x + 1, np.where(nstar - x > 0, nstar - x, 1), 1 - alpha / 2)
+        bad = (df <= 0) | ~np.isfinite(p) | ~(n > 0)
+        # the beta quantiles only where they are reported: a domain inside one PSU has
+        # df 0 and a variance of rounding noise, whose n* of 1e30 costs ms per cell
+        lo = np.full(p.shape, np.nan)
+        hi = np.full(p.shape, np.nan)
+        ok = ~bad
+        xo, no = x[ok], nstar[ok]
+        lo[ok] = special.betaincinv(np.where(xo > 0, xo, 1), no - xo + 1, alpha / 2)
+        hi[ok] = special.betaincinv(xo + 1, np.where(no - xo > 0, no - xo, 1), 1 - alpha / 2)
     lo = np.where(x <= 0, 0.0, lo)
     hi = np.where(nstar - x <= 0, 1.0, hi)
-    bad = (df <= 0) | ~np.isfinite(p) | ~(n > 0)
     return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
 
 
