@@ -250,7 +250,7 @@ def run_once(cmd: list[str], out: Path, log_path: Path, timeout: float,
 
 # in rel_diff, values below this share of the field's largest |value| are compared to that
 # floor: an SE that is 0 in one system and 1e-17 (rounding) in another agrees
-REL_FLOOR = 1e-6
+REL_FLOOR = 1e-4
 
 
 def rel_diff(a: dict, b: dict, names: list[str]) -> tuple[float | None, str]:
@@ -644,7 +644,7 @@ def render(records, data_meta, args, cmdline, started, extras, unavailable,
         "(wait4 rusage). *ratio* = peer / flestimate (above 1: flestimate is faster); "
         "*ratio step* compares the estimate step (the load step for w7). *d ...* are the "
         "largest relative differences over all cells against the system named in *vs* "
-        "(a value below 1e-6 of the field's largest is compared to that floor, so that an SE "
+        "(a value below 1e-4 of the field's largest is compared to that floor, so that an SE "
         "of 0 and one of 1e-17 agree): "
         "flestimate is compared with R survey, each peer with flestimate (with R survey while "
         "flestimate is pending). *pending*: the flestimate feature does not exist yet.",
