@@ -33,9 +33,14 @@ def samples(draw):
             "x": rng.uniform(1, 10, n),
         }
     )
+    # margins that some positive weights meet (random Dirichlet margins can be
+    # impossible when a level of a sits mostly in one level of b): the margins of
+    # w * u for random factors u in [0.2, 5], scaled to the drawn total
     total = float(draw(st.floats(50, 5000)))
-    pa = rng.dirichlet(np.ones(3)) * total
-    pb = rng.dirichlet(np.ones(2)) * total
+    target = w * np.exp(rng.uniform(np.log(0.2), np.log(5.0), n))
+    target *= total / target.sum()
+    pa = np.bincount(a, weights=target, minlength=3)
+    pb = np.bincount(b, weights=target, minlength=2)
     return frame, {"a": dict(enumerate(pa)), "b": dict(enumerate(pb))}
 
 
