@@ -270,31 +270,11 @@ def _distinct_columns(pres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return first, np.asarray(inverse).reshape(-1)
 
 
-def _present_units(pat: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """Unit index of the ``positions[b, t]``-th present unit of each pattern row b.
-
-    ``pat`` (B, P) bool; positions (B, T), each below that row's count of present
-    units. One sorted search over the row-offset cumulative counts.
-    """
-    B, P = pat.shape
-    cs = np.cumsum(pat, axis=1, dtype=np.int64)
-    offset = (np.arange(B, dtype=np.int64) * (P + 1))[:, None]
-    flat = (cs + offset).ravel()
-    where = np.searchsorted(flat, (positions + 1 + offset).ravel(), side="left")
-    return (where % P).reshape(positions.shape)
-
-
 def _dense_rank(F: np.ndarray, present: np.ndarray, row_weight: np.ndarray) -> np.ndarray:
     """Rank of ``F[:, present_m] * sqrt(row_weight)`` for every column m of ``present``.
 
-    Notes
-    -----
-    Columns with the same pattern of present units share one computation, and the
-    patterns are handled together: a pattern with many units is settled as full
-    rank when the Gram matrix of 2R of its units has smallest eigenvalue at least
-    :math:`tol^2` times its largest diagonal (every Cholesky pivot then passes R's
-    rule, and adding units cannot lower the rank); the others get the exact rank
-    of their whole Gram matrix (:func:`_rank_grams`).
+    Columns with the same pattern of present units share one computation
+    (:func:`_pattern_ranks`).
     """
     pres = np.asarray(present, dtype=bool)
     M = pres.shape[1]
@@ -302,10 +282,68 @@ def _dense_rank(F: np.ndarray, present: np.ndarray, row_weight: np.ndarray) -> n
         return np.zeros(0, dtype=np.int64)
     first, inverse = _distinct_columns(pres)
     pat = pres[:, first].T  # (U, P)
-    count = pat.sum(axis=1)
+    count = pat.sum(axis=1).astype(np.int64)
+    # the present units of every pattern, in unit order, one after another
+    units = np.nonzero(pat)[1].astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
+    return _pattern_ranks(F, row_weight, units, starts, count)[inverse]
+
+
+def _sparse_rank(
+    F: np.ndarray, row_weight: np.ndarray, unit: np.ndarray, column: np.ndarray, M: int
+) -> np.ndarray:
+    """:func:`_dense_rank` from the (unit, column) pairs of present units (each pair
+    once): many domains, each with members in few units.
+
+    Columns are keyed by two random projections and their count of units, and every
+    column's sorted units are checked against its pattern's first column (falling
+    back to one pattern per column when a check ever fails).
+    """
+    if M == 0:
+        return np.zeros(0, dtype=np.int64)
+    P = F.shape[1]
+    order = np.lexsort((unit, column))
+    unit, column = unit[order], column[order]
+    count = np.bincount(column, minlength=M).astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
+    proj = np.random.default_rng(20261128).standard_normal((2, P))
+    k0 = np.bincount(column, weights=proj[0][unit], minlength=M)
+    k1 = np.bincount(column, weights=proj[1][unit], minlength=M)
+    codes, _ = pd.factorize(pd.MultiIndex.from_arrays([count, k0, k1]))
+    codes = np.asarray(codes, dtype=np.int64)
+    first = _first_rows(codes, int(codes.max()) + 1)
+    rep = first[codes]  # (M,) first column of each column's pattern
+    same = count[rep] == count
+    if same.all() and count.sum():
+        col_of = np.repeat(np.arange(M), count)  # column of each sorted pair
+        offset = np.arange(unit.size) - starts[col_of]
+        same = bool(np.array_equal(unit, unit[starts[rep[col_of]] + offset]))
+    if not bool(np.all(same)):
+        first, codes = np.arange(M), np.arange(M)
+    return _pattern_ranks(F, row_weight, unit, starts[first], count[first])[codes]
+
+
+def _pattern_ranks(
+    F: np.ndarray,
+    row_weight: np.ndarray,
+    units: np.ndarray,
+    starts: np.ndarray,
+    count: np.ndarray,
+) -> np.ndarray:
+    """Rank of ``F[:, units_u] * sqrt(row_weight)`` for U patterns of units, pattern u
+    being ``units[starts[u] : starts[u] + count[u]]``.
+
+    Notes
+    -----
+    The patterns are handled together: a pattern with many units is settled as full
+    rank when the Gram matrix of 2R of its units has smallest eigenvalue at least
+    :math:`tol^2` times its largest diagonal (every Cholesky pivot then passes R's
+    rule, and adding units cannot lower the rank); the others get the exact rank
+    of their whole Gram matrix (:func:`_rank_grams`).
+    """
     R = F.shape[0]
     Fw = np.asarray(F, dtype=np.float64) * np.sqrt(np.asarray(row_weight, dtype=np.float64))
-    ranks = np.zeros(len(first), dtype=np.int64)
+    ranks = np.zeros(count.size, dtype=np.int64)
     todo = np.flatnonzero(count > 0)
     big = todo[count[todo] > 3 * R]
     if big.size and R:
@@ -313,8 +351,7 @@ def _dense_rank(F: np.ndarray, present: np.ndarray, row_weight: np.ndarray) -> n
         pos = np.floor(
             np.linspace(0.0, 1.0, 2 * R)[None, :] * (count[big, None] - 1)
         ).astype(np.int64)
-        units = _present_units(pat[big], pos)  # (b, 2R)
-        A = np.moveaxis(Fw[:, units], 0, 1)  # (b, R, 2R)
+        A = np.moveaxis(Fw[:, units[starts[big, None] + pos]], 0, 1)  # (b, R, 2R)
         G = A @ np.swapaxes(A, 1, 2)
         lam = np.linalg.eigvalsh(G)[:, 0]
         dmax = np.diagonal(G, axis1=1, axis2=2).max(axis=1)
@@ -327,15 +364,29 @@ def _dense_rank(F: np.ndarray, present: np.ndarray, row_weight: np.ndarray) -> n
     for level in np.unique(bucket):  # one per power of two of the size, not per domain
         members = todo[bucket == level]
         kmax = int(count[members].max())
-        step = max(1, _CHUNK_VALUES // max(1, R * kmax))
+        step = max(1, _CHUNK_VALUES // max(1, R * max(kmax, R)))
         for i in range(0, members.size, step):  # chunks of memory
             chunk = members[i : i + step]
             pos = np.minimum(np.arange(kmax)[None, :], count[chunk, None] - 1)
-            units = _present_units(pat[chunk], pos)  # (b, kmax)
             valid = np.arange(kmax)[None, :] < count[chunk, None]
-            A = np.moveaxis(Fw[:, units], 0, 1) * valid[:, None, :]  # (b, R, kmax)
+            A = np.moveaxis(Fw[:, units[starts[chunk, None] + pos]], 0, 1)
+            A = A * valid[:, None, :]  # (b, R, kmax)
             ranks[chunk] = _rank_grams(A @ np.swapaxes(A, 1, 2))
-    return ranks[inverse]
+    return ranks
+
+
+def _sparse_replicate_totals(F: np.ndarray, totals: Any, cell_values: np.ndarray) -> np.ndarray:
+    """Replicate totals (R, D*K) ``F @ T`` where T (P, D*K) holds the cell totals
+    ``cell_values`` (C, K or 1) of sparse :class:`~flestimate.estimation.core.DomainTotals`."""
+    import scipy.sparse as sp
+
+    D, K = totals.n_domains, totals.n_vars
+    C = totals.cell_psu.shape[0]
+    vals = np.broadcast_to(cell_values, (C, K))
+    rows = np.repeat(totals.cell_psu, K)
+    cols = (totals.cell_domain[:, None] * K + np.arange(K)[None, :]).ravel()
+    T = sp.csc_matrix((vals.ravel(), (rows, cols)), shape=(F.shape[1], D * K))
+    return np.asarray(T.T @ F.T).T
 
 
 def weights_rank(weights: np.ndarray, tol: float = _RANK_TOL) -> int:
@@ -1505,6 +1556,13 @@ class ReplicateDesign(DesignMethods):
     # ------------------------------------------------------------------ engine hooks
     _residualizers: tuple = ()
 
+    @property
+    def _sparse_cells(self) -> bool:
+        """Totals may be kept for the PSU x domain cells with members only (many
+        domains) when the factors are a stored (R, P) matrix; the jackknife's implicit
+        factors need the dense PSU x domain totals."""
+        return isinstance(self._factors, _DenseFactors)
+
     def _variance_from_totals(self, totals, estimate, residualizers, active_strata):
         """Replication variance (D*K,) of the estimates and their covariance function.
 
@@ -1514,15 +1572,23 @@ class ReplicateDesign(DesignMethods):
         from flestimate.estimation.core import ratio_estimates
 
         D, K = totals.n_domains, totals.n_vars
-        P = totals.psu_y.shape[0]
         M = D * K
-        ty = totals.psu_y.reshape(P, M)
-        rep_y = self._factors.totals(ty)
-        if totals.psu_x is None:
-            rep_x = None
+        if totals.sparse:  # cells with members only: factors @ a sparse (P, M) matrix
+            rep_y = _sparse_replicate_totals(self._factors.F, totals, totals.psu_y)
+            rep_x = (
+                None
+                if totals.psu_x is None
+                else _sparse_replicate_totals(self._factors.F, totals, totals.psu_x)
+            )
         else:
-            tx = np.broadcast_to(totals.psu_x, (P, D, K)).reshape(P, M)
-            rep_x = self._factors.totals(tx)
+            P = totals.psu_y.shape[0]
+            ty = totals.psu_y.reshape(P, M)
+            rep_y = self._factors.totals(ty)
+            if totals.psu_x is None:
+                rep_x = None
+            else:
+                tx = np.broadcast_to(totals.psu_x, (P, D, K)).reshape(P, M)
+                rep_x = self._factors.totals(tx)
         theta = ratio_estimates(rep_y, rep_x)
         est = np.asarray(estimate, dtype=np.float64).reshape(M)
         var = replicate_variance(theta, est, self._scale, self._rscales, self._mse)
@@ -1544,9 +1610,18 @@ class ReplicateDesign(DesignMethods):
         if self._df is not None:
             return np.full((D, K), float(self._df)), active
         rows = totals.psu_rows
-        P, _, Kc = rows.shape
-        present = (rows > 0).reshape(P, D * Kc)
-        rank = self._factors.rank(present, self._row_weight()).reshape(D, Kc)
+        Kc = rows.shape[-1]
+        if totals.sparse:
+            has = rows > 0  # (C, Kc)
+            cell, k = np.nonzero(has)
+            column = totals.cell_domain[cell] * Kc + k
+            rank = _sparse_rank(
+                self._factors.F, self._row_weight(), totals.cell_psu[cell], column, D * Kc
+            ).reshape(D, Kc)
+        else:
+            P = rows.shape[0]
+            present = (rows > 0).reshape(P, D * Kc)
+            rank = self._factors.rank(present, self._row_weight()).reshape(D, Kc)
         dfs = rank.astype(np.float64) - 1.0
         if Kc != K:
             dfs = np.repeat(dfs, K, axis=1)
