@@ -211,6 +211,10 @@ def test_writers_produce_every_file(tmp_path):
     east_rows = [r for r in rows if r[reg_i] == 3]
     assert [r[est_i] for r in east_rows] == ["suppressed", "suppressed"]
     assert east_rows[0][reason_i] == "unweighted n = 20 < 30"
+    # exactly the suppressed rows are greyed
+    sup_i = header.index("suppressed")
+    for r in ws.iter_rows(min_row=5):
+        assert bool(r[0].font.italic) == bool(r[sup_i].value), r[0].row
 
     res_json = json.loads((out / "results.json").read_text())
     rows = res_json["tables"][1]["rows"]
@@ -303,3 +307,14 @@ def test_never_exactly_one_suppressed_cell_in_a_table_with_total(n, cv):
     assert cells["suppressed"].to_numpy()[primary].all()
     assert (cells.loc[cells["suppressed"], "suppression_reason"] != "").all()
     assert cells.loc[cells["suppressed"], "estimate"].isna().all()
+
+
+def test_no_forest_plot_for_hundreds_of_domains():
+    """A district table (hundreds of lines) gets no chart; the table itself stays."""
+    from flestimate.report.plots import MAX_FOREST_ROWS
+
+    table = make_table()
+    cells = table[table["region"].notna() & (table["statistic"] == "prevalence")]
+    many = pd.concat([cells] * (MAX_FOREST_ROWS // len(cells) + 1), ignore_index=True)
+    assert forest_plot_png(many.iloc[:MAX_FOREST_ROWS], ["region"]) is not None
+    assert forest_plot_png(many.iloc[: MAX_FOREST_ROWS + 1], ["region"]) is None

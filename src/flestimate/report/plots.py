@@ -10,7 +10,10 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-__all__ = ["forest_plot", "forest_plot_png"]
+__all__ = ["MAX_FOREST_ROWS", "forest_plot", "forest_plot_png"]
+
+# most domain lines drawn in one forest plot
+MAX_FOREST_ROWS = 80
 
 
 def forest_plot(table: pd.DataFrame, by: list[str], *, statistic: str = "prevalence", title: str = "",
@@ -30,7 +33,9 @@ def forest_plot(table: pd.DataFrame, by: list[str], *, statistic: str = "prevale
     Returns
     -------
     matplotlib.figure.Figure or None
-        None when the table has no domain rows for that statistic.
+        None when the table has no domain rows for that statistic, or more than
+        ``MAX_FOREST_ROWS`` (a chart of hundreds of lines, e.g. districts, is
+        unreadable and its image megabytes tall: the table stays).
     """
     rows = table[table["statistic"] == statistic]
     if rows.empty or not by:
@@ -38,7 +43,7 @@ def forest_plot(table: pd.DataFrame, by: list[str], *, statistic: str = "prevale
     is_total = rows[by].isna().all(axis=1)
     cells = rows[~is_total]
     total = rows[is_total]
-    if cells.empty:
+    if cells.empty or len(cells) > MAX_FOREST_ROWS:
         return None
     names = cells[[f"{b}_label" for b in by]].astype(str).agg(" / ".join, axis=1).to_numpy()
     est = cells["estimate"].to_numpy(dtype=float)

@@ -238,14 +238,16 @@ def write_excel(result: RunResult, path: Path) -> None:
             ws.cell(row=4, column=c).font = bold
             ws.cell(row=4, column=c).fill = head_fill
         est_col = cols.index("estimate")
-        for rec in t.frame.itertuples(index=False):
+        # rows of the published table (not microdata); the row number is counted here:
+        # openpyxl's ws.max_row scans every cell, which made big tables quadratic
+        for row, rec in enumerate(t.frame.itertuples(index=False), start=5):
             vals = [to_jsonable(v) for v in rec]
             if rec.suppressed:
                 vals[est_col] = "suppressed"
             ws.append(vals)
             if rec.suppressed:
                 for c in range(1, len(cols) + 1):
-                    ws.cell(row=ws.max_row, column=c).font = grey
+                    ws.cell(row=row, column=c).font = grey
         for c, name in enumerate(cols, start=1):
             ws.column_dimensions[get_column_letter(c)].width = max(10, min(40, len(name) + 4))
         ws.freeze_panes = "A5"
