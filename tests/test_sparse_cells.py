@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 import flestimate
 from flestimate import SurveyDesign
+from flestimate.design import replicate as replicate_module
 from flestimate.estimation import core
 
 REF = Path(__file__).parent / "reference" / "data"
@@ -129,8 +130,7 @@ def test_sparse_cells_two_stages_and_calibration(monkeypatch):
 
 
 def test_sparse_cells_are_used_only_for_many_sparse_domains():
-    """The switch: more than _SPARSE_FROM cells with at most _SPARSE_SHARE occupied;
-    a replicate design keeps the dense route (its variance uses PSU x domain totals)."""
+    """The switch: more than _SPARSE_FROM cells with at most _SPARSE_SHARE occupied."""
     f = _frame(1, 3, 3, lonely=False)
     design = SurveyDesign(f, weight="w", strata="stratum", psu="psu")
     codes = design.structure.psu  # one domain per PSU: P x P cells, P occupied
@@ -145,7 +145,7 @@ def test_sparse_cells_are_used_only_for_many_sparse_domains():
         assert not core.DomainCells.build(design.structure, full, 1, sparse=True).sparse
     finally:
         core._SPARSE_FROM = old
-    assert getattr(design.replicate("jkn"), "_sparse_cells", False) is False
+    assert design.replicate("jkn")._sparse_cells  # replicate designs use the cells too
 
 
 def test_sparse_cells_with_nonrespondents(monkeypatch):
@@ -159,14 +159,21 @@ def test_sparse_cells_with_nonrespondents(monkeypatch):
     _assert_same(*_both(adjusted, ["district", "sex"], monkeypatch))
 
 
-@pytest.mark.parametrize("kind", ["bootstrap", "sdr", "delivered"])
+@pytest.mark.parametrize("kind", ["bootstrap", "sdr", "delivered", "jkn", "jkn-adjust", "brr"])
 def test_sparse_cells_replicate_designs(kind, monkeypatch):
     """Replicate designs with stored factors (built or delivered): replicate totals
     from the cells and the domain df (rank of each domain's replicate weights) equal
     the dense route."""
-    f = _frame(11, 4, 4, lonely=False)
-    design = SurveyDesign(f, weight="w", strata="stratum", psu="psu")
-    if kind == "delivered":
+    f = _frame(11, 4, 2 if kind == "brr" else 4, lonely=kind == "jkn-adjust")
+    lonely = "adjust" if kind == "jkn-adjust" else "fail"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        design = SurveyDesign(f, weight="w", strata="stratum", psu="psu", lonely_psu=lonely)
+    if kind in ("jkn", "jkn-adjust"):
+        rep = design.replicate("jkn")
+    elif kind == "brr":
+        rep = design.replicate("brr")
+    elif kind == "delivered":
         shipped = design.replicate("bootstrap", n_replicates=12, rng=3).to_frame(
             include_data=True
         )
@@ -178,6 +185,7 @@ def test_sparse_cells_replicate_designs(kind, monkeypatch):
             design.replicate(kind)
         )
     assert rep._sparse_cells
+    monkeypatch.setattr(replicate_module, "_CHUNK_VALUES", 50)  # several column blocks
     _assert_same(*_both(rep, ["district", "sex"], monkeypatch))
 
 

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from flestimate.design.hadamard import hadamard
 from flestimate.design.kernel import grouped_sums
@@ -92,6 +93,8 @@ class _DenseFactors(_Factors):
         return int(self.F.shape[0])
 
     def totals(self, unit_totals: np.ndarray) -> np.ndarray:
+        if sp.issparse(unit_totals):  # cells with members only: (M, P) @ (P, R)
+            return np.asarray(unit_totals.T @ self.F.T).T
         return self.F @ unit_totals
 
     def dense(self) -> np.ndarray:
@@ -122,12 +125,23 @@ class _JackknifeFactors(_Factors):
 
     def totals(self, unit_totals: np.ndarray) -> np.ndarray:
         # replicate (h, i): sum of all totals - T_h + mult (T_h - T_i); adjust: mult (T - T_h)
-        T = np.asarray(unit_totals, dtype=np.float64)
-        T_all = T.sum(axis=0)
-        T_h = grouped_sums(self.psu_stratum, self.n_strata, T)
-        Th = T_h[self.stratum]
         adjust = self.drop < 0
-        Ti = T[np.where(adjust, 0, self.drop)]
+        rows = np.where(adjust, 0, self.drop)
+        if sp.issparse(unit_totals):  # cells with members only: sums by sparse products
+            T = sp.csr_matrix(unit_totals)
+            P = T.shape[0]
+            T_all = np.asarray(T.sum(axis=0)).ravel()
+            strata = sp.csr_matrix(
+                (np.ones(P), (self.psu_stratum, np.arange(P))), shape=(self.n_strata, P)
+            )
+            T_h = np.asarray((strata @ T).todense())
+            Ti = T[rows].toarray()
+        else:
+            T = np.asarray(unit_totals, dtype=np.float64)
+            T_all = T.sum(axis=0)
+            T_h = grouped_sums(self.psu_stratum, self.n_strata, T)
+            Ti = T[rows]
+        Th = T_h[self.stratum]
         m = self.mult[:, None]
         out = T_all[None, :] - Th + m * (Th - Ti)
         if adjust.any():
@@ -172,6 +186,12 @@ def _jackknife_rank(fac: _JackknifeFactors, present: np.ndarray) -> np.ndarray:
     """
     pres = np.asarray(present, dtype=np.float64)
     a = grouped_sums(fac.psu_stratum, fac.n_strata, pres)  # (H, M)
+    return _jackknife_rank_counts(fac, a, pres.sum(axis=0))
+
+
+def _jackknife_rank_counts(fac: _JackknifeFactors, a: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """:func:`_jackknife_rank` from the present PSUs per stratum ``a`` (H, M) and in
+    all ``total`` (M,)."""
     n_h = np.bincount(fac.psu_stratum, minlength=fac.n_strata).astype(np.float64)[:, None]
     jk = fac.jk_strata[:, None]
     adj = fac.adjust_strata[:, None]
@@ -182,7 +202,6 @@ def _jackknife_rank(fac: _JackknifeFactors, present: np.ndarray) -> np.ndarray:
     n0 = (a * (~jk & ~adj)).sum(axis=0)
     extra = ((n0 > 0) | complete.any(axis=0)).astype(np.float64)
     rank = b + full_part + extra
-    total = pres.sum(axis=0)
     return np.where(total > 0, rank, 0.0).astype(np.int64)
 
 
@@ -375,18 +394,15 @@ def _pattern_ranks(
     return ranks
 
 
-def _sparse_replicate_totals(F: np.ndarray, totals: Any, cell_values: np.ndarray) -> np.ndarray:
-    """Replicate totals (R, D*K) ``F @ T`` where T (P, D*K) holds the cell totals
-    ``cell_values`` (C, K or 1) of sparse :class:`~flestimate.estimation.core.DomainTotals`."""
-    import scipy.sparse as sp
-
+def _cells_matrix(totals: Any, cell_values: np.ndarray) -> sp.csc_matrix:
+    """The sparse (P, D*K) matrix of the cell totals ``cell_values`` (C, K or 1) of
+    sparse :class:`~flestimate.estimation.core.DomainTotals` (columns ``d * K + k``)."""
     D, K = totals.n_domains, totals.n_vars
     C = totals.cell_psu.shape[0]
     vals = np.broadcast_to(cell_values, (C, K))
     rows = np.repeat(totals.cell_psu, K)
     cols = (totals.cell_domain[:, None] * K + np.arange(K)[None, :]).ravel()
-    T = sp.csc_matrix((vals.ravel(), (rows, cols)), shape=(F.shape[1], D * K))
-    return np.asarray(T.T @ F.T).T
+    return sp.csc_matrix((vals.ravel(), (rows, cols)), shape=(totals.n_psus, D * K))
 
 
 def weights_rank(weights: np.ndarray, tol: float = _RANK_TOL) -> int:
@@ -1556,12 +1572,8 @@ class ReplicateDesign(DesignMethods):
     # ------------------------------------------------------------------ engine hooks
     _residualizers: tuple = ()
 
-    @property
-    def _sparse_cells(self) -> bool:
-        """Totals may be kept for the PSU x domain cells with members only (many
-        domains) when the factors are a stored (R, P) matrix; the jackknife's implicit
-        factors need the dense PSU x domain totals."""
-        return isinstance(self._factors, _DenseFactors)
+    # totals may be kept for the PSU x domain cells with members only (many domains)
+    _sparse_cells = True
 
     def _variance_from_totals(self, totals, estimate, residualizers, active_strata):
         """Replication variance (D*K,) of the estimates and their covariance function.
@@ -1573,13 +1585,8 @@ class ReplicateDesign(DesignMethods):
 
         D, K = totals.n_domains, totals.n_vars
         M = D * K
-        if totals.sparse:  # cells with members only: factors @ a sparse (P, M) matrix
-            rep_y = _sparse_replicate_totals(self._factors.F, totals, totals.psu_y)
-            rep_x = (
-                None
-                if totals.psu_x is None
-                else _sparse_replicate_totals(self._factors.F, totals, totals.psu_x)
-            )
+        if totals.sparse:
+            return self._variance_from_cells(totals, estimate)
         else:
             P = totals.psu_y.shape[0]
             ty = totals.psu_y.reshape(P, M)
@@ -1600,6 +1607,38 @@ class ReplicateDesign(DesignMethods):
 
         return var, covariance
 
+    def _variance_from_cells(self, totals, estimate):
+        """:meth:`_variance_from_totals` for sparse totals (cells with members only):
+        the replicate estimates are formed in blocks of columns, so that memory stays
+        bounded when there are many replicates (JKn: one per PSU) and many domains."""
+        from flestimate.estimation.core import ratio_estimates
+
+        D, K = totals.n_domains, totals.n_vars
+        M = D * K
+        Ty = _cells_matrix(totals, totals.psu_y)
+        Tx = None if totals.psu_x is None else _cells_matrix(totals, totals.psu_x)
+        est = np.asarray(estimate, dtype=np.float64).reshape(M)
+
+        def theta(cols: slice) -> np.ndarray:
+            rep_y = self._factors.totals(Ty[:, cols])
+            rep_x = None if Tx is None else self._factors.totals(Tx[:, cols])
+            return ratio_estimates(rep_y, rep_x)
+
+        var = np.empty(M)
+        width = max(1, int(_CHUNK_VALUES // max(self.n_replicates, 1)))
+        for start in range(0, M, width):  # blocks of columns (memory), not domains
+            cols = slice(start, min(M, start + width))
+            var[cols] = replicate_variance(
+                theta(cols), est[cols], self._scale, self._rscales, self._mse
+            )
+
+        def covariance() -> np.ndarray:
+            return replicate_variance(
+                theta(slice(None)), est, self._scale, self._rscales, self._mse, covariance=True
+            )
+
+        return var, covariance
+
     def _domain_df(self, totals) -> tuple[np.ndarray, np.ndarray]:
         """Degrees of freedom (D, K) per domain: rank of the domain's replicate weights
         minus one (R's ``degf`` of the subset), or the ``df=`` given; and the (H, D, K)
@@ -1615,9 +1654,18 @@ class ReplicateDesign(DesignMethods):
             has = rows > 0  # (C, Kc)
             cell, k = np.nonzero(has)
             column = totals.cell_domain[cell] * Kc + k
-            rank = _sparse_rank(
-                self._factors.F, self._row_weight(), totals.cell_psu[cell], column, D * Kc
-            ).reshape(D, Kc)
+            unit = totals.cell_psu[cell]
+            fac = self._factors
+            if isinstance(fac, _JackknifeFactors) and fac.jk_strata.any():
+                M = D * Kc
+                a = np.bincount(
+                    fac.psu_stratum[unit] * M + column, minlength=fac.n_strata * M
+                ).reshape(fac.n_strata, M)
+                total = np.bincount(column, minlength=M)
+                rank = _jackknife_rank_counts(fac, a.astype(np.float64), total)
+            else:
+                rank = _sparse_rank(fac.dense(), self._row_weight(), unit, column, D * Kc)
+            rank = rank.reshape(D, Kc)
         else:
             P = rows.shape[0]
             present = (rows > 0).reshape(P, D * Kc)
