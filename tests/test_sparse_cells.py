@@ -221,3 +221,19 @@ def test_domain_inside_one_psu_is_flagged_zero_variance():
         row = d.mean("y", by="one_psu").to_frame().set_index("one_psu").loc[1]
         assert row["se"] <= 1e-10 * abs(row["estimate"])
         assert "zero_variance" in row["flags"]
+
+
+@pytest.mark.parametrize("replicated", [False, True])
+def test_sparse_cells_with_empty_domains(replicated, monkeypatch):
+    """A category no respondent has is an empty domain (a row flagged empty_domain) on
+    both routes."""
+    f = _frame(21, 3, 4, lonely=False)
+    f["sex"] = pd.Categorical(f["sex"].map({1: "m", 2: "f"}), categories=["m", "f", "x"])
+    design = SurveyDesign(f, weight="w", strata="stratum", psu="psu")
+    if replicated:
+        design = design.replicate("jkn")
+    dense, sparse, cov_dense, cov_sparse = _both(design, ["district", "sex"], monkeypatch)
+    _assert_same(dense, sparse, cov_dense, cov_sparse)
+    flags = sparse[0].to_frame()
+    empty = flags[flags["sex"] == "x"]
+    assert len(empty) and empty["flags"].str.contains("empty_domain").all()
