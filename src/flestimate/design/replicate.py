@@ -242,7 +242,9 @@ def _rank_gram(G: np.ndarray, tol: float = _RANK_TOL) -> int:
     return len(kept)
 
 
-def _rank_grams(G: np.ndarray, tol: float = _RANK_TOL) -> np.ndarray:
+def _rank_grams(
+    G: np.ndarray, tol: float = _RANK_TOL, cap: np.ndarray | None = None
+) -> np.ndarray:
     """:func:`_rank_gram` of a stack of Gram matrices (B, R, R), all at once.
 
     Notes
@@ -251,7 +253,9 @@ def _rank_grams(G: np.ndarray, tol: float = _RANK_TOL) -> np.ndarray:
     :math:`G_{jj}` (after the kept columns are eliminated) falls below
     :math:`tol^2` times its original norm: the same decisions as
     :func:`_rank_gram`, vectorised over the stack (the loop runs over the R
-    replicate columns).
+    replicate columns). ``cap`` (B,) bounds each rank (the Gram matrix of k units
+    has rank at most k): once every matrix has reached it, the remaining columns
+    have residuals of rounding size and would all be set aside, so the loop stops.
     """
     S = np.array(G, dtype=np.float64, copy=True)
     B, R = S.shape[0], S.shape[-1]
@@ -264,6 +268,8 @@ def _rank_grams(G: np.ndarray, tol: float = _RANK_TOL) -> np.ndarray:
         piv = S[:, j, j]
         keep = (d[:, j] > 0) & (piv >= tol**2 * ref[:, j])
         rank += keep
+        if cap is not None and bool(np.all(rank >= cap)):
+            break
         if j + 1 == R or not keep.any():
             continue
         col = S[:, j + 1 :, j] / np.sqrt(np.where(keep, piv, 1.0))[:, None]
@@ -390,7 +396,7 @@ def _pattern_ranks(
             valid = np.arange(kmax)[None, :] < count[chunk, None]
             A = np.moveaxis(Fw[:, units[starts[chunk, None] + pos]], 0, 1)
             A = A * valid[:, None, :]  # (b, R, kmax)
-            ranks[chunk] = _rank_grams(A @ np.swapaxes(A, 1, 2))
+            ranks[chunk] = _rank_grams(A @ np.swapaxes(A, 1, 2), cap=count[chunk])
     return ranks
 
 
