@@ -35,6 +35,10 @@ class DesignMethods:
 
     __slots__ = ()
 
+    # the variance hooks of both designs accept totals kept for the PSU x domain cells
+    # with members only (DomainCells.build(sparse=True): many domains)
+    _sparse_cells = True
+
     @property
     def data(self) -> pd.DataFrame:
         """The respondents' frame (the caller's object; do not modify it)."""

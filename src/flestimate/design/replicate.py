@@ -1578,9 +1578,6 @@ class ReplicateDesign(DesignMethods):
     # ------------------------------------------------------------------ engine hooks
     _residualizers: tuple = ()
 
-    # totals may be kept for the PSU x domain cells with members only (many domains)
-    _sparse_cells = True
-
     def _variance_from_totals(self, totals, estimate, residualizers, active_strata):
         """Replication variance (D*K,) of the estimates and their covariance function.
 

@@ -204,9 +204,6 @@ class SurveyDesign(DesignMethods):
         """The arguments the design was built with."""
         return dict(self._spec)
 
-    # totals may be kept for the PSU x domain cells with members only (many domains)
-    _sparse_cells = True
-
     # ------------------------------------------------------------------ variance hook
     def _variance_from_totals(self, totals, estimate, residualizers, active_strata):
         """Variance (D*K,) of the estimates and a function computing their covariance.

@@ -140,10 +140,8 @@ def _estimate(
     residualizers = tuple(getattr(design, "_residualizers", ()))
     H = structure.n_strata
 
-    # shared by the blocks; sparse cells for designs whose variance works on cells
-    cells = DomainCells.build(
-        structure, domains.codes, D, sparse=bool(getattr(design, "_sparse_cells", False))
-    )
+    # shared by the blocks of variables
+    cells = DomainCells.build(structure, domains.codes, D, sparse=design._sparse_cells)
 
     def run(cols: list[int]) -> dict[str, Any]:
         """Totals, estimates, variances, df and deff of the variables ``cols``."""
