@@ -17,6 +17,7 @@ from flestimate.design.structure import _CERTAINTY_TOL, DesignStructure
 
 __all__ = [
     "StageScores",
+    "cell_degrees_of_freedom",
     "degrees_of_freedom",
     "domain_degrees_of_freedom",
     "grouped_sums",
@@ -491,3 +492,26 @@ def domain_degrees_of_freedom(structure: DesignStructure, psu_counts: np.ndarray
     strata_has = grouped_sums(structure.psu_stratum, structure.n_strata, has.astype(np.float64)) > 0
     n_strata = strata_has.sum(axis=0)
     return (n_psu - n_strata).astype(np.float64), strata_has
+
+
+def cell_degrees_of_freedom(
+    structure: DesignStructure,
+    cell_psu: np.ndarray,
+    cell_domain: np.ndarray,
+    n_domains: int,
+    cell_counts: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`domain_degrees_of_freedom` from the PSU x domain cells with members
+    (sparse totals): ``cell_counts`` (C,) rows of cell c, which is PSU ``cell_psu[c]``
+    in domain ``cell_domain[c]`` (each pair once).
+
+    Returns the (D,) degrees of freedom and the (H, D) strata with members.
+    """
+    D, H = n_domains, structure.n_strata
+    has = np.asarray(cell_counts) > 0
+    dom = cell_domain[has]
+    n_psu = np.bincount(dom, minlength=D)
+    strata_has = np.zeros(H * D, dtype=bool)
+    strata_has[structure.psu_stratum[cell_psu[has]] * D + dom] = True
+    strata_has = strata_has.reshape(H, D)
+    return (n_psu - strata_has.sum(axis=0)).astype(np.float64), strata_has

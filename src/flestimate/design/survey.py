@@ -235,7 +235,7 @@ class SurveyDesign(DesignMethods):
     def _domain_df(self, totals) -> tuple[np.ndarray, np.ndarray]:
         """Degrees of freedom (D, K) per domain (R's ``degf`` of the domain: PSUs minus
         strata with members of positive weight) and the (H, D, K) strata with members."""
-        from flestimate.design.kernel import domain_degrees_of_freedom
+        from flestimate.design.kernel import cell_degrees_of_freedom, domain_degrees_of_freedom
 
         D, K = totals.n_domains, totals.n_vars
         Kc = totals.psu_rows.shape[-1]
@@ -243,13 +243,14 @@ class SurveyDesign(DesignMethods):
         active = np.empty((self._structure.n_strata, D, Kc), dtype=bool)
         for k in range(Kc):  # 1, or one per variable when missing values differ
             if totals.sparse:
-                dfs[:, k], active[:, :, k] = _cell_degrees_of_freedom(
-                    self._structure, totals, totals.psu_rows[:, k]
+                dfs[:, k], active[:, :, k] = cell_degrees_of_freedom(
+                    self._structure, totals.cell_psu, totals.cell_domain, D,
+                    totals.psu_rows[:, k],
                 )
-                continue
-            dfs[:, k], active[:, :, k] = domain_degrees_of_freedom(
-                self._structure, totals.psu_rows[:, :, k]
-            )
+            else:
+                dfs[:, k], active[:, :, k] = domain_degrees_of_freedom(
+                    self._structure, totals.psu_rows[:, :, k]
+                )
         if Kc != K:
             dfs = np.repeat(dfs, K, axis=1)
             active = np.repeat(active, K, axis=2)
@@ -287,17 +288,3 @@ class SurveyDesign(DesignMethods):
             f"df={s.degf}, lonely_psu={s.lonely_psu!r}>"
         )
 
-
-def _cell_degrees_of_freedom(structure, totals, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`~flestimate.design.kernel.domain_degrees_of_freedom` from sparse cells:
-    PSUs with members minus strata with members, per domain; and the (H, D) strata
-    with members."""
-    D, H = totals.n_domains, structure.n_strata
-    has = rows > 0
-    dom = totals.cell_domain[has]
-    n_psu = np.bincount(dom, minlength=D)
-    pairs = structure.psu_stratum[totals.cell_psu[has]] * D + dom
-    strata_has = np.zeros(H * D, dtype=bool)
-    strata_has[pairs] = True
-    strata_has = strata_has.reshape(H, D)
-    return (n_psu - strata_has.sum(axis=0)).astype(np.float64), strata_has
