@@ -321,7 +321,7 @@ class DomainCells:
         return np.bincount(self.dom, weights=values, minlength=D + 1)[:D]
 
     def rows(self) -> np.ndarray:
-        """Rows with a positive weight in each cell (P, D)."""
+        """Rows with a positive weight in each cell: (P, D), or (C,) if sparse."""
         if self._rows is None:
             P, D = self.structure.n_psus, self.n_domains
             if self.positive is not None:
@@ -339,7 +339,7 @@ class DomainCells:
         return self._rows
 
     def weight_sums(self) -> tuple[np.ndarray, np.ndarray]:
-        """Weight totals of the cells (P, D) and of the domains (D,)."""
+        """Weight totals of the cells ((P, D) or (C,)) and of the domains (D,)."""
         if self._weights is None:
             psu_w = self.psu_sum(self.structure.weights)
             self._weights = (psu_w, self.to_domains(psu_w))
@@ -609,41 +609,26 @@ def linearised_scores(
             coefs.append(c)
             if psu_scores is not None:
                 psu_scores = psu_scores - S @ c
+
+    def cell_scores(n_units, unit, domain, y, x, unit_totals) -> StageScores:
+        """Scores kept in their unit x domain cells, the residualisers stacked."""
+        L = C = None
+        if coefs:
+            Ls = [unit_totals(j) for j in range(len(coefs))]
+            L = sp.hstack(Ls).tocsr() if any(sp.issparse(m) for m in Ls) else np.hstack(Ls)
+            C = np.vstack(coefs)
+        return StageScores(n_units, unit, domain, y, coef_y, x=x, coef_x=coef_x, L=L, C=C)
+
     if psu_scores is None:
-        L = C = None
-        if coefs:
-            Ls = [totals.projections[j][2] for j in range(len(coefs))]
-            L = sp.hstack(Ls).tocsr() if any(sp.issparse(x) for x in Ls) else np.hstack(Ls)
-            C = np.vstack(coefs)
-        psu_scores = StageScores(
-            totals.n_psus,
-            totals.cell_psu,
-            totals.cell_domain,
-            totals.psu_y,
-            coef_y,
-            x=totals.psu_x,
-            coef_x=coef_x,
-            L=L,
-            C=C,
+        psu_scores = cell_scores(
+            totals.n_psus, totals.cell_psu, totals.cell_domain, totals.psu_y, totals.psu_x,
+            lambda j: totals.projections[j][2],
         )
-    stage_scores = []
-    for s_idx, cells in enumerate(totals.stages):
-        L = C = None
-        if coefs:
-            Ls = [totals.projections[j][3][s_idx] for j in range(len(coefs))]
-            L = sp.hstack(Ls).tocsr() if any(sp.issparse(x) for x in Ls) else np.hstack(Ls)
-            C = np.vstack(coefs)
-        stage_scores.append(
-            StageScores(
-                cells.n_units,
-                cells.unit,
-                cells.domain,
-                cells.y,
-                coef_y,
-                x=cells.x,
-                coef_x=coef_x,
-                L=L,
-                C=C,
-            )
+    stage_scores = tuple(
+        cell_scores(
+            cells.n_units, cells.unit, cells.domain, cells.y, cells.x,
+            lambda j, s_idx=s_idx: totals.projections[j][3][s_idx],
         )
-    return psu_scores, tuple(stage_scores)
+        for s_idx, cells in enumerate(totals.stages)
+    )
+    return psu_scores, stage_scores
