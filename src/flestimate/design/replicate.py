@@ -278,40 +278,12 @@ def _rank_grams(
     return rank
 
 
-def _distinct_columns(pres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct columns of a boolean (P, M) array: ``(first (U,), inverse (M,))``.
-
-    A random 64-bit hash of each column (a sum modulo 2^64) keys the patterns, and
-    an exact comparison confirms them (falling back to a sort when it ever fails).
-    """
-    P, M = pres.shape
-    mult = np.random.default_rng(20261128).integers(1, 2**63, size=P, dtype=np.uint64)
-    key = np.where(pres.T, mult[None, :], np.uint64(0)).sum(axis=1, dtype=np.uint64)
-    codes, _ = pd.factorize(key)
-    first = _first_rows(codes, int(codes.max()) + 1)
-    if np.array_equal(pres[:, first[codes]], pres):
-        return first, codes.astype(np.int64)
-    _, first, inverse = np.unique(pres.T, axis=0, return_index=True, return_inverse=True)
-    return first, np.asarray(inverse).reshape(-1)
-
-
 def _dense_rank(F: np.ndarray, present: np.ndarray, row_weight: np.ndarray) -> np.ndarray:
-    """Rank of ``F[:, present_m] * sqrt(row_weight)`` for every column m of ``present``.
-
-    Columns with the same pattern of present units share one computation
-    (:func:`_pattern_ranks`).
-    """
+    """Rank of ``F[:, present_m] * sqrt(row_weight)`` for every column m of ``present``
+    (P, M) bool: :func:`_sparse_rank` of its (unit, column) pairs."""
     pres = np.asarray(present, dtype=bool)
-    M = pres.shape[1]
-    if M == 0:
-        return np.zeros(0, dtype=np.int64)
-    first, inverse = _distinct_columns(pres)
-    pat = pres[:, first].T  # (U, P)
-    count = pat.sum(axis=1).astype(np.int64)
-    # the present units of every pattern, in unit order, one after another
-    units = np.nonzero(pat)[1].astype(np.int64)
-    starts = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
-    return _pattern_ranks(F, row_weight, units, starts, count)[inverse]
+    column, unit = np.nonzero(pres.T)
+    return _sparse_rank(F, row_weight, unit, column, pres.shape[1])
 
 
 def _sparse_rank(
