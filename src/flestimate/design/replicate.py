@@ -974,18 +974,13 @@ def _replicate_matrix(frame: pd.DataFrame, cols: list) -> np.ndarray:
     return frame[cols].to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _check_replicate_values(
-    W: np.ndarray, cols: Sequence, index: pd.Index, h: np.ndarray | None = None
-) -> None:
+def _check_replicate_values(W: np.ndarray, cols: Sequence, index: pd.Index, h: np.ndarray) -> None:
     """Clear errors for missing, infinite or negative replicate weights.
 
     Fast path: a NaN makes ``min()`` NaN; an infinite value makes the row's random
-    projections ``h`` (or a column sum) non-finite.
+    projections ``h`` non-finite.
     """
-    if W.size == 0:
-        return
-    finite = np.isfinite(h).all() if h is not None else np.isfinite(W.sum(axis=0)).all()
-    if W.min() >= 0 and finite:
+    if W.size == 0 or (W.min() >= 0 and np.isfinite(h).all()):
         return
     for bad, what, fix in (
         (
@@ -1006,30 +1001,28 @@ def _check_replicate_values(
             )
 
 
-def _projections(W: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Three random projections (3, n) of each row's replicate factors ``W[i] / w[i]``:
-    one pass over W, laid out for BLAS whatever W's memory order."""
+def _group_rows(
+    W: np.ndarray, w: np.ndarray, cols: Sequence, index: pd.Index
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check the replicate weights and group rows with identical factors ``W[i] / w[i]``.
+
+    Returns ``(group (n,), factors (G, R))``. One pass over W gives three random
+    projections of each row's factors (laid out for BLAS whatever W's memory order);
+    they also reveal missing or infinite values (:func:`_check_replicate_values`).
+    Rows of one PSU usually follow each other in the file, so runs of consecutive
+    rows with equal projections are the groups; otherwise two projections define
+    the groups by hashing. All three projections of every row are then checked
+    against its group's first row; when rows do not share factors each row is its
+    own group. (Splitting one set of factors into several groups changes no total:
+    it only costs time.)
+    """
+    n = W.shape[0]
     proj = np.random.default_rng(20261128).standard_normal((W.shape[1], 3))
     # rows a weighting step gave weight 0 (nonrespondents) have factors 0
     inv = np.divide(1.0, w, out=np.zeros(w.shape), where=w > 0)
     h = proj.T @ W.T if W.flags.f_contiguous else np.ascontiguousarray((W @ proj).T)
     h *= inv[None, :]
-    return h
-
-
-def _group_rows(W: np.ndarray, w: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Group rows with identical replicate factors ``W[i] / w[i]``.
-
-    Returns ``(group (n,), factors (G, R))``. ``h`` are the :func:`_projections` of
-    the rows. Rows of one PSU usually follow each other in the file, so runs of
-    consecutive rows with equal projections are the groups; otherwise two
-    projections define the groups by hashing. All three projections of every row
-    are then checked against its group's first row; when rows do not share factors
-    each row is its own group. (Splitting one set of factors into several groups
-    changes no total: it only costs time.)
-    """
-    n = W.shape[0]
-    inv = np.divide(1.0, w, out=np.zeros(w.shape), where=w > 0)
+    _check_replicate_values(W, cols, index, h)
     hn = h / (np.abs(h).max(axis=1, keepdims=True) + 1e-300)  # (3, n)
     for attempt in ("runs", "hash"):
         if attempt == "runs":
@@ -1241,10 +1234,8 @@ class ReplicateDesign(DesignMethods):
             )
         w = _weight_values(frame, weight)
         W = _replicate_matrix(frame, cols)
-        h = _projections(W, w)
-        _check_replicate_values(W, cols, frame.index, h)
         sc, rs, r = _scales_for(method, len(cols), scale, rscales, rho)
-        group, F = _group_rows(W, w, h)
+        group, F = _group_rows(W, w, cols, frame.index)
         self._init(
             data=frame,
             weights=pd.Series(w, index=frame.index, name=weight),
@@ -1326,9 +1317,7 @@ class ReplicateDesign(DesignMethods):
                 f"replicate weights (rows "
                 f"{first_values(self._data.index[np.flatnonzero(bad)][:6])})."
             )
-        h = _projections(W, w)
-        _check_replicate_values(W, self.replicate_names, self._data.index, h)
-        group, F = _group_rows(W, w, h)
+        group, F = _group_rows(W, w, self.replicate_names, self._data.index)
         history = self._history if step is None else (*self._history, step)
         return ReplicateDesign._build(
             data=self._data,
