@@ -264,6 +264,20 @@ def _stage_term_sparse(
     return out, lone
 
 
+def _any_stage_term(scores, *args, adjust: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_stage_term` of dense scores (U, M) or :func:`_stage_term_sparse` of
+    :class:`StageScores`. ``adjust``: a lone unit is centred at the average unit score
+    (the first stage's "adjust" rule); else at 0."""
+    if isinstance(scores, StageScores):
+        centre = _mean_score(scores) if adjust else None
+        return _stage_term_sparse(scores, *args, adjust_center=centre)
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim == 1:
+        scores = scores[:, None]
+    centre = scores.mean(axis=0) if adjust else None
+    return _stage_term(scores, *args, adjust_center=centre)
+
+
 def _mean_score(scores: StageScores) -> np.ndarray:
     """Average unit score (M,) of :class:`StageScores` (units without cells count 0)."""
     total = np.asarray(scores.Z.sum(axis=0)).ravel()
@@ -280,23 +294,18 @@ def _taylor(
     covariance: bool,
     column_domain: np.ndarray | None = None,
 ) -> np.ndarray:
-    first = (
+    out, lone = _any_stage_term(
+        psu_scores,
         structure.psu_stratum,
         structure.n_psu,
         structure.fpc1,
         np.ones(structure.n_strata),
         structure.lonely_psu,
         covariance,
+        adjust=True,
     )
-    if isinstance(psu_scores, StageScores):  # sparse cells (many domains)
-        out, lone = _stage_term_sparse(psu_scores, *first, adjust_center=_mean_score(psu_scores))
-    else:
-        psu_scores = np.asarray(psu_scores, dtype=np.float64)
-        if psu_scores.ndim == 1:
-            psu_scores = psu_scores[:, None]
-        out, lone = _stage_term(psu_scores, *first, adjust_center=psu_scores.mean(axis=0))
     if structure.lonely_psu == "average" and lone.any():
-        M = psu_scores.shape[1]
+        M = out.shape[0]  # variance (M,) or covariance (M, M)
         active = (
             np.ones((structure.n_strata, M), dtype=bool)
             if active_strata is None
@@ -324,22 +333,7 @@ def _taylor(
                 out = out * factor
     for stage, scores in zip(structure.stages, stage_scores, strict=False):
         rule = "remove" if structure.lonely_psu == "average" else structure.lonely_psu
-        if isinstance(scores, StageScores):
-            term, _ = _stage_term_sparse(
-                scores,
-                stage.unit_parent,
-                stage.n_units,
-                stage.fraction,
-                stage.parent_factor,
-                rule,
-                covariance,
-            )
-            out = out + term
-            continue
-        scores = np.asarray(scores, dtype=np.float64)
-        if scores.ndim == 1:
-            scores = scores[:, None]
-        term, _ = _stage_term(
+        term, _ = _any_stage_term(
             scores,
             stage.unit_parent,
             stage.n_units,
