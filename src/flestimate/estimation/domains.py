@@ -193,5 +193,5 @@ def _small_integer_codes(col: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
     lo, hi = int(v.min()), int(v.max())
     if hi - lo >= _MAX_INTEGER_SPAN:
         return None
-    codes = v.astype(np.int64) - lo if lo else v.astype(np.int64, copy=False)
+    codes = v.astype(np.int64, copy=False) - lo  # a new array: never the caller's column
     return codes, pd.Index(np.arange(lo, hi + 1).astype(dtype))
