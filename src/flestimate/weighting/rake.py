@@ -142,6 +142,13 @@ def rake(
     186186
     >>> raked.history[-1].step, raked.history[-1].converged
     ('rake', True)
+
+    The same margins as a list of Series of counts indexed by level:
+
+    >>> same = flestimate.rake(design, margins=[counts.groupby(c)["count"].sum()
+    ...                                         for c in ["region", "sex", "age_group"]])
+    >>> bool((same.weights == raked.weights).all())
+    True
     """
     if not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
         raise ValidationError(f"max_iter={max_iter!r} must be a positive integer.")
