@@ -112,8 +112,9 @@ class Totals:
             first = self.numeric[0]
             raise CalibrationError(
                 f"{step}: {parameter}[{first.column!r}] is a number ({first.total:g}), the total "
-                f"of a numeric variable; {step} needs population counts by level "
-                f"({{level: count}}). Calibrate to numeric totals with calibrate()."
+                f"of a numeric variable, but {step} needs population counts by level. Give them "
+                f"under their column ({parameter}={{column: {{level: count}}}}), or calibrate "
+                "to numeric totals with calibrate()."
             )
         return self.margins
 
@@ -361,9 +362,7 @@ def _collapse(totals: Any, margins: Any, parameter: str) -> list[Margin | Numeri
             f"margins={margins!r} must be a list of columns of the totals table "
             f"({', '.join(cells)}); a crossed margin is a list such as {cells[:2]}."
         )
-    frame = table.levels.to_frame(index=False, name=cells) if len(cells) > 1 else None
-    if frame is None:
-        frame = pd.DataFrame({cells[0]: table.levels})
+    frame = table.levels.to_frame(index=False, name=cells if len(cells) > 1 else cells[0])
     frame[COUNT_COLUMN] = table.counts
     out: list[Margin | NumericTotal] = []
     for i, m in enumerate(spec):
