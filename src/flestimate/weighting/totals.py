@@ -1,24 +1,11 @@
 """Population totals: the one shape that ``poststratify``, ``rake`` and ``calibrate`` take.
 
-Population totals (:data:`PopulationTotals`) are given as any of
-
-1. a **DataFrame** of one or more classification columns and a ``count`` column:
-   the population count of every cell of one margin, crossed when there are
-   several columns (``pd.read_csv("data/sample/margins.csv")``: region x sex x
-   age group);
-2. a **Series** of counts indexed by the levels of one variable, or by a
-   MultiIndex of several (a crossed margin), as ``groupby`` leaves it
-   (``margins.groupby("sex")["count"].sum()``). The variable is the name of the
-   index, or the name of the Series when the index has none;
-3. a **mapping** ``{variable: counts}`` with one entry per margin, where counts is
-   a ``{level: count}`` dict, a Series indexed by level, a DataFrame as in 1, or,
-   for ``calibrate`` only, a number: the population total of a numeric variable;
-4. a **list** of the above, one margin (or mapping of margins) per item;
-5. the :class:`Totals` that :func:`population_totals` returns (already read).
-
-``poststratify`` takes exactly one margin (one variable or one crossed table),
-``rake`` one or more margins, ``calibrate`` margins and numeric totals. The same
-totals in any of these shapes give the same weights.
+The shape (:data:`PopulationTotals`) is documented once, on :func:`population_totals`,
+which reads it into :class:`Totals` for the three steps: a DataFrame of classification
+columns and a ``count`` column, a Series of counts indexed by level, a dict
+``{variable: counts or number}``, or a list of these. ``poststratify`` takes exactly one
+margin, ``rake`` one or more, ``calibrate`` margins and numeric totals; the same totals
+in any shape give the same weights.
 """
 
 from __future__ import annotations
@@ -149,12 +136,21 @@ def population_totals(
     Parameters
     ----------
     totals : DataFrame, Series, dict, list or Totals
-        Population totals in one of the shapes of :data:`PopulationTotals`: a DataFrame
-        of classification columns and a ``count`` column (one margin, crossed when
-        there are several columns); a Series of counts indexed by the levels of one
-        variable (the index name, or the Series name, names it); a dict
-        ``{variable: {level: count} | Series | DataFrame | number}`` (a number is the
-        total of a numeric variable, for ``calibrate``); or a list of these.
+        Population totals (:data:`PopulationTotals`), one of
+
+        - a DataFrame of one or more classification columns and a ``count`` column:
+          the counts of the cells of one margin, crossed when there are several
+          columns (``pd.read_csv("data/sample/margins.csv")``);
+        - a Series of counts indexed by the levels of one variable, as ``groupby``
+          leaves it (``cells.groupby("sex")["count"].sum()``): the variable is the
+          index name, or the Series name when the index has none; a MultiIndex with
+          named levels is a crossed margin;
+        - a dict ``{variable: counts}``, one margin per entry, counts being a
+          ``{level: count}`` dict, a Series indexed by level or a DataFrame as above,
+          or a number: the population total of a numeric variable (``calibrate``
+          only);
+        - a list of the above, one margin (or dict of margins) per item;
+        - a :class:`Totals` already read (returned as it is).
     margins : str or list, optional
         With a DataFrame (or Series) of crossed cells: the margins to sum it to, each a
         column name or a list of column names (a crossed margin), e.g.
