@@ -140,7 +140,7 @@ def test_docstring_examples(monkeypatch):
     import importlib
 
     monkeypatch.chdir(ROOT)
-    for name in ("rake", "calibrate", "summary"):
+    for name in ("rake", "calibrate", "summary", "totals"):
         mod = importlib.import_module(f"flestimate.weighting.{name}")
         result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert result.attempted > 0 and result.failed == 0, name

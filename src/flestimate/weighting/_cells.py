@@ -1,162 +1,21 @@
 """Weighting cells: encoding sample columns and matching them to population counts.
 
-Shared by post-stratification, raking, calibration and the nonresponse adjustment.
-Every check names the margin (column or columns), what was found and the fix.
+Shared by post-stratification, raking and calibration; the counts are read by
+:func:`flestimate.weighting.totals.population_totals`. Every check names the margin
+(column or columns), what was found and the fix.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from numbers import Real
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from flestimate.errors import CalibrationError, first_values
+from flestimate.weighting.totals import Margin
 
-__all__ = [
-    "Margin",
-    "encode_columns",
-    "parse_margin",
-    "parse_margins",
-    "check_grand_totals",
-]
-
-COUNT_COLUMN = "count"
-
-
-@dataclass(frozen=True, eq=False)
-class Margin:
-    """Population counts of the cells of one margin (one column or a cross of columns).
-
-    Attributes
-    ----------
-    name : str
-        Name used in messages (the column, or the columns joined by " x ").
-    columns : tuple of str
-        Sample columns that define the cells.
-    levels : pandas.Index
-        Cell labels (a MultiIndex for crossed columns), in the order of ``counts``.
-    counts : ndarray (q,) float64
-        Population count of each cell.
-    """
-
-    name: str
-    columns: tuple[str, ...]
-    levels: pd.Index
-    counts: np.ndarray
-
-    @property
-    def total(self) -> float:
-        return float(self.counts.sum())
-
-    def as_dict(self) -> dict[str, Any]:
-        labels = [
-            " x ".join(map(str, lv)) if isinstance(lv, tuple) else _plain(lv) for lv in self.levels
-        ]
-        return {
-            "columns": list(self.columns),
-            "counts": dict(zip(labels, self.counts.tolist(), strict=False)),
-        }
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _check_counts(name: str, levels: pd.Index, counts: np.ndarray) -> None:
-    bad = ~np.isfinite(counts) | (counts < 0)
-    if bad.any():
-        raise CalibrationError(
-            f"population counts of margin {name!r} must be finite and >= 0; found "
-            f"{int(bad.sum())} invalid (levels {first_values(levels[bad])}). Correct the totals."
-        )
-    if levels.has_duplicates:
-        dup = levels[levels.duplicated()].unique()
-        raise CalibrationError(
-            f"population counts of margin {name!r} list a level more than once "
-            f"({first_values(dup)}). Give one count per level."
-        )
-
-
-def parse_margin(name: str, spec: Any) -> Margin:
-    """Read one margin's population counts.
-
-    ``spec`` is a mapping ``{level: count}``, a pandas Series indexed by level, or a
-    DataFrame with the cell columns and a ``count`` column (crossed cells). For a
-    mapping or a Series, ``name`` is the sample column.
-    """
-    if isinstance(spec, pd.DataFrame):
-        if COUNT_COLUMN not in spec.columns:
-            raise CalibrationError(
-                f"population counts of margin {name!r} are a DataFrame without a "
-                f"{COUNT_COLUMN!r} column (columns: {first_values(map(str, spec.columns))}). "
-                f"Name the column of population counts {COUNT_COLUMN!r}."
-            )
-        columns = tuple(str(c) for c in spec.columns if c != COUNT_COLUMN)
-        if not columns:
-            raise CalibrationError(
-                f"population counts of margin {name!r} have no cell columns besides "
-                f"{COUNT_COLUMN!r}. Add the columns that define the cells."
-            )
-        counts = pd.to_numeric(spec[COUNT_COLUMN], errors="coerce").to_numpy(dtype=np.float64)
-        if len(columns) == 1:
-            levels = pd.Index(spec[columns[0]].to_numpy())
-        else:
-            levels = pd.MultiIndex.from_frame(spec[list(columns)])
-        label = " x ".join(columns)
-    elif isinstance(spec, pd.Series):
-        columns = (str(name),)
-        levels = pd.Index(spec.index.to_numpy())
-        counts = pd.to_numeric(spec, errors="coerce").to_numpy(dtype=np.float64)
-        label = str(name)
-    elif isinstance(spec, Mapping):
-        columns = (str(name),)
-        levels = pd.Index(list(spec.keys()), tupleize_cols=False)
-        try:
-            counts = np.array([float(v) for v in spec.values()], dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise CalibrationError(
-                f"population counts of margin {name!r} must be numbers; found "
-                f"{first_values(spec.values())}. Give {{level: count}}."
-            ) from exc
-        label = str(name)
-    else:
-        raise CalibrationError(
-            f"population counts of margin {name!r} must be a {{level: count}} dict, a Series "
-            f"or a DataFrame with a {COUNT_COLUMN!r} column; found {type(spec).__name__}."
-        )
-    _check_counts(label, levels, counts)
-    return Margin(name=label, columns=columns, levels=levels, counts=counts)
-
-
-def parse_margins(margins: Any, parameter: str) -> list[Margin]:
-    """Read ``{name: spec}`` margins (see :func:`parse_margin`)."""
-    if not isinstance(margins, Mapping) or not margins:
-        raise CalibrationError(
-            f"{parameter}= must be a non-empty dict of margin name -> population counts; "
-            f"found {type(margins).__name__ if not isinstance(margins, Mapping) else 'an empty dict'}."
-        )
-    return [parse_margin(str(k), v) for k, v in margins.items()]
-
-
-def check_grand_totals(margins: list[Margin], parameter: str, rtol: float = 1e-6) -> None:
-    """Margins calibrated together must describe the same population size."""
-    if len(margins) < 2:
-        return
-    totals = np.array([m.total for m in margins])
-    ref = totals[0]
-    bad = np.abs(totals - ref) > rtol * max(abs(ref), 1.0)
-    if bad.any():
-        listing = ", ".join(f"{m.name!r}: {m.total:g}" for m in margins)
-        raise CalibrationError(
-            f"the margins of {parameter}= have different grand totals ({listing}). Every margin "
-            f"counts the same population; correct the counts so that their sums agree."
-        )
+__all__ = ["encode_columns"]
 
 
 def _sample_column(frame: pd.DataFrame, column: str, margin: str) -> pd.Series:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from numbers import Real
-from typing import Any
+from typing import Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -12,7 +10,7 @@ import scipy.sparse as sp
 
 from flestimate.design.calibration_hook import Residualizer
 from flestimate.errors import CalibrationError, CalibrationWarning, ValidationError, first_values
-from flestimate.weighting._cells import Margin, check_grand_totals, encode_columns, parse_margin
+from flestimate.weighting._cells import encode_columns
 from flestimate.weighting._design import (
     WeightingStep,
     current_weights,
@@ -25,13 +23,16 @@ from flestimate.weighting._design import (
     warn,
     weight_stats,
 )
-from flestimate.weighting._solver import calibration_g, scaled_pinv
+from flestimate.weighting._solver import CalibrationFit, calibration_g, scaled_pinv
+from flestimate.weighting._types import DesignT
 from flestimate.weighting.poststratify import check_zero_cells
 from flestimate.weighting.rake import cross_cells
+from flestimate.weighting.totals import Margin, PopulationTotals, Totals, population_totals
 
 __all__ = ["calibrate"]
 
-METHODS = ("linear", "raking", "logit")
+CalibrationMethod: TypeAlias = Literal["linear", "raking", "logit"]
+METHODS: tuple[CalibrationMethod, ...] = ("linear", "raking", "logit")
 # replicate columns calibrated together when an auxiliary is continuous (n x block x q memory)
 _REPLICATE_BLOCK = 16
 # categorical calibrations on up to this many cells get a (C, C) residualiser on the cells
@@ -41,29 +42,20 @@ _COMBO_RESIDUAL_MAX = 2000
 class _Model:
     """The calibration model: columns of X, their population totals and names."""
 
-    def __init__(self, frame: pd.DataFrame, w: np.ndarray, totals: Mapping[str, Any]) -> None:
+    def __init__(self, frame: pd.DataFrame, w: np.ndarray, totals: Totals) -> None:
         self.categorical: list[tuple[Margin, np.ndarray, np.ndarray, pd.Index]] = []
         self.numeric: list[tuple[str, np.ndarray, float]] = []
-        for name, spec in totals.items():
-            name = str(name)
-            if isinstance(spec, (Mapping, pd.Series, pd.DataFrame)):
-                margin = parse_margin(name, spec)
-                codes, counts, levels = encode_columns(frame, margin)
-                check_zero_cells(
-                    np.bincount(codes, weights=w, minlength=counts.size),
-                    levels,
-                    margin.name,
-                    "weights",
-                )
-                self.categorical.append((margin, codes, counts, levels))
-            elif isinstance(spec, Real) and not isinstance(spec, bool) and np.isfinite(spec):
-                self.numeric.append((name, _numeric_column(frame, name), float(spec)))
-            else:
-                raise CalibrationError(
-                    f"totals[{name!r}] must be {{level: count}} for a categorical column or a "
-                    f"finite number (the population total) for a numeric column; found {spec!r}."
-                )
-        check_grand_totals([c[0] for c in self.categorical], "totals")
+        for margin in totals.margins:
+            codes, counts, levels = encode_columns(frame, margin)
+            check_zero_cells(
+                np.bincount(codes, weights=w, minlength=counts.size),
+                levels,
+                margin.name,
+                "weights",
+            )
+            self.categorical.append((margin, codes, counts, levels))
+        for num in totals.numeric:
+            self.numeric.append((num.column, _numeric_column(frame, num.column), num.total))
         # treatment coding: every level of the first categorical column (it plays the
         # intercept), the other categorical columns without their first level
         names: list[str] = []
@@ -125,7 +117,9 @@ def _numeric_column(frame: pd.DataFrame, name: str) -> np.ndarray:
     return vals
 
 
-def _check_bounds(method: str, bounds: Any) -> tuple[float, float] | None:
+def _check_bounds(
+    method: CalibrationMethod, bounds: tuple[float, float] | None
+) -> tuple[float, float] | None:
     if method not in METHODS:
         raise ValidationError(f"method={method!r} must be one of {', '.join(map(repr, METHODS))}.")
     if bounds is None:
@@ -157,7 +151,12 @@ def _check_bounds(method: str, bounds: Any) -> tuple[float, float] | None:
 
 
 def _fail(
-    model: _Model, fit: Any, b: int, max_iter: int, bounds: Any, what: str
+    model: _Model,
+    fit: CalibrationFit,
+    b: int,
+    max_iter: int,
+    bounds: tuple[float, float] | None,
+    what: str,
 ) -> CalibrationError:
     hint = (
         f"the bounds {bounds} cannot be met: widen them, or collapse sparse categories"
@@ -172,25 +171,28 @@ def _fail(
 
 
 def calibrate(
-    design: Any,
+    design: DesignT,
     *,
-    totals: dict[str, Any],
-    method: str = "linear",
+    totals: PopulationTotals,
+    method: CalibrationMethod = "linear",
     bounds: tuple[float, float] | None = None,
     max_iter: int = 50,
-) -> Any:
+) -> DesignT:
     """Calibrate the weights to population totals of auxiliary variables.
 
     Parameters
     ----------
     design : SurveyDesign or ReplicateDesign
         The input design (unchanged).
-    totals : dict
-        A categorical column maps to ``{level: population count}`` for all its levels;
-        a numeric column maps to its population total. ``{"stype": {"E": 4421,
-        "H": 755, "M": 1018}, "api99": 3914069}`` is R's ``calibrate(d, ~stype + api99,
-        c(6194, 755, 1018, 3914069))``. Without a categorical column no intercept is
-        added (the weights are calibrated to the numeric totals only).
+    totals : dict, list, DataFrame, Series or Totals
+        Population totals in the shape of
+        :func:`flestimate.weighting.population_totals`: a categorical column
+        maps to its counts (``{level: population count}`` for all its levels, or a
+        Series), a crossed margin is a DataFrame with the cell columns and a ``count``
+        column, and a numeric column maps to its population total. ``{"stype":
+        {"E": 4421, "H": 755, "M": 1018}, "api99": 3914069}`` is R's ``calibrate(d,
+        ~stype + api99, c(6194, 755, 1018, 3914069))``. Without a categorical column no
+        intercept is added (the weights are calibrated to the numeric totals only).
     method : {"linear", "raking", "logit"}
         Distance function: linear (GREG), raking (multiplicative, g > 0) or logit
         (g in the open interval of ``bounds``).
@@ -242,13 +244,10 @@ def calibrate(
     bnd = _check_bounds(method, bounds)
     if not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
         raise ValidationError(f"max_iter={max_iter!r} must be a positive integer.")
-    if not isinstance(totals, Mapping) or not totals:
-        raise CalibrationError(
-            "totals= must be a non-empty dict: column -> {level: count} or column -> total."
-        )
+    parsed = population_totals(totals)
     frame = design_frame(design)
     w = current_weights(design)
-    model = _Model(frame, w, totals)
+    model = _Model(frame, w, parsed)
     T = model.totals
 
     if model.only_categorical:
@@ -303,7 +302,8 @@ def calibrate(
     new_rep = None
     rep_info = None
     if is_replicate(design):
-        R = int(design.n_replicates)
+        # is_replicate() is a run-time check that mypy cannot narrow the union with
+        R = int(design.n_replicates)  # type: ignore[union-attr]
         if combo is not None:
             # all replicates at once from the PSU x cell weighted counts
             rtab = replicate_cell_totals(design, combo, Xc.shape[0])  # (R, C)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from flestimate.errors import CalibrationError, first_values
 from flestimate.weighting._design import (
@@ -20,12 +20,13 @@ from flestimate.weighting._design import (
     replicate_cell_totals,
     weight_stats,
 )
+from flestimate.weighting._types import DesignT
 from flestimate.weighting.poststratify import cell_sums
 
 __all__ = ["adjust_nonresponse"]
 
 
-def _responded(frame: pd.DataFrame, responded: Any) -> np.ndarray:
+def _responded(frame: pd.DataFrame, responded: str | ArrayLike) -> np.ndarray:
     if isinstance(responded, str):
         if responded not in frame.columns:
             raise CalibrationError(
@@ -64,7 +65,9 @@ def _responded(frame: pd.DataFrame, responded: Any) -> np.ndarray:
     return col.to_numpy(dtype=np.float64) == 1
 
 
-def _cells(frame: pd.DataFrame, cells: Any) -> tuple[np.ndarray, pd.Index, list[str]]:
+def _cells(
+    frame: pd.DataFrame, cells: str | Sequence[str]
+) -> tuple[np.ndarray, pd.Index, list[str]]:
     cols = (
         [cells] if isinstance(cells, str) else list(cells) if isinstance(cells, Sequence) else None
     )
@@ -92,7 +95,9 @@ def _cells(frame: pd.DataFrame, cells: Any) -> tuple[np.ndarray, pd.Index, list[
     return codes.astype(np.int64), uniq, cols
 
 
-def adjust_nonresponse(design: Any, *, responded: Any, cells: Any) -> Any:
+def adjust_nonresponse(
+    design: DesignT, *, responded: str | ArrayLike, cells: str | Sequence[str]
+) -> DesignT:
     """Weighting-class nonresponse adjustment.
 
     Parameters

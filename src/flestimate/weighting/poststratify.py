@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from flestimate.design.calibration_hook import Residualizer
 from flestimate.errors import CalibrationError, first_values
-from flestimate.weighting._cells import Margin, encode_columns, parse_margin
+from flestimate.weighting._cells import encode_columns
 from flestimate.weighting._design import (
     WeightingStep,
     current_weights,
@@ -22,26 +19,22 @@ from flestimate.weighting._design import (
     replicate_cell_totals,
     weight_stats,
 )
+from flestimate.weighting._types import DesignT
+from flestimate.weighting.totals import Margin, PopulationTotals, population_totals
 
 __all__ = ["poststratify"]
 
 
-def _margin_from_totals(totals: Any) -> Margin:
-    if isinstance(totals, pd.DataFrame):
-        return parse_margin("post-strata", totals)
-    if isinstance(totals, Mapping):
-        if len(totals) != 1:
-            raise CalibrationError(
-                f"totals= as a dict must have exactly one post-stratum column -> {{level: count}}; "
-                f"found {len(totals)} keys ({first_values(map(str, totals))}). For crossed "
-                f"post-strata pass a DataFrame with the stratum columns and a 'count' column."
-            )
-        ((name, spec),) = totals.items()
-        return parse_margin(str(name), spec)
-    raise CalibrationError(
-        "totals= must be a DataFrame with the post-stratum columns and a 'count' column, or "
-        f"a dict {{column: {{level: count}}}}; found {type(totals).__name__}."
-    )
+def _one_margin(totals: PopulationTotals) -> Margin:
+    margins = population_totals(totals).categorical("poststratify", "totals")
+    if len(margins) != 1:
+        raise CalibrationError(
+            f"poststratify needs exactly one post-stratum column or one table of crossed "
+            f"post-strata; totals= gives {len(margins)} margins "
+            f"({first_values(m.name for m in margins)}). For crossed post-strata pass a DataFrame "
+            f"with the stratum columns and a 'count' column; to meet several margins use rake()."
+        )
+    return margins[0]
 
 
 def cell_sums(codes: np.ndarray, q: int, weights: np.ndarray) -> np.ndarray:
@@ -67,16 +60,19 @@ def check_zero_cells(sums: np.ndarray, levels: pd.Index, margin: str, what: str)
         )
 
 
-def poststratify(design: Any, *, totals: Any) -> Any:
+def poststratify(design: DesignT, *, totals: PopulationTotals) -> DesignT:
     """Post-stratify the weights to known population counts.
 
     Parameters
     ----------
     design : SurveyDesign or ReplicateDesign
         The input design (unchanged).
-    totals : dict or DataFrame
-        ``{column: {level: count}}`` for one post-stratum column, or a DataFrame with
-        the post-stratum columns and a ``count`` column (crossed post-strata).
+    totals : DataFrame, Series, dict, list or Totals
+        The population count of every post-stratum, as one margin in the shape of
+        :func:`flestimate.weighting.population_totals`: a DataFrame with the
+        post-stratum columns and a ``count`` column (crossed post-strata), a Series of
+        counts indexed by the levels of one column, ``{column: {level: count}}``, or a
+        one-item list of these.
 
     Returns
     -------
@@ -96,7 +92,7 @@ def poststratify(design: Any, *, totals: Any) -> Any:
     Holt, D. and Smith, T. M. F. (1979). Post stratification. JRSS A 142, 33-46.
     Lumley, T. survey R package, ``postStratify``, ``svyrecvar``.
     """
-    margin = _margin_from_totals(totals)
+    margin = _one_margin(totals)
     frame = design_frame(design)
     w = current_weights(design)
     codes, counts, levels = encode_columns(frame, margin)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from flestimate.design.calibration_hook import Residualizer
 from flestimate.errors import CalibrationError, ValidationError
-from flestimate.weighting._cells import Margin, check_grand_totals, encode_columns, parse_margins
+from flestimate.weighting._cells import encode_columns
 from flestimate.weighting._design import (
     WeightingStep,
     current_weights,
@@ -20,8 +20,10 @@ from flestimate.weighting._design import (
     replicate_cell_totals,
     weight_stats,
 )
-from flestimate.weighting._solver import ipf, rake_residual_matrix
+from flestimate.weighting._solver import RakeFit, ipf, rake_residual_matrix
+from flestimate.weighting._types import DesignT
 from flestimate.weighting.poststratify import check_zero_cells, indicator
+from flestimate.weighting.totals import Margin, PopulationTotals, population_totals
 
 __all__ = ["rake"]
 
@@ -57,7 +59,12 @@ def cross_cells(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, 
 
 
 def _not_converged(
-    margins: list[Margin], levels: list[pd.Index], fit: Any, b: int, max_iter: int, what: str
+    margins: Sequence[Margin],
+    levels: list[pd.Index],
+    fit: RakeFit,
+    b: int,
+    max_iter: int,
+    what: str,
 ) -> CalibrationError:
     j, k = fit.worst[b]
     return CalibrationError(
@@ -69,22 +76,24 @@ def _not_converged(
 
 
 def rake(
-    design: Any,
+    design: DesignT,
     *,
-    margins: dict[str, Any],
+    margins: PopulationTotals,
     max_iter: int = 50,
     tolerance: float = 1e-7,
-) -> Any:
+) -> DesignT:
     """Rake the weights to population margins (iterative proportional fitting).
 
     Parameters
     ----------
     design : SurveyDesign or ReplicateDesign
         The input design (unchanged).
-    margins : dict
-        Margin name -> population counts: ``{level: count}`` or a Series (the name is
-        the sample column), or a DataFrame with the cell columns and a ``count``
-        column (a crossed margin).
+    margins : dict, list, DataFrame, Series or Totals
+        The population counts of one or more margins, in the shape of
+        :func:`flestimate.weighting.population_totals`: ``{column: {level:
+        count} | Series | DataFrame}``, or a list of Series (counts indexed by the
+        levels of one column) and DataFrames (cell columns and a ``count`` column: a
+        crossed margin). A single DataFrame or Series is one margin.
     max_iter : int
         Largest number of sweeps over the margins.
     tolerance : float
@@ -133,13 +142,19 @@ def rake(
     186186
     >>> raked.history[-1].step, raked.history[-1].converged
     ('rake', True)
+
+    The same margins as a list of Series of counts indexed by level:
+
+    >>> same = flestimate.rake(design, margins=[counts.groupby(c)["count"].sum()
+    ...                                         for c in ["region", "sex", "age_group"]])
+    >>> bool((same.weights == raked.weights).all())
+    True
     """
     if not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
         raise ValidationError(f"max_iter={max_iter!r} must be a positive integer.")
     if not (isinstance(tolerance, (int, float)) and 0 < tolerance < 1):
         raise ValidationError(f"tolerance={tolerance!r} must be a number in (0, 1), e.g. 1e-7.")
-    parsed = parse_margins(margins, "margins")
-    check_grand_totals(parsed, "margins")
+    parsed = population_totals(margins, parameter="margins").categorical("rake", "margins")
     frame = design_frame(design)
     w = current_weights(design)
     codes, counts, levels = [], [], []
@@ -169,7 +184,7 @@ def rake(
         K = rake_residual_matrix(
             fit.sweep_factors[:, 0, :], maps, sizes, n_c, sweeps=_R_RESIDUAL_SWEEPS
         )
-        resid: Any = Residualizer(X=combo, s=w, phi=inv_w, A=K)
+        resid: Residualizer | tuple[Residualizer, ...] = Residualizer(X=combo, s=w, phi=inv_w, A=K)
     else:
         per_margin = []
         for j, (c, q) in enumerate(zip(codes, sizes, strict=False)):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
 from flestimate.weighting._design import current_weights, weight_stats
+from flestimate.weighting._types import Design
 
 __all__ = ["weight_summary"]
 
@@ -26,7 +25,7 @@ _COLUMNS = [
 ]
 
 
-def weight_summary(design: Any) -> pd.DataFrame:
+def weight_summary(design: Design) -> pd.DataFrame:
     """Kish's weight summary before and after each weighting step of ``design.history``.
 
     Parameters

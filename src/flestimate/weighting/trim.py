@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from flestimate.errors import CalibrationError, ValidationError
@@ -14,6 +12,7 @@ from flestimate.weighting._design import (
     replicate_weight_matrix,
     weight_stats,
 )
+from flestimate.weighting._types import DesignT
 
 __all__ = ["trim_weights"]
 
@@ -48,12 +47,12 @@ def _trim(W: np.ndarray, lower: float, upper: float, redistribute: bool) -> tupl
 
 
 def trim_weights(
-    design: Any,
+    design: DesignT,
     *,
     lower: float | None = None,
     upper: float | None = None,
     redistribute: bool = True,
-) -> Any:
+) -> DesignT:
     """Trim extreme weights to ``[lower, upper]``.
 
     Parameters
