@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import flestimate as fl
-from flestimate import _coverage as study
+from flestimate.simulation import coverage as study
 from flestimate.estimation.cimethods import CI_METHODS
 
 
