@@ -225,3 +225,10 @@ def test_summary_of_a_frame_without_the_record_columns_names_them():
     with pytest.raises(ValidationError, match=r"lacks the column\(s\) 'lower', 'upper'"):
         study.summarise(pd.DataFrame(columns=[c for c in study.RECORD_COLUMNS
                                               if c not in ("lower", "upper")]))  # fmt: skip
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(study, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
