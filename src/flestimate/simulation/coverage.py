@@ -31,7 +31,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -206,7 +206,8 @@ def coverage_study(
         t0 = time.perf_counter()
         kwargs = {k: sc[k] for k in SIMULATE_KEYS}
         survey = simulate(respondents, rng=rng + i, keep_population=True, **kwargs)
-        true_p = float(survey.population["fl"].mean())
+        population = cast(pd.DataFrame, survey.population)  # kept: keep_population=True
+        true_p = float(population["fl"].mean())
         est = np.array(
             [sample_estimates(x) for x in survey.draw_samples(replications, rng=rng + 1000 + i)]
         )

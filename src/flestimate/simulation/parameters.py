@@ -118,7 +118,7 @@ CHILD_WORST_FORM_RR = 0.25
 
 # Sector distribution of workers: rows urban male adult, urban female adult, urban child,
 # rural male adult, rural female adult, rural child; columns SECTORS.
-SECTOR_WEIGHTS = {
+SECTOR_WEIGHTS: dict[str, dict[str, float]] = {
     "urban_male": {"A": 6, "B": 1, "C": 15, "D": 1, "E": 1, "F": 14, "G": 18, "H": 9, "I": 5,
                    "J": 3, "K": 2, "L": 1, "M": 2, "N": 4, "O": 6, "P": 4, "Q": 2, "R": 1,
                    "S": 3, "T": 1, "U": 0.1},
