@@ -78,12 +78,19 @@ def simulator_available() -> bool:
 
 
 def _simulator_fingerprint() -> str:
-    """Hash of the simulator's source, so the cached files follow changes of the simulator."""
+    """Hash of the simulator's source, so the cached files follow changes of the simulator.
+
+    Every module of the package ``flestimate.simulation`` that draws or writes the data
+    (the coverage study does neither).
+    """
     import hashlib
 
-    import flestimate.simulation as module
+    import flestimate.simulation as package
 
-    source = Path(module.__file__).read_bytes() + repr(sorted(SIMULATE_OPTIONS.items())).encode()
+    folder = Path(package.__file__).parent
+    modules = sorted(p for p in folder.glob("*.py") if p.name != "coverage.py")
+    source = b"".join(p.read_bytes() for p in modules)
+    source += repr(sorted(SIMULATE_OPTIONS.items())).encode()
     return hashlib.sha1(source).hexdigest()[:12]
 
 

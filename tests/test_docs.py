@@ -65,12 +65,14 @@ def test_api_reference_renders_the_docstrings(site):
     assert "EstimateTable" in html and "Korn" in html
     html = (site / "api" / "design" / "index.html").read_text(encoding="utf-8")
     assert "SurveyDesign" in html and "ReplicateDesign" in html
+    html = (site / "api" / "simulate" / "index.html").read_text(encoding="utf-8")
+    assert "SimulatedSurvey" in html and "coverage_study" in html and "plot_summary" in html
 
 
 def test_coverage_page_has_the_table_and_the_command(site):
     html = (site / "methodology" / "ci-coverage" / "index.html").read_text(encoding="utf-8")
     text = re.sub(r"<[^>]+>", "", html)  # code highlighting splits the command into spans
-    assert "python -m flestimate._coverage --replications 1500" in text
+    assert "python -m flestimate.simulation.coverage --replications 1500" in text
     assert "korn-graubard-nchs" in text and "coverage" in text
 
 

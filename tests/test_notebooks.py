@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -29,6 +30,12 @@ SMALL = {
     ),
 }
 NEEDS_READ_SURVEY = {"01-quickstart.ipynb", "02-nso-workflow.ipynb"}
+# notebook -> text of the code cell that must show a figure when run
+FIGURES = {"03-ci-coverage.ipynb": "study.plot_summary(summary)"}
+# an import of a private module or name of flestimate (flestimate._x, from flestimate import _x)
+PRIVATE_IMPORT = re.compile(
+    r"\bflestimate(?:\.\w+)*\._\w|\bfrom\s+flestimate(?:\.\w+)*\s+import\s+[^\n]*\b_\w"
+)
 
 
 def _has_read_survey() -> bool:
@@ -53,6 +60,7 @@ def test_notebooks_have_a_parameters_cell_and_no_outputs():
         # the public API only
         code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
         assert "import flestimate as fl" in code
+        assert not PRIVATE_IMPORT.search(code), f"{name}: imports a private module of flestimate"
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +111,7 @@ def test_notebook_runs(name, tmp_path, kernel_name):
     assert not errors
     # every code cell ran
     assert all(c.execution_count for c in nb.cells if c.cell_type == "code" and c.source.strip())
+    # and the figures are shown (the library must not switch the notebook's backend)
+    if name in FIGURES:
+        (cell,) = [c for c in nb.cells if c.cell_type == "code" and FIGURES[name] in c.source]
+        assert any("image/png" in o.get("data", {}) for o in cell.outputs), cell.outputs

@@ -594,3 +594,41 @@ def test_committed_sav_declares_user_missing(committed):
     sav, meta = pyreadstat.read_sav(SAMPLE_DIR / "fl_survey.sav", user_missing=True)
     _same_values(df, sav)
     assert {(r["lo"], r["hi"]) for r in meta.missing_ranges["wd_i1"]} == {(8.0, 8.0), (9.0, 9.0)}
+
+
+def test_committed_sample_is_reproduced_by_its_command(committed, tmp_path, monkeypatch):
+    # data/sample/README.md: flestimate simulate --respondents 20000 --seed 20181010
+    # --out data/sample; the text files come back byte for byte, the binary ones (which
+    # carry a creation time) value for value with the same labels
+    monkeypatch.chdir(tmp_path)
+    survey = simulate(20_000, rng=20181010)
+    survey.write("data/sample")
+    fresh = tmp_path / "data" / "sample"
+    for name in ("README.md", "fl_survey.codebook.yaml", "fl_survey.csv", "margins.csv",
+                 "truth.json", "truth_respondents.csv"):  # fmt: skip
+        assert (fresh / name).read_bytes() == (SAMPLE_DIR / name).read_bytes(), name
+    for read, name in ((pd.read_parquet, "fl_survey.parquet"), (pd.read_stata, "fl_survey.dta")):
+        pd.testing.assert_frame_equal(read(fresh / name), read(SAMPLE_DIR / name))
+    new, new_meta = pyreadstat.read_sav(fresh / "fl_survey.sav", user_missing=True)
+    old, old_meta = pyreadstat.read_sav(SAMPLE_DIR / "fl_survey.sav", user_missing=True)
+    pd.testing.assert_frame_equal(new, old)
+    assert new_meta.column_labels == old_meta.column_labels
+    assert new_meta.variable_value_labels == old_meta.variable_value_labels
+    assert new_meta.missing_ranges == old_meta.missing_ranges
+
+
+def test_the_package_never_hides_the_function_behind_a_module():
+    # flestimate.simulation is a package of modules; none of them may be named like a
+    # public function, or importing it would replace the function on the package
+    import importlib
+    import pkgutil
+
+    import flestimate
+    import flestimate.simulation as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"flestimate.simulation.{info.name}")
+        assert info.name not in package.__all__, info.name
+    assert package.simulate is simulate and callable(flestimate.simulate)
+    assert flestimate.simulate is simulate
+    assert flestimate.SimulatedSurvey is SimulatedSurvey is package.SimulatedSurvey

@@ -10,13 +10,18 @@ sample's estimate, standard error, degrees of freedom and size, exactly as
 :meth:`flestimate.SurveyDesign.prevalence` does (the tests check this), and the
 interval is compared with the population's true prevalence.
 
-Run from the command line (the table of ``docs/methodology/ci-coverage.md``)::
+In Python (notebook ``03-ci-coverage.ipynb``)::
 
-    python -m flestimate._coverage --replications 1500 --out docs/methodology/coverage
+    from flestimate.simulation import coverage
+    records = coverage.coverage_study(replications=200)
+    summary = coverage.summarise(records)
+    coverage.plot_summary(summary)
 
-``--quick`` runs two scenarios with 20 samples each (seconds). This module is a
-research tool behind notebook ``03-ci-coverage.ipynb``; it is not part of the
-public API.
+From the command line (the table of ``docs/methodology/ci-coverage.md``)::
+
+    python -m flestimate.simulation.coverage --replications 1500 --out docs/methodology/coverage
+
+``--quick`` runs two scenarios with 20 samples each (seconds).
 """
 
 from __future__ import annotations
@@ -26,23 +31,37 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["SCENARIOS", "METHODS", "run_study", "summarise", "plot_summary", "main"]
+from flestimate.design import SurveyDesign
+from flestimate.errors import FlestimateError, ValidationError
+from flestimate.estimation.cimethods import CI_METHODS
+from flestimate.estimation.table import compute_ci
+from flestimate.simulation.parameters import check_float, check_int
+from flestimate.simulation.survey import simulate
 
-#: CI methods compared, in the order of ``flestimate.estimation.cimethods.CI_METHODS``.
-METHODS = (
-    "wald",
-    "logit",
-    "asin",
-    "wilson",
-    "korn-graubard",
-    "korn-graubard-nchs",
-    "likelihood",
-)
+__all__ = [
+    "METHODS",
+    "PSU_FRACTION",
+    "RECORD_COLUMNS",
+    "SCENARIOS",
+    "SIMULATE_KEYS",
+    "SUMMARY_COLUMNS",
+    "coverage_study",
+    "intervals",
+    "main",
+    "markdown_table",
+    "overall",
+    "plot_summary",
+    "sample_estimates",
+    "summarise",
+]
+
+#: CI methods compared: every method of the engine's registry, in its order.
+METHODS: tuple[str, ...] = tuple(CI_METHODS)
 
 #: Share of each stratum's enumeration areas in the sample. Small, as in national surveys,
 #: so that the with-replacement (ultimate cluster) variance that the design declares
@@ -76,14 +95,27 @@ SCENARIOS: tuple[dict[str, Any], ...] = (
      "hotspot_share": 0.04, "hotspot_risk": 20.0, "psu_fraction": PSU_FRACTION},
 )  # fmt: skip
 
-_SIM_KEYS = ("prevalence", "households_per_psu", "hotspot_share", "hotspot_risk", "psu_fraction")
+#: The :func:`flestimate.simulate` arguments that a scenario sets (besides its ``name``).
+SIMULATE_KEYS = ("prevalence", "households_per_psu", "hotspot_share", "hotspot_risk",
+                 "psu_fraction")  # fmt: skip
+
+#: Columns of the records of :func:`coverage_study` (one row per scenario x sample x method).
+RECORD_COLUMNS = ("scenario", "sample", "method", "true_p", "estimate", "se", "df", "n",
+                  "deff", "lower", "upper")  # fmt: skip
+
+#: Columns of the summary of :func:`summarise` (one row per scenario x method).
+SUMMARY_COLUMNS = ("scenario", "method", "true_per_1000", "mean_deff", "mean_df",
+                   "variance_ratio", "share_zero", "coverage", "coverage_mcse", "miss_below",
+                   "miss_above", "no_interval", "mean_width_per_1000", "samples")  # fmt: skip
 
 
-def _sample_estimates(sample: pd.DataFrame) -> tuple[float, float, float, float, float]:
-    """Estimate, SE, df, unweighted n and deff of the national prevalence of one sample."""
-    import flestimate as fl
+def sample_estimates(sample: pd.DataFrame) -> tuple[float, float, float, float, float]:
+    """Estimate, SE, df, unweighted n and deff of the national prevalence of one sample.
 
-    design = fl.SurveyDesign(
+    ``sample`` is one frame of :meth:`flestimate.SimulatedSurvey.draw_samples`; the design
+    is ``strata="stratum"``, ``psu="psu"``, ``weight="w_final"`` (with replacement, no fpc).
+    """
+    design = SurveyDesign(
         sample[["fl", "stratum", "psu", "w_final"]],
         weight="w_final",
         strata="stratum",
@@ -109,14 +141,12 @@ def intervals(
     The engine's own :func:`flestimate.estimation.table.compute_ci`; the likelihood
     interval's dispersion is :math:`n/(n-1)` (a 0/1 variable), as in the engine.
     """
-    from flestimate.estimation.table import compute_ci
-
     with np.errstate(divide="ignore", invalid="ignore"):
         dispersion = n / (n - 1.0)
     return compute_ci(method, p, se, df, n, level, dispersion)
 
 
-def run_study(
+def coverage_study(
     scenarios: Sequence[dict[str, Any]] = SCENARIOS,
     *,
     replications: int = 1000,
@@ -129,18 +159,20 @@ def run_study(
 
     Parameters
     ----------
-    scenarios : sequence of dict
-        Each with ``name`` and the :func:`flestimate.simulate` arguments
-        ``prevalence``, ``households_per_psu``, ``hotspot_share``, ``hotspot_risk``.
+    scenarios : sequence of dict, default SCENARIOS
+        Each with a unique ``name`` and the :func:`flestimate.simulate` arguments of
+        :data:`SIMULATE_KEYS`: ``prevalence``, ``households_per_psu``,
+        ``hotspot_share``, ``hotspot_risk``, ``psu_fraction``.
     replications : int, default 1000
-        Samples per scenario.
+        Samples per scenario (1 to 10,000,000).
     respondents : int, default 10,000
-        Expected respondents of each sample.
+        Expected respondents of each sample (as in :func:`flestimate.simulate`).
     level : float, default 0.95
-        Nominal confidence level.
+        Nominal confidence level, in (0, 1).
     rng : int, default 20181010
-        Seed; scenario ``i`` uses population seed ``rng + i`` and sample seed
-        ``rng + 1000 + i``, so a scenario's result does not depend on the others.
+        Seed (a non-negative integer); scenario ``i`` uses population seed ``rng + i``
+        and sample seed ``rng + 1000 + i``, so a scenario's result does not depend on
+        the others.
     progress : callable, optional
         Called with a one-line message after each scenario.
 
@@ -149,18 +181,35 @@ def run_study(
     pandas.DataFrame
         One row per scenario x sample x method: ``scenario``, ``sample``, ``method``,
         ``true_p``, ``estimate``, ``se``, ``df``, ``n``, ``deff``, ``lower``, ``upper``
-        (proportions, not per 1,000).
-    """
-    import flestimate as fl
+        (proportions, not per 1,000). :func:`summarise` turns it into coverages.
 
+    Raises
+    ------
+    ValidationError
+        A scenario lacks a key, has an unknown one or repeats a name, or an argument
+        is of the wrong type or out of range; the message names it.
+
+    Examples
+    --------
+    >>> from flestimate.simulation import coverage_study
+    >>> from flestimate.simulation.coverage import SCENARIOS
+    >>> records = coverage_study(SCENARIOS[:1], replications=3, respondents=2_000, rng=1)
+    >>> records.groupby("method").size().to_dict()["korn-graubard"]
+    3
+    """
+    scenarios = _check_scenarios(scenarios)
+    replications = check_int("replications", replications, 1, 10_000_000)
+    level = check_float("level", level, 0.0, 1.0)
+    rng = check_int("rng", rng, 0, 2**63 - 1)
     frames = []
     for i, sc in enumerate(scenarios):
         t0 = time.perf_counter()
-        kwargs = {k: sc[k] for k in _SIM_KEYS}
-        survey = fl.simulate(respondents, rng=rng + i, keep_population=True, **kwargs)
-        true_p = float(survey.population["fl"].mean())
+        kwargs = {k: sc[k] for k in SIMULATE_KEYS}
+        survey = simulate(respondents, rng=rng + i, keep_population=True, **kwargs)
+        population = cast(pd.DataFrame, survey.population)  # kept: keep_population=True
+        true_p = float(population["fl"].mean())
         est = np.array(
-            [_sample_estimates(x) for x in survey.draw_samples(replications, rng=rng + 1000 + i)]
+            [sample_estimates(x) for x in survey.draw_samples(replications, rng=rng + 1000 + i)]
         )
         p, se, df, n, deff = est.T
         for method in METHODS:
@@ -191,6 +240,41 @@ def run_study(
     return pd.concat(frames, ignore_index=True)
 
 
+def _check_scenarios(scenarios: Any) -> list[dict[str, Any]]:
+    """The scenarios as a list, or a ValidationError naming the scenario and the key."""
+    if isinstance(scenarios, dict) or not isinstance(scenarios, Sequence) or not scenarios:
+        raise ValidationError(
+            f"parameter scenarios={scenarios!r:.80} must be a non-empty list of dicts, each "
+            f"with 'name' and {', '.join(map(repr, SIMULATE_KEYS))} (see SCENARIOS)."
+        )
+    allowed = ("name", *SIMULATE_KEYS)
+    names: list[Any] = []
+    for k, sc in enumerate(scenarios):
+        if not isinstance(sc, dict):
+            raise ValidationError(
+                f"scenario {k} is a {type(sc).__name__}, not a dict; give a dict with "
+                f"{', '.join(map(repr, allowed))}."
+            )
+        missing = [key for key in allowed if key not in sc]
+        unknown = [key for key in sc if key not in allowed]
+        if missing or unknown:
+            found = "lacks " + ", ".join(map(repr, missing)) if missing else ""
+            if unknown:
+                found += ("; " if found else "") + "has unknown " + ", ".join(map(repr, unknown))
+            raise ValidationError(
+                f"scenario {sc.get('name', k)!r} {found}; a scenario has exactly the keys "
+                f"{', '.join(map(repr, allowed))}."
+            )
+        names.append(sc["name"])
+    repeated = sorted({str(n) for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValidationError(
+            f"scenario names {', '.join(map(repr, repeated))} are used more than once; the "
+            "results are grouped by name, so give each scenario its own name."
+        )
+    return list(scenarios)
+
+
 def summarise(records: pd.DataFrame) -> pd.DataFrame:
     """Coverage, Monte Carlo SE, misses on each side and mean width per scenario x method.
 
@@ -213,6 +297,7 @@ def summarise(records: pd.DataFrame) -> pd.DataFrame:
     each side; a method whose misses are all on one side is biased even when its
     total coverage is right.
     """
+    _require_columns(records, RECORD_COLUMNS, "records (the result of coverage_study)")
     r = records.assign(
         has=np.isfinite(records["lower"]) & np.isfinite(records["upper"]),
         below=records["true_p"] < records["lower"],
@@ -258,9 +343,7 @@ def overall(summary: pd.DataFrame) -> pd.DataFrame:
         (mean of ``miss_above - miss_below``) and ``relative_width`` (mean over
         scenarios of the width divided by Korn-Graubard's).
     """
-    s = summary.copy()
-    kg = s[s["method"] == "korn-graubard"].set_index("scenario")["mean_width_per_1000"]
-    s["rel_width"] = s["mean_width_per_1000"] / kg.reindex(s["scenario"]).to_numpy()
+    s = summary.assign(rel_width=_width_relative_to_kg(summary))
     g = s.groupby("method", sort=False)
     return pd.DataFrame(
         {
@@ -277,6 +360,7 @@ def overall(summary: pd.DataFrame) -> pd.DataFrame:
 
 def markdown_table(summary: pd.DataFrame) -> str:
     """The summary as a Markdown table (coverage in %, MC SE, misses, width per 1,000)."""
+    _require_columns(summary, SUMMARY_COLUMNS, "summary (the result of summarise)")
     lines = [
         "| scenario | true per 1,000 | mean deff | variance ratio | no case | method "
         "| coverage % (MC SE) | miss below % | miss above % | no interval % "
@@ -298,31 +382,32 @@ def markdown_table(summary: pd.DataFrame) -> str:
 def plot_summary(summary: pd.DataFrame, level: float = 0.95):
     """Coverage (left) and mean width relative to Korn-Graubard (right) per scenario and method.
 
+    The figure is made with ``matplotlib.pyplot`` and the caller's backend, so a notebook
+    shows it; the backend is never changed here (the command line chooses Agg for itself).
+
     Returns
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib
-
-    if "matplotlib.pyplot" not in sys.modules:
-        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    rel_width = _width_relative_to_kg(summary)
     scen = list(dict.fromkeys(summary["scenario"]))
     methods = list(dict.fromkeys(summary["method"]))
-    kg = summary[summary["method"] == "korn-graubard"].set_index("scenario")["mean_width_per_1000"]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.8), sharey=False)
     x = np.arange(len(scen))
     for j, m in enumerate(methods):
-        d = summary[summary["method"] == m].set_index("scenario").reindex(scen)
+        is_m = (summary["method"] == m).to_numpy()
+        d = summary[is_m].set_index("scenario").reindex(scen)
         off = (j - (len(methods) - 1) / 2) * 0.1
         ax1.errorbar(
             x + off, 100 * d["coverage"], yerr=196 * d["coverage_mcse"], fmt="o", ms=4,
             label=m, capsize=2,
         )  # fmt: skip
-        ax2.plot(x, d["mean_width_per_1000"] / kg.reindex(scen).to_numpy(), "o-", ms=4, label=m)
+        width = pd.Series(rel_width[is_m], index=summary["scenario"][is_m]).reindex(scen)
+        ax2.plot(x, width.to_numpy(), "o-", ms=4, label=m)
     ax1.axhline(100 * level, color="k", lw=0.8)
-    ax1.set_ylabel("actual coverage of nominal 95 % intervals (%)")
+    ax1.set_ylabel(f"actual coverage of nominal {100 * level:g} % intervals (%)")
     ax1.set_ylim(max(50, float(100 * summary["coverage"].min()) - 3), 100)
     ax2.set_ylabel("mean width / Korn-Graubard mean width")
     for ax in (ax1, ax2):
@@ -335,10 +420,12 @@ def plot_summary(summary: pd.DataFrame, level: float = 0.95):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: run the study, print the table, write CSV, Markdown and PNG to ``--out``."""
-    ap = argparse.ArgumentParser(
-        prog="python -m flestimate._coverage", description=__doc__.split("\n")[0]
-    )
+    """Command line: run the study, print the table, write CSV, Markdown and PNG to ``--out``.
+
+    Returns 0, or 2 after a one-line message on stderr when an argument is out of range.
+    """
+    prog = "python -m flestimate.simulation.coverage"
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     ap.add_argument("--replications", type=int, default=1000, help="samples per scenario")
     ap.add_argument("--respondents", type=int, default=10_000, help="respondents per sample")
     ap.add_argument("--seed", type=int, default=20181010)
@@ -350,25 +437,63 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         scenarios, reps = (SCENARIOS[0], SCENARIOS[-1]), 20
     t0 = time.perf_counter()
-    records = run_study(
-        scenarios,
-        replications=reps,
-        respondents=args.respondents,
-        rng=args.seed,
-        progress=lambda msg: print(msg, flush=True),
-    )
+    try:
+        records = coverage_study(
+            scenarios,
+            replications=reps,
+            respondents=args.respondents,
+            rng=args.seed,
+            progress=lambda msg: print(msg, flush=True),
+        )
+    except FlestimateError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
     summary = summarise(records)
     table = markdown_table(summary)
     print(table)
     print(overall(summary).round(4).to_string())
     print(f"total {time.perf_counter() - t0:.0f} s")
     if args.out is not None:
+        import matplotlib.pyplot as plt
+
         args.out.mkdir(parents=True, exist_ok=True)
         summary.to_csv(args.out / "coverage-summary.csv", index=False, float_format="%.6g")
         (args.out / "coverage-table.md").write_text(table, encoding="utf-8")
-        plot_summary(summary).savefig(args.out / "coverage.png", dpi=110)
+        fig = plot_summary(summary)
+        fig.savefig(args.out / "coverage.png", dpi=110)
+        plt.close(fig)
     return 0
 
 
+def _require_columns(frame: Any, columns: Sequence[str], what: str) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise ValidationError(f"{what} must be a pandas DataFrame, not {type(frame).__name__}.")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValidationError(
+            f"{what} lacks the column(s) {', '.join(map(repr, missing))}; pass the frame as "
+            "the study returned it."
+        )
+
+
+def _width_relative_to_kg(summary: pd.DataFrame) -> np.ndarray:
+    """Each row's mean width over Korn-Graubard's mean width in the same scenario."""
+    _require_columns(summary, SUMMARY_COLUMNS, "summary (the result of summarise)")
+    kg = summary[summary["method"] == "korn-graubard"].set_index("scenario")
+    lacking = sorted(set(summary["scenario"]) - set(kg.index), key=str)
+    if lacking:
+        raise ValidationError(
+            f"summary has no 'korn-graubard' row for scenario(s) "
+            f"{', '.join(map(repr, lacking))}; widths are shown relative to Korn-Graubard, "
+            "so keep its rows (METHODS includes it)."
+        )
+    kg_width = kg["mean_width_per_1000"].reindex(summary["scenario"]).to_numpy()
+    return summary["mean_width_per_1000"].to_numpy() / kg_width
+
+
 if __name__ == "__main__":  # pragma: no cover
+    # a script that only writes files: here, and only here, the backend may be chosen
+    import matplotlib
+
+    matplotlib.use("Agg")
     raise SystemExit(main())
