@@ -4,9 +4,10 @@ Rules (the user guide states them too):
 
 * a run removes or replaces only files that it wrote itself: the files a
   previous run listed in its ``manifest.json``, when they are still plain files
-  in the folder with the checksum that manifest gives (the manifest is read as
-  untrusted input: a name with a folder part, ``..``, an absolute path or a
-  symbolic link is never followed);
+  in the folder with the checksum that manifest gives and have the name of an
+  output (``*.csv``, ``tables.xlsx``, ``results.json``, ``report.html``). The
+  manifest is read as untrusted input: a name with a folder part, ``..``, an
+  absolute path or a symbolic link is never followed;
 * a folder that holds anything else is refused unless ``force=True``; even then
   those files are left alone, and a file of theirs that has the name of an
   output is never overwritten;
@@ -38,6 +39,7 @@ __all__ = ["MANIFEST", "STAGING_PREFIX", "PreviousRun", "check_file_names", "che
 MANIFEST = "manifest.json"
 STAGING_PREFIX = ".flestimate-partial-"
 _MAX_MANIFEST_BYTES = 16 << 20
+_FIXED_OUTPUTS = frozenset({"tables.xlsx", "results.json", "report.html"})
 # files an operating system drops into any folder a user opens; never ours, never in the way
 _SYSTEM_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 _WINDOWS_RESERVED = frozenset(
@@ -125,9 +127,11 @@ def _listed_files(folder: Path) -> dict[str, str] | None:
     return {k: v for k, v in files.items() if isinstance(k, str) and isinstance(v, str)}
 
 
-def _safe_name(name: str) -> bool:
-    return (name not in ("", ".", "..", MANIFEST) and Path(name).name == name
-            and "/" not in name and "\\" not in name and "\0" not in name)
+def _output_name(name: str) -> bool:
+    """A name a run can have written: one file directly in the folder, of an output's kind."""
+    return (Path(name).name == name and not name.startswith(".")
+            and not any(c in name for c in "/\\\0")
+            and (name.endswith(".csv") or name in _FIXED_OUTPUTS))
 
 
 def previous_run(folder: Path) -> PreviousRun:
@@ -140,7 +144,7 @@ def previous_run(folder: Path) -> PreviousRun:
     changed: set[str] = set()
     if listed is not None:
         for name, digest in listed.items():
-            if not _safe_name(name) or name not in entries:
+            if not _output_name(name) or name not in entries:
                 continue
             path = folder / name
             if _plain_file(path) and sha256_file(path) == digest.lower():

@@ -128,4 +128,8 @@ def csv_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def _neutralise(s: pd.Series) -> pd.Series:
     text = s.where(s.map(lambda v: isinstance(v, str)))
     risky = text.str.match(_FORMULA_RE, na=False) & ~text.str.match(_NUMBER_RE, na=False)
-    return s.mask(risky, "'" + text) if risky.any() else s
+    if not risky.any():
+        return s
+    out = s.copy()
+    out[risky] = "'" + text[risky]
+    return out
