@@ -133,6 +133,6 @@ def run(args: argparse.Namespace) -> int:
                   f"{s['ci_upper']:,.0f})")
         if result.warnings:
             print(f"  {len(result.warnings)} warnings (see the report)")
-        print(f"outputs in {folder}: report.html, tables.xlsx, results.json, manifest.json, "
+        print(f"outputs in {clean_text(str(folder))}: report.html, tables.xlsx, results.json, manifest.json, "
               f"{len(result.tables)} CSV tables")
     return 0

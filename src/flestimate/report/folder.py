@@ -188,9 +188,20 @@ def check_folder(out_dir: str | Path, planned: list[str], *, force: bool = False
     when it writes.
     """
     out = Path(out_dir).expanduser()
-    _not_a_file(out, str(out_dir))
-    if out.is_dir():
-        _check_folder(previous_run(out), set(planned), str(out_dir), force)
+    try:
+        _not_a_file(out, str(out_dir))
+        if out.is_dir():
+            _check_folder(previous_run(out), set(planned), str(out_dir), force)
+    except OSError as exc:
+        raise _folder_error(str(out_dir), "cannot be read", exc) from None
+
+
+def _folder_error(shown: str, problem: str, exc: OSError) -> ConfigError:
+    where = f": {Path(str(exc.filename)).name}" if exc.filename else ""
+    return ConfigError(
+        f"output folder {shown!r} {problem} ({exc.strerror or exc}{where}); check the "
+        f"folder's free space and permissions, or choose another --out"
+    )
 
 
 def _not_a_file(out: Path, shown: str) -> None:
@@ -200,16 +211,14 @@ def _not_a_file(out: Path, shown: str) -> None:
 
 def _make_folder(out: Path, shown: str) -> list[Path]:
     """Create ``out`` and missing parents (default mode); return the folders created."""
-    _not_a_file(out, shown)
-    missing = [p for p in (out, *out.parents) if not p.exists()]
+    missing: list[Path] = []
     try:
+        _not_a_file(out, shown)
+        missing = [p for p in (out, *out.parents) if not p.exists()]
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         _remove_empty(missing)
-        raise ConfigError(
-            f"output folder {shown!r} cannot be created ({exc.strerror or exc}); choose "
-            f"another --out"
-        ) from None
+        raise _folder_error(shown, "cannot be created", exc) from None
     return missing
 
 
@@ -266,10 +275,6 @@ def write_into(out_dir: str | Path, planned: list[str],
             shutil.rmtree(stage, ignore_errors=True)
         _remove_empty(created)
         if isinstance(exc, OSError):
-            raise ConfigError(
-                f"output folder {shown!r}: cannot write the outputs ({exc.strerror or exc}"
-                f"{': ' + Path(str(exc.filename)).name if exc.filename else ''}); check the "
-                f"folder's free space and permissions, or choose another --out"
-            ) from None
+            raise _folder_error(shown, "cannot be written", exc) from None
         raise
     return out
