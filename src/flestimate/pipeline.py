@@ -42,6 +42,7 @@ import pandas as pd
 
 from flestimate.config import Config, TableSpec, check_columns
 from flestimate.errors import ConfigError, FlestimateWarning
+from flestimate.report.folder import sha256_file as _sha256
 from flestimate.report.plots import forest_plot_png
 from flestimate.report.result import PublishedTable, RunResult
 from flestimate.report.tables import assemble_table, tidy_rows
@@ -113,14 +114,6 @@ class Progress:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _versions() -> dict[str, str]:
