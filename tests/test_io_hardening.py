@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import codecs
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pyreadstat
 import pytest
 
-from flestimate import read_survey
-from flestimate.errors import LoaderError
+from flestimate import SurveyDesign, read_survey
+from flestimate.errors import DomainWarning, LoaderError
 
 pytestmark = pytest.mark.filterwarnings("error::flestimate.errors.FlestimateWarning")
 
@@ -219,3 +220,12 @@ def test_blank_category_of_a_parquet_dictionary_column_is_missing(tmp_path):
     assert list(got.cat.categories) == ["A", "B"]
     assert got.isna().tolist() == [False, True, False, True]
 
+
+def test_blank_by_value_from_a_file_is_no_domain(tmp_path):
+    path = _write(BLANKS.assign(y=[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]), tmp_path / "by.csv")
+    data = read_survey(path)
+    design = SurveyDesign(data.frame, weight="w")
+    with pytest.warns(DomainWarning, match="3 rows have a missing value"):
+        table = design.total("y", by="sector").to_frame()
+    assert table["sector"].tolist() == ["A", "B", "C"]
+    assert np.allclose(table["estimate"], [1.0, 16.0, 36.0])
