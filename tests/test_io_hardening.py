@@ -53,7 +53,7 @@ def test_duplicated_csv_weight_is_refused_not_silently_the_first_copy(tmp_path):
 
 def test_duplicated_tsv_names_every_duplicate(tmp_path):
     path = tmp_path / "survey.tsv"
-    path.write_text("a\tw\tb\tw\ta\tw\n1\t2\t3\t4\t5\t6\n")
+    path.write_text("\n\na\tw\tb\tw\ta\tw\n1\t2\t3\t4\t5\t6\n")  # after blank lines
     with pytest.raises(LoaderError, match=r"2 duplicated column name\(s\): 'a' \(columns 1 and "
                                           r"5\); 'w' \(columns 2, 4 and 6\)"):
         read_survey(path)
@@ -192,8 +192,10 @@ def _write(frame: pd.DataFrame, path):
         frame.to_parquet(path, index=False)
     elif fmt == "xlsx":
         frame.to_excel(path, index=False)
-    elif fmt == "sav":
-        pyreadstat.write_sav(frame, str(path))
+    elif fmt in ("sav", "zsav"):
+        pyreadstat.write_sav(frame, str(path), compress=fmt == "zsav")
+    elif fmt == "por":
+        pyreadstat.write_por(frame, str(path))
     elif fmt == "dta":
         pyreadstat.write_dta(frame, str(path))
     elif fmt == "xpt":
@@ -201,11 +203,13 @@ def _write(frame: pd.DataFrame, path):
     return path
 
 
-@pytest.mark.parametrize("fmt", ["csv", "tsv", "parquet", "xlsx", "sav", "dta", "xpt"])
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "parquet", "xlsx", "sav", "zsav", "por", "dta",
+                                 "xpt"])
 def test_blank_text_cells_are_missing_in_every_format(tmp_path, fmt):
-    frame = BLANKS if fmt != "xpt" else BLANKS.replace({"\t": ""})  # SAS: no tab in text
+    # SAS transport and SPSS portable files hold no tab character
+    frame = BLANKS.replace({"\t": ""}) if fmt in ("xpt", "por") else BLANKS
     path = _write(frame, tmp_path / f"blanks.{fmt}")
-    got = _read_all(path)
+    got = _read_all(path).rename(columns=str.lower)  # SPSS portable: upper-case names
     assert got["sector"].isna().tolist() == BLANK_ROWS
     assert got["sector"].dropna().tolist() == ["A", "B", "C"]
     assert got["w"].tolist() == BLANKS["w"].tolist()

@@ -175,7 +175,8 @@ def _written_header(path: Path, fmt: str, enc: _TextEncoding | None) -> list[str
     if fmt in _SEP:
         assert enc is not None
         with open(path, encoding=enc.read, newline="") as fh:
-            return next(csv.reader(fh, delimiter=_SEP[fmt]), [])
+            # the first line that is not empty, as pandas reads it (skip_blank_lines)
+            return next((row for row in csv.reader(fh, delimiter=_SEP[fmt]) if row), [])
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
