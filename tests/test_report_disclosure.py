@@ -263,6 +263,9 @@ def test_single_respondent_domain_is_suppressed_even_with_min_n_zero():
     assert int(cells["suppressed"].sum()) == 2
     hidden = t.loc[t["region"].isna(), "n_weighted"].iloc[0] - cells["n_weighted"].sum()
     assert hidden != pytest.approx(97.0)
+    # also without a total row: the total may be published in another table
+    t = one_way([1.0, 40.0, 35.0], [1, 400, 300], [np.nan, 0.1, 0.1], rules=rules, total=False)
+    assert t["suppressed"].tolist() == [True, False, True]
 
 
 def test_nchs_reasons_name_the_public_rule_first():

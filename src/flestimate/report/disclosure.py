@@ -251,8 +251,9 @@ def apply_disclosure_control(
     Notes
     -----
     A domain of one respondent is always suppressed and always protected by a
-    complementary cell (even with ``complementary: false``): its weighted size is
-    the respondent's weight.
+    complementary cell (even with ``complementary: false`` or without a total row,
+    since the total may be published in another table): its weighted size is the
+    respondent's weight.
     """
     by = list(by)
     out = table.copy()
@@ -292,9 +293,11 @@ def apply_disclosure_control(
     # complementary suppression over the cells (the total row is not a cell)
     is_total = out[by].isna().all(axis=1).to_numpy() if by else np.ones(m, dtype=bool)
     d_total = _any_by_domain(is_total, codes, n_dom)
-    forced = bool(d_single.any())
     lines_add_up = has_total or bool(np.isin(stat, ["share"]).any()) or len(by) > 1
-    protect = bool(by) and lines_add_up and (rules.complementary or forced)
+    # a single respondent's weighted size is their weight: protected even when the total
+    # is only published in another table
+    forced = bool((d_single & ~d_total).any())
+    protect = bool(by) and ((lines_add_up and rules.complementary) or forced)
     complement = np.zeros(n_dom, dtype=bool)
     if protect:
         cell_n = np.full(n_dom, np.inf)
