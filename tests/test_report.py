@@ -91,11 +91,13 @@ def test_small_cell_suppressed_with_reason_and_complement():
     east = t[t["region"] == 3]
     assert east["suppressed"].all()
     assert east["estimate"].isna().all() and east["ci_lower"].isna().all()
-    assert (east["suppression_reason"] == "unweighted n = 20 < 30").all()
+    # the reason names the rule, never the cell's own n (issue 14)
+    assert (east["suppression_reason"] == "fewer than 30 respondents").all()
     # complementary: the next smallest cell (West, n=300) is suppressed too, both statistics
     west = t[t["region"] == 4]
     assert west["suppressed"].all()
-    assert west["suppression_reason"].str.startswith("complementary suppression").all()
+    assert (west["suppression_reason"] == "coefficient of variation above 0.5 or complementary "
+            "suppression (protects another suppressed cell)").all()
     assert not t[t["region"].isin([1, 2])]["suppressed"].any()
     assert not t[t["region"].isna()]["suppressed"].any()
     # the suppressed total cannot be recovered from the others and the total
@@ -119,7 +121,8 @@ def test_cv_rules():
     assert south["quality_notes"].str.contains("CV = 0.35 > 0.3").all()
     east = t[t["region"] == 3]
     assert east["suppressed"].all()
-    assert east["suppression_reason"].str.contains("CV = 0.60 > 0.5").all()
+    # the rule, not the cell's CV (issue 14)
+    assert (east["suppression_reason"] == "coefficient of variation above 0.5").all()
 
 
 def test_df_flag():
@@ -200,7 +203,7 @@ def test_writers_produce_every_file(tmp_path):
     csv = pd.read_csv(out / "by_region.csv")
     east = csv[csv["region"] == 3]
     assert east["estimate"].isna().all() and east["suppressed"].all()
-    assert (east["suppression_reason"] == "unweighted n = 20 < 30").all()
+    assert (east["suppression_reason"] == "fewer than 30 respondents").all()
 
     wb = load_workbook(out / "tables.xlsx")
     assert wb.sheetnames == ["national", "by_region", "Notes", "Metadata"]
@@ -210,7 +213,7 @@ def test_writers_produce_every_file(tmp_path):
     est_i, reason_i, reg_i = (header.index(k) for k in ("estimate", "suppression_reason", "region"))
     east_rows = [r for r in rows if r[reg_i] == 3]
     assert [r[est_i] for r in east_rows] == ["suppressed", "suppressed"]
-    assert east_rows[0][reason_i] == "unweighted n = 20 < 30"
+    assert east_rows[0][reason_i] == "fewer than 30 respondents"
     # exactly the suppressed rows are greyed
     sup_i = header.index("suppressed")
     for r in ws.iter_rows(min_row=5):
@@ -220,11 +223,11 @@ def test_writers_produce_every_file(tmp_path):
     rows = res_json["tables"][1]["rows"]
     east_rows = [r for r in rows if r["region"] == 3]
     assert all(r["estimate"] is None and r["suppressed"] for r in east_rows)
-    assert east_rows[0]["suppression_reason"] == "unweighted n = 20 < 30"
+    assert east_rows[0]["suppression_reason"] == "fewer than 30 respondents"
 
     html = (out / "report.html").read_text()
     assert "<script>alert(1)</script>" not in html  # escaped
-    assert "unweighted n = 20 &lt; 30" in html
+    assert "fewer than 30 respondents" in html
     assert "data:image/png;base64," in html
     assert "5,300" in html and "3.40" in html
     assert 'src="http' not in html and "<link" not in html  # self-contained

@@ -43,6 +43,11 @@ import pandas as pd
 from flestimate.config import Config, TableSpec, check_columns
 from flestimate.errors import ConfigError, DomainWarning, FlestimateWarning
 from flestimate.estimation.domains import encode_domains
+from flestimate.report.disclosure import (
+    IDENTIFIER_MAX_MEDIAN,
+    identifying_partition,
+    protect_headline,
+)
 from flestimate.report.folder import sha256_file as _sha256
 from flestimate.report.plots import forest_plot_png
 from flestimate.report.result import PublishedTable, RunResult
@@ -336,7 +341,7 @@ def _share(design: Any, indicator: str, by_col: str, pop_col: str | None, ci: st
 def _headline_row(frame: pd.DataFrame) -> dict[str, Any]:
     r = frame.iloc[0]
     keys = ("estimate", "se", "ci_lower", "ci_upper", "cv", "deff", "df", "n_unweighted",
-            "n_weighted")
+            "n_weighted", "n_effective")
     return {k: (float(r[k]) if k in frame.columns and pd.notna(r[k]) else None) for k in keys}
 
 
@@ -385,6 +390,36 @@ def _add_columns(frame: pd.DataFrame, config: Config, indicators: set[str],
             share = np.where(np.isfinite(d), np.clip(d, 0, T) / T, 1.0)
             new[f"{ind}{_STOCK_SUFFIX}"] = np.where(np.isfinite(y), y * share, np.nan)
     return frame.assign(**new), pop_cols
+
+
+def _refuse_identifying_tables(frame: pd.DataFrame, config: Config,
+                               pop_cols: dict[str, str | None]) -> None:
+    """Refuse a table ``by`` a person or household identifier (issue 14).
+
+    Such a table publishes one cell per respondent or household (and, for a domain of
+    one, the respondent's weight); the rule is
+    :func:`flestimate.report.disclosure.identifying_partition`.
+    """
+    for t in config.tables:
+        if not t.by:
+            continue
+        pop_col = pop_cols[t.population]
+        rows = frame if pop_col is None else frame[frame[pop_col] == 1]
+        candidates = [[b] for b in t.by] + ([list(t.by)] if len(t.by) > 1 else [])
+        for cols in candidates:
+            sizes = rows.groupby(cols, dropna=True, observed=True, sort=False).size().to_numpy()
+            if not identifying_partition(sizes[sizes > 0]):
+                continue
+            what = (f"by column {cols[0]!r}" if len(cols) == 1
+                    else f"the combination of its by columns {', '.join(map(repr, cols))}")
+            raise ConfigError(
+                f"{t.key} {t.name!r}: {what} identifies respondents or households: its "
+                f"{len(sizes):,} values split the {len(rows):,} respondents of population "
+                f"{t.population!r} into domains of median size {np.median(sizes):g} (at most "
+                f"{IDENTIFIER_MAX_MEDIAN} is an identifier). A table by an identifier publishes "
+                f"one cell per respondent or household; tabulate by a grouping column (region, "
+                f"sector, age group) instead, or remove the table"
+            )
 
 
 def _weighted_design(frame: pd.DataFrame, config: Config) -> Any:
@@ -686,6 +721,7 @@ def run_pipeline(config: Config, *, progress: Progress | None = None) -> RunResu
 
         with progress.step("building the design and weights"):
             frame_x, pop_cols = _add_columns(frame, config, indicators, run_warnings)
+            _refuse_identifying_tables(frame_x, config, pop_cols)
             design = _weighted_design(frame_x, config)
 
         with progress.step("headline estimates"):
@@ -710,6 +746,7 @@ def run_pipeline(config: Config, *, progress: Progress | None = None) -> RunResu
                     "changed_weighted": float(unc["estimate"].iloc[0]),
                     "changed_weighted_share": float(unc_share["estimate"].iloc[0]),
                 }
+        headline, sensitivity = protect_headline(headline, sensitivity, config.reliability)
 
         tables: list[PublishedTable] = []
         for t in config.tables:

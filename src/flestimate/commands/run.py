@@ -123,11 +123,14 @@ def run(args: argparse.Namespace) -> int:
         lvl = f"{h['level'] * 100:g}%"
         p, n = h["prevalence"], h["persons"]
         print(clean_text(result.title))
-        print(f"  persons in forced labour: {n['estimate']:,.0f} ({lvl} CI {n['ci_lower']:,.0f} - "
-              f"{n['ci_upper']:,.0f})")
-        print(f"  prevalence per {h['scale']:,g}: {p['estimate']:.2f} ({lvl} CI "
-              f"{p['ci_lower']:.2f} - {p['ci_upper']:.2f}), population: {h['population']}")
-        if h.get("stock"):
+        if h.get("suppressed"):
+            print(f"  headline suppressed: {h['suppression_reason']}")
+        else:
+            print(f"  persons in forced labour: {n['estimate']:,.0f} ({lvl} CI "
+                  f"{n['ci_lower']:,.0f} - {n['ci_upper']:,.0f})")
+            print(f"  prevalence per {h['scale']:,g}: {p['estimate']:.2f} ({lvl} CI "
+                  f"{p['ci_lower']:.2f} - {p['ci_upper']:.2f}), population: {h['population']}")
+        if h.get("stock") and not h.get("suppressed"):
             s = h["stock"]
             print(f"  on any given day: {s['estimate']:,.0f} ({lvl} CI {s['ci_lower']:,.0f} - "
                   f"{s['ci_upper']:,.0f})")

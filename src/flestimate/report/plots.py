@@ -59,7 +59,9 @@ def forest_plot(table: pd.DataFrame, by: list[str], *, statistic: str = "prevale
     err = np.vstack([np.clip(est - lo, 0, None), np.clip(hi - est, 0, None)])
     ax.errorbar(est[ok], y[ok], xerr=err[:, ok], fmt="o", color="#1f4e79", ecolor="#6b8fb3",
                 capsize=3, markersize=4)
-    if not total.empty and np.isfinite(total["estimate"].to_numpy(dtype=float)[0]):
+    # suppressed cells and a suppressed total are never drawn, whatever their frame holds
+    if (not total.empty and not bool(total["suppressed"].to_numpy(dtype=bool)[0])
+            and np.isfinite(total["estimate"].to_numpy(dtype=float)[0])):
         t = float(total["estimate"].to_numpy(dtype=float)[0])
         ax.axvline(t, color="#b03a2e", linestyle="--", linewidth=1, label=f"Total: {t:,.2f}")
         ax.legend(loc="lower right", fontsize=8, frameon=False)

@@ -149,8 +149,7 @@ def assemble_table(
     sort_cols = ["_total_first", *by, "_stat"]
     frame = frame.sort_values(sort_cols, kind="stable", na_position="first").reset_index(drop=True)
     frame = frame.drop(columns=["_total_first", "_stat"])
-    frame = apply_disclosure_control(frame, by, rules, has_total=has_total,
-                                     value_labels=dict(value_labels or {}))
+    frame = apply_disclosure_control(frame, by, rules, has_total=has_total)
     labels = value_labels or {}
     lead = pd.DataFrame(
         {

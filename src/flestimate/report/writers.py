@@ -132,6 +132,8 @@ def render_html(result: RunResult) -> str:
     def stat_view(d: dict | None, kind: str) -> dict | None:
         if not d:
             return None
+        if h.get("suppressed"):
+            return {"text": "suppressed", "ci_text": ""}
         return {
             "text": _fmt(d.get("estimate"), kind),
             "ci_text": f"{_fmt(d.get('ci_lower'), kind)} – {_fmt(d.get('ci_upper'), kind)}",
@@ -144,6 +146,8 @@ def render_html(result: RunResult) -> str:
         "persons": stat_view(h["persons"], "total"),
         "prevalence": stat_view(h["prevalence"], "prevalence"),
         "stock": stat_view(h.get("stock"), "stock"),
+        "suppressed": bool(h.get("suppressed")),
+        "suppression_reason": h.get("suppression_reason", ""),
     }
     sens = None
     if result.sensitivity:
@@ -228,8 +232,8 @@ class _Rows:
 def write_excel(result: RunResult, path: Path) -> None:
     """Write the workbook: one sheet per table, then ``Notes`` and ``Metadata``.
 
-    Suppressed cells show the text ``suppressed`` in the estimate column and the
-    reason in ``suppression_reason``.
+    Suppressed cells show the text ``suppressed`` in the estimate column, the rule in
+    ``suppression_reason`` and nothing computed from their values.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
@@ -283,8 +287,9 @@ def write_excel(result: RunResult, path: Path) -> None:
         + (". In a table with a total, one suppressed cell triggers suppression of the next "
            "smallest cell (complementary suppression)." if rel.get("complementary") else "."),
         f"Caution: CV > {rel.get('cv_flag')} or design df < {rel.get('min_df')}.",
-        "Suppressed cells show 'suppressed' in the estimate column and the reason in "
-        "suppression_reason.",
+        "Suppressed cells show 'suppressed' in the estimate column and the rule in "
+        "suppression_reason; nothing computed from their values is published (no SE, CI, CV, "
+        "design effect, effective or weighted size, flags or notes).",
     ]
     for line in lines:
         note([line])
