@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import flestimate
 from flestimate import SurveyDesign
-from flestimate.design import replicate as replicate_module
+from flestimate.design.replicate import design as replicate_module
 from flestimate.estimation import core
 
 REF = Path(__file__).parent / "reference" / "data"
