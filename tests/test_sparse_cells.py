@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 import flestimate
 from flestimate import SurveyDesign
-from flestimate.design.replicate import design as replicate_module
+from flestimate.design.replicate import rank as replicate_rank
+from flestimate.design.replicate import variance as replicate_variance_module
 from flestimate.estimation import core
 
 REF = Path(__file__).parent / "reference" / "data"
@@ -185,14 +186,16 @@ def test_sparse_cells_replicate_designs(kind, monkeypatch):
             design.replicate(kind)
         )
     assert rep._sparse_cells
-    monkeypatch.setattr(replicate_module, "_CHUNK_VALUES", 50)  # several column blocks
+    # several column blocks of replicate estimates and of domain ranks
+    monkeypatch.setattr(replicate_variance_module, "COLUMN_BLOCK_VALUES", 50)
+    monkeypatch.setattr(replicate_rank, "CHUNK_VALUES", 50)
     _assert_same(*_both(rep, ["district", "sex"], monkeypatch))
 
 
 def test_sparse_rank_equals_dense_rank():
     """Domain ranks from (unit, column) pairs equal those from the dense presence
     matrix, with repeated patterns, empty columns and deficient ones."""
-    from flestimate.design.replicate import _dense_rank, _sparse_rank
+    from flestimate.design.replicate.rank import dense_rank, sparse_rank
 
     rng = np.random.default_rng(4)
     R, P, M = 8, 60, 40
@@ -206,8 +209,8 @@ def test_sparse_rank_equals_dense_rank():
     present[:10, 11] = True
     unit, column = np.nonzero(present)
     perm = rng.permutation(unit.size)  # any order of the pairs
-    got = _sparse_rank(F, row_weight, unit[perm], column[perm], M)
-    assert np.array_equal(got, _dense_rank(F, present, row_weight))
+    got = sparse_rank(F, row_weight, unit[perm], column[perm], M)
+    assert np.array_equal(got, dense_rank(F, present, row_weight))
     assert got[7] == 0 and got[11] == 1
 
 
