@@ -56,7 +56,7 @@ def test_weights_derived_from_fpc_counts_and_fractions(strat):
 
 def test_evolve_keeps_data_and_structure(strat):
     d = SurveyDesign(strat, weight="pw", strata="stype", fpc="fpc")
-    e = d._evolve(weights=d.weights.to_numpy() * 2, history=("step",))
+    e = d.evolve(weights=d.weights.to_numpy() * 2, history=("step",))
     assert e.data is d.data and e.history == ("step",) and d.history == ()
     assert e.structure.psu is d.structure.psu
     np.testing.assert_allclose(

@@ -2,10 +2,11 @@
 
 Both designs expose the same five estimators with the same arguments, and the
 same text and HTML summaries built from their ``_summary_rows()``; the
-computation lives in :mod:`flestimate.estimation.estimators` (imported on first
-use, so building a design does not load the interval machinery). The variance
-comes from the design: Taylor linearisation for a :class:`SurveyDesign`,
-replicate weights for a :class:`ReplicateDesign`.
+computation lives in :mod:`flestimate.estimation.estimators`. This module is the
+one door from the design layer up to the estimators: they are imported on first
+use (so building a design does not load the interval machinery), here and nowhere
+else in :mod:`flestimate.design`. The estimators ask the design only for the
+members of :class:`~flestimate.design.interface.VarianceEngine`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import html
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from flestimate.design.interface import VarianceEngine
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -29,15 +32,12 @@ def weights_row(w: np.ndarray) -> tuple[str, str]:
     )
 
 
-class DesignMethods:
-    """Mixin: the estimators (``total``, ``mean``, ``ratio``, ``proportion``,
-    ``prevalence``) and the summaries of a design, which defines ``_summary_rows()``."""
+class DesignMethods(VarianceEngine):
+    """The base of both designs: the estimators (``total``, ``mean``, ``ratio``,
+    ``proportion``, ``prevalence``) and the summaries of a design, which defines
+    ``_summary_rows()``."""
 
     __slots__ = ()
-
-    # the variance hooks of both designs accept totals kept for the PSU x domain cells
-    # with members only (DomainCells.build(sparse=True): many domains)
-    _sparse_cells = True
 
     @property
     def data(self) -> pd.DataFrame:

@@ -1,8 +1,10 @@
 """Design-based estimators: total, mean, ratio, proportion and prevalence, by domains.
 
-All are ratios of weighted totals within domains, computed in one pass over the
-data (:func:`flestimate.estimation.core.domain_totals`), with Taylor-linearised
-variances from PSU-level scores.
+All are ratios of weighted totals within domains. An estimator reads its columns,
+encodes the domains and asks the design, through
+:class:`~flestimate.design.interface.VarianceEngine` only, for the totals (one pass
+over the data), the degrees of freedom and the variance (Taylor linearisation or
+replicate weights); it then builds the intervals, design effects and flags.
 """
 
 from __future__ import annotations
@@ -22,13 +24,12 @@ from flestimate.errors import (
     first_values,
 )
 from flestimate.estimation.cimethods import CI_METHODS
-from flestimate.estimation.core import DomainCells, domain_totals, ratio_estimates
 from flestimate.estimation.deff import design_effects
 from flestimate.estimation.domains import encode_domains
 from flestimate.estimation.table import EstimateTable, check_level, compute_ci
 
 if TYPE_CHECKING:
-    from flestimate.design import SurveyDesign
+    from flestimate.design.interface import VarianceEngine
 
 __all__ = ["mean", "prevalence", "proportion", "ratio", "total"]
 
@@ -117,7 +118,7 @@ def _check_df(df: Any) -> Any:
 
 
 def _estimate(
-    design: SurveyDesign,
+    design: VarianceEngine,
     statistic: str,
     ys: list[np.ndarray],
     xs: list[np.ndarray | None] | None,
@@ -137,35 +138,28 @@ def _estimate(
     domains = encode_domains(frame, by)
     D = domains.n_domains
     K = len(ys)
-    residualizers = tuple(getattr(design, "_residualizers", ()))
     H = structure.n_strata
 
     # shared by the blocks of variables
-    cells = DomainCells.build(structure, domains.codes, D, sparse=design._sparse_cells)
+    cells = design.domain_cells(domains.codes, D)
 
     def run(cols: list[int]) -> dict[str, Any]:
         """Totals, estimates, variances, df and deff of the variables ``cols``."""
         k = len(cols)
-        totals = domain_totals(
-            structure,
+        totals = design.domain_totals(
             [ys[j] for j in cols],
             None if xs is None else [xs[j] for j in cols],
-            domains.codes,
-            D,
+            cells,
             binary=binary,
-            residualizers=residualizers,
             valid=[valid[j] for j in cols],
-            cells=cells,
         )
-        est = ratio_estimates(totals.y_total, totals.x_total)  # (D, k)
+        est = totals.estimates()  # (D, k)
         empty = totals.n_rows == 0
         est = np.where(empty, np.nan, est)
         # degrees of freedom per domain (and per variable when missing values differ),
         # and the strata holding each domain's members (for the "average" lonely rule)
-        dfs, active = design._domain_df(totals)
-        variance, cov_fn = design._variance_from_totals(
-            totals, est, residualizers, active.reshape(H, D * k)
-        )
+        dfs, active = design.domain_df(totals)
+        variance, cov_fn = design.variance(totals, est, active.reshape(H, D * k))
         # a ratio whose denominator total is 0 in the domain has no estimate
         undefined = empty | ~np.isfinite(est)
         variance = np.where(undefined, np.nan, variance.reshape(D, k))

@@ -30,6 +30,7 @@ from flestimate.design.replicate.rank import domain_ranks
 from flestimate.design.replicate.schemes import DESIGN_METHODS, check_method, replicate_factors
 from flestimate.design.replicate.variance import replication_variance
 from flestimate.design.structure import DesignStructure
+from flestimate.design.totals import DomainTotals
 from flestimate.errors import DesignError, FlestimateWarning, ValidationError, first_values
 
 __all__ = ["MAX_DENSE", "ReplicateDesign", "replicate_design"]
@@ -289,10 +290,6 @@ class ReplicateDesign(DesignMethods):
         return self._history
 
     @property
-    def lonely_psu(self) -> str:
-        return self._structure.lonely_psu
-
-    @property
     def spec(self) -> dict:
         """How the replicates were made: method, scale, rscales, mse, rho and source."""
         return {
@@ -437,17 +434,16 @@ class ReplicateDesign(DesignMethods):
             names += list(self._names)
         return names
 
-    # ------------------------------------------------------------------ engine hooks
-    _residualizers: tuple = ()
-
-    def _variance_from_totals(self, totals, estimate, residualizers, active_strata):
-        """Replication variance (D*K,) of the estimates and their covariance function
-        (:func:`~flestimate.design.replicate.variance.replication_variance`)."""
+    # ------------------------------------------------------------------ variance
+    def variance(self, totals: DomainTotals, estimate: np.ndarray, active_strata: np.ndarray):
+        """Replication variance (D*K,) of the estimates and a function computing their
+        covariance (:func:`~flestimate.design.replicate.variance.replication_variance`);
+        ``active_strata`` is not used."""
         return replication_variance(
             self._factors, totals, estimate, self._scale, self._rscales, self._mse
         )
 
-    def _domain_df(self, totals) -> tuple[np.ndarray, np.ndarray]:
+    def domain_df(self, totals: DomainTotals) -> tuple[np.ndarray, np.ndarray]:
         """Degrees of freedom (D, K) per domain: rank of the domain's replicate weights
         minus one (R's ``degf`` of the subset), or the ``df=`` given; and the (H, D, K)
         strata with members (all True: unused by replication)."""
@@ -578,7 +574,7 @@ def replicate_design(
     Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed., Springer.
     """
     check_method(method, DESIGN_METHODS, rho)
-    if getattr(design, "_residualizers", ()):
+    if design.residualizers:
         raise DesignError(
             "this design carries calibration (post-stratification, raking or GREG) applied "
             "to the full-sample weights only. Build the replicates first "

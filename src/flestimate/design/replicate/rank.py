@@ -9,7 +9,7 @@ Cholesky with R's pivot rule otherwise (all domains at once, by patterns of unit
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ from flestimate.design.kernel import first_rows, grouped_sums
 
 if TYPE_CHECKING:
     from flestimate.design.replicate.factors import Factors, JackknifeFactors
+    from flestimate.design.totals import DomainTotals
 
 __all__ = [
     "CHUNK_VALUES",
@@ -260,7 +261,7 @@ def weights_rank(weights: np.ndarray, tol: float = RANK_TOL) -> int:
     return rank_gram(W.T @ W, tol)
 
 
-def domain_ranks(factors: Factors, row_weight: np.ndarray, totals: Any) -> np.ndarray:
+def domain_ranks(factors: Factors, row_weight: np.ndarray, totals: DomainTotals) -> np.ndarray:
     """Rank (D, Kc) of the replicate weights restricted to each domain's units with
     members (per variable when missing values differ: ``totals.psu_rows`` (.., Kc)).
 

@@ -7,12 +7,12 @@ estimates are the same ratios of totals as the full sample's.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from flestimate.design.replicate.factors import Factors
+from flestimate.design.totals import DomainTotals, ratio_estimates
 
 __all__ = ["COLUMN_BLOCK_VALUES", "cells_matrix", "replicate_variance", "replication_variance"]
 
@@ -20,7 +20,7 @@ __all__ = ["COLUMN_BLOCK_VALUES", "cells_matrix", "replicate_variance", "replica
 COLUMN_BLOCK_VALUES = 4_000_000
 
 
-def cells_matrix(totals: Any, cell_values: np.ndarray) -> sp.csc_matrix:
+def cells_matrix(totals: DomainTotals, cell_values: np.ndarray) -> sp.csc_matrix:
     """The sparse (P, D*K) matrix of the cell totals ``cell_values`` (C, K or 1) of
     sparse :class:`DomainTotals` (columns ``d * K + k``)."""
     D, K = totals.n_domains, totals.n_vars
@@ -84,7 +84,7 @@ def replicate_variance(
 
 def replication_variance(
     factors: Factors,
-    totals: Any,
+    totals: DomainTotals,
     estimate: np.ndarray,
     scale: float,
     rscales: np.ndarray,
@@ -110,8 +110,6 @@ def replication_variance(
     that memory stays bounded when there are many replicates (JKn: one per PSU) and
     many domains.
     """
-    from flestimate.estimation.core import ratio_estimates
-
     D, K = totals.n_domains, totals.n_vars
     M = D * K
     est = np.asarray(estimate, dtype=np.float64).reshape(M)
