@@ -56,7 +56,7 @@ def test_weights_derived_from_fpc_counts_and_fractions(strat):
 
 def test_evolve_keeps_data_and_structure(strat):
     d = SurveyDesign(strat, weight="pw", strata="stype", fpc="fpc")
-    e = d._evolve(weights=d.weights.to_numpy() * 2, history=("step",))
+    e = d.evolve(weights=d.weights.to_numpy() * 2, history=("step",))
     assert e.data is d.data and e.history == ("step",) and d.history == ()
     assert e.structure.psu is d.structure.psu
     np.testing.assert_allclose(
@@ -79,3 +79,29 @@ def test_multicolumn_strata_are_crossed(strat):
     np.testing.assert_allclose(
         d1.mean("api00").to_frame()["se"], d2.mean("api00").to_frame()["se"], rtol=1e-12
     )
+
+
+@pytest.mark.parametrize("name", ["total", "mean", "ratio", "proportion", "prevalence"])
+def test_design_methods_are_the_estimators_written_once(strat, name):
+    """``design.<estimator>`` is the estimator function bound to the design: one
+    signature and one docstring, which documents every argument."""
+    import inspect
+
+    from flestimate.design.interface import VarianceEngine
+    from flestimate.estimation import estimators
+
+    function = getattr(estimators, name)
+    signature = inspect.signature(function)
+    d = SurveyDesign(strat, weight="pw", strata="stype", fpc="fpc")
+    for design in (d, d.replicate("jkn")):
+        assert isinstance(design, VarianceEngine)
+        method = getattr(design, name)
+        assert method.__func__ is function and method.__self__ is design
+        assert inspect.signature(method).parameters == dict(
+            list(signature.parameters.items())[1:]
+        )
+        assert method.__doc__ == function.__doc__
+    assert getattr(SurveyDesign, name) is function
+    documented = function.__doc__.split("Returns")[0]
+    for param in signature.parameters:
+        assert f"{param} :" in documented or f"{param}, " in documented, param

@@ -185,7 +185,7 @@ def test_domain_codes_equal_a_groupby(dtypes, seed, low, wide):
 def test_psu_runs_only_for_contiguous_psus():
     """Segment sums are used only when every PSU's rows are one run; a PSU split in
     two runs goes through bincount, with the same totals."""
-    from flestimate.estimation.core import domain_totals
+    from flestimate.design.totals import domain_totals
 
     f = survey(3, 4, 3, 6)
     d = SurveyDesign(f, weight="w", strata="stratum", psu="psu")

@@ -127,7 +127,8 @@ def test_sparse_stage_scores_equal_dense():
     calibration residualiser, for variances and covariances."""
     from flestimate.design import Residualizer
     from flestimate.design.kernel import StageScores
-    from flestimate.estimation.core import domain_totals, linearised_scores, ratio_estimates
+    from flestimate.design.scores import linearised_scores
+    from flestimate.design.totals import domain_totals, ratio_estimates
 
     des = _clus2()
     s = des.structure

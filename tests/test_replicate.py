@@ -409,7 +409,8 @@ def test_bootstrap_without_replacement_from_pseudo_population():
 def test_rank_analytic_equals_numeric():
     """The jackknife rank computed from the design equals the numerical rank of the
     replicate weights, for the full sample and for domains."""
-    from flestimate.design.replicate import _dense_rank
+    from flestimate.design.kernel import grouped_sums
+    from flestimate.design.replicate.rank import dense_rank
 
     rng = np.random.default_rng(11)
     for name in ("apistrat_jkn", "lonely_jkn_adjust", "lonely_jkn_remove_fpc", "brr10_jkn"):
@@ -417,16 +418,16 @@ def test_rank_analytic_equals_numeric():
         s = rep.structure
         present = rng.random((s.n_psus, 12)) < np.linspace(0.05, 1.0, 12)
         present[:, -1] = True
-        rw = rep._row_weight()
-        analytic = rep._factors.rank(present, rw)
-        numeric = _dense_rank(rep._factors.dense(), present, rw)
+        rw = grouped_sums(s.psu, s.n_psus, s.weights**2)
+        analytic = rep.unit_rank(present)
+        numeric = dense_rank(rep.factors, present, rw)
         assert np.array_equal(analytic, numeric), name
 
 
 def test_batched_rank_equals_one_at_a_time():
     """The stacked elimination takes R's qr decisions as the one-matrix rank does, on
     full-rank, deficient and nearly deficient Gram matrices."""
-    from flestimate.design.replicate import _rank_gram, _rank_grams
+    from flestimate.design.replicate.rank import rank_gram, rank_grams
 
     rng = np.random.default_rng(5)
     grams = []
@@ -435,14 +436,14 @@ def test_batched_rank_equals_one_at_a_time():
         X[:, 4] = X[:, 2] + 1e-7 * rng.standard_normal(40)  # below R's tolerance
         grams.append(X.T @ X)
     G = np.stack(grams)
-    assert np.array_equal(_rank_grams(G), [_rank_gram(g) for g in G])
-    assert _rank_grams(G)[-1] == 11
+    assert np.array_equal(rank_grams(G), [rank_gram(g) for g in G])
+    assert rank_grams(G)[-1] == 11
 
 
 def test_domain_ranks_equal_per_domain_rank():
     """Ranks of many domains at once (distinct patterns, the full-rank screen, buckets)
     equal the rank of each domain's own replicate weights."""
-    from flestimate.design.replicate import _dense_rank, _rank_gram
+    from flestimate.design.replicate.rank import dense_rank, rank_gram
 
     rng = np.random.default_rng(8)
     R, P = 10, 400
@@ -454,9 +455,9 @@ def test_domain_ranks_equal_per_domain_rank():
     present[:, -3] = present[:, 0]  # a repeated pattern
     present[:50, 5] = True
     present[50:, 5] = False  # only the one-direction units: rank 1
-    got = _dense_rank(F, present, row_weight)
+    got = dense_rank(F, present, row_weight)
     A = F * np.sqrt(row_weight)
-    want = [_rank_gram(A[:, m] @ A[:, m].T) if m.any() else 0 for m in present.T]
+    want = [rank_gram(A[:, m] @ A[:, m].T) if m.any() else 0 for m in present.T]
     assert np.array_equal(got, want)
     assert got[5] == 1 and got[-1] == 0 and got[-2] == R
 

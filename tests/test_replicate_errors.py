@@ -146,7 +146,7 @@ def test_calibrated_design_is_refused(clus1):
     design = SurveyDesign(clus1, weight="pw", psu="dnum")
     n = len(clus1)
     res = Residualizer(X=np.zeros(n, dtype=np.int64), s=np.ones(n), phi=np.ones(n), A=np.ones(1))
-    calibrated = design._evolve(residualizers=(res,))
+    calibrated = design.evolve(residualizers=(res,))
     with pytest.raises(DesignError, match="Build the replicates first"):
         calibrated.replicate("jk1")
 

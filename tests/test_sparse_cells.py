@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 import flestimate
 from flestimate import SurveyDesign
-from flestimate.design import replicate as replicate_module
-from flestimate.estimation import core
+from flestimate.design import totals
+from flestimate.design.replicate import rank as replicate_rank
+from flestimate.design.replicate import variance as replicate_variance_module
 
 REF = Path(__file__).parent / "reference" / "data"
 COLS = ["estimate", "se", "ci_lower", "ci_upper", "df", "deff", "deff_wr", "n_unweighted"]
@@ -41,8 +42,8 @@ def _tables(design, by) -> list:
 def _both(design, by, monkeypatch):
     dense = _tables(design, by)
     with monkeypatch.context() as m:
-        m.setattr(core, "_SPARSE_FROM", 0)
-        m.setattr(core, "_SPARSE_SHARE", 1.0)
+        m.setattr(totals, "SPARSE_FROM", 0)
+        m.setattr(totals, "SPARSE_SHARE", 1.0)
         sparse = _tables(design, by)
         cov_sparse = design.mean(["y", "x"], by=by).covariance()
     cov_dense = design.mean(["y", "x"], by=by).covariance()
@@ -130,22 +131,22 @@ def test_sparse_cells_two_stages_and_calibration(monkeypatch):
 
 
 def test_sparse_cells_are_used_only_for_many_sparse_domains():
-    """The switch: more than _SPARSE_FROM cells with at most _SPARSE_SHARE occupied."""
+    """The switch: more than SPARSE_FROM cells with at most SPARSE_SHARE occupied."""
     f = _frame(1, 3, 3, lonely=False)
     design = SurveyDesign(f, weight="w", strata="stratum", psu="psu")
     codes = design.structure.psu  # one domain per PSU: P x P cells, P occupied
     P = design.structure.n_psus
-    assert core.DomainCells.build(design.structure, codes, P, sparse=True).sparse is False
-    old = core._SPARSE_FROM
+    assert totals.DomainCells.build(design.structure, codes, P, sparse=True).sparse is False
+    old = totals.SPARSE_FROM
     try:
-        core._SPARSE_FROM = 0
-        assert core.DomainCells.build(design.structure, codes, P, sparse=True).sparse
-        assert not core.DomainCells.build(design.structure, codes, P, sparse=False).sparse
+        totals.SPARSE_FROM = 0
+        assert totals.DomainCells.build(design.structure, codes, P, sparse=True).sparse
+        assert not totals.DomainCells.build(design.structure, codes, P, sparse=False).sparse
         full = np.zeros_like(codes)  # one domain: never sparse
-        assert not core.DomainCells.build(design.structure, full, 1, sparse=True).sparse
+        assert not totals.DomainCells.build(design.structure, full, 1, sparse=True).sparse
     finally:
-        core._SPARSE_FROM = old
-    assert design.replicate("jkn")._sparse_cells  # replicate designs use the cells too
+        totals.SPARSE_FROM = old
+    assert design.replicate("jkn").sparse_cells  # replicate designs use the cells too
 
 
 def test_sparse_cells_with_nonrespondents(monkeypatch):
@@ -184,15 +185,17 @@ def test_sparse_cells_replicate_designs(kind, monkeypatch):
         rep = design.replicate(kind, n_replicates=12, rng=3) if kind == "bootstrap" else (
             design.replicate(kind)
         )
-    assert rep._sparse_cells
-    monkeypatch.setattr(replicate_module, "_CHUNK_VALUES", 50)  # several column blocks
+    assert rep.sparse_cells
+    # several column blocks of replicate estimates and of domain ranks
+    monkeypatch.setattr(replicate_variance_module, "COLUMN_BLOCK_VALUES", 50)
+    monkeypatch.setattr(replicate_rank, "CHUNK_VALUES", 50)
     _assert_same(*_both(rep, ["district", "sex"], monkeypatch))
 
 
 def test_sparse_rank_equals_dense_rank():
     """Domain ranks from (unit, column) pairs equal those from the dense presence
     matrix, with repeated patterns, empty columns and deficient ones."""
-    from flestimate.design.replicate import _dense_rank, _sparse_rank
+    from flestimate.design.replicate.rank import dense_rank, sparse_rank
 
     rng = np.random.default_rng(4)
     R, P, M = 8, 60, 40
@@ -206,8 +209,8 @@ def test_sparse_rank_equals_dense_rank():
     present[:10, 11] = True
     unit, column = np.nonzero(present)
     perm = rng.permutation(unit.size)  # any order of the pairs
-    got = _sparse_rank(F, row_weight, unit[perm], column[perm], M)
-    assert np.array_equal(got, _dense_rank(F, present, row_weight))
+    got = sparse_rank(F, row_weight, unit[perm], column[perm], M)
+    assert np.array_equal(got, dense_rank(F, present, row_weight))
     assert got[7] == 0 and got[11] == 1
 
 

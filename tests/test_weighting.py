@@ -400,7 +400,7 @@ def test_rake_residualiser_margin_by_margin_equals_collapsed(dclus1, monkeypatch
     a = rake(dclus1, margins=m, tolerance=1e-13)
     monkeypatch.setattr(rake_mod, "_COLLAPSE_MAX_CELLS", 0)
     b = rake(dclus1, margins=m, tolerance=1e-13)
-    assert len(b._residualizers) == 20 and len(a._residualizers) == 1
+    assert len(b.residualizers) == 20 and len(a.residualizers) == 1
     sa, sb = stats(a), stats(b)
     for k in sa:
         np.testing.assert_allclose(sa[k], sb[k], rtol=1e-10, atol=1e-9)
@@ -437,7 +437,7 @@ def test_calibrate_many_cells_uses_sparse_model(dclus1, monkeypatch):
     a = calibrate(dclus1, totals=totals)
     monkeypatch.setattr(cal_mod, "_COMBO_RESIDUAL_MAX", 0)
     b = calibrate(dclus1, totals=totals)
-    assert b._residualizers[0].X.shape == (183, 4)
+    assert b.residualizers[0].X.shape == (183, 4)
     np.testing.assert_allclose(a.weights, b.weights, rtol=1e-12)
     sa, sb = stats(a), stats(b)
     for k in sa:

@@ -1,7 +1,7 @@
 """Calibration residualisers: how a weighting step carries into the Taylor variance.
 
 A calibrating weighting step (post-stratification, raking, GREG) attaches
-:class:`Residualizer` objects to the design it returns (``design._residualizers``).
+:class:`Residualizer` objects to the design it returns (``design.residualizers``).
 Each is a linear operator on the unit-level linearised score ``u`` (n,):
 
 .. math:: e = u - s \\odot X A X^T (\\phi \\odot u)
@@ -42,7 +42,7 @@ class Residualizer:
     A : ndarray (q, q) or (q,)
         The projection matrix; a 1-d array is a diagonal.
 
-    A chain of residualisers is applied in the order of ``design._residualizers``;
+    A chain of residualisers is applied in the order of ``design.residualizers``;
     R's raking (ten sweeps over the margins) is the sequence of its margins
     repeated ten times (the same objects may repeat: their cross terms are cached).
 

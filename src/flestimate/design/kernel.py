@@ -20,6 +20,7 @@ __all__ = [
     "cell_degrees_of_freedom",
     "degrees_of_freedom",
     "domain_degrees_of_freedom",
+    "first_rows",
     "grouped_sums",
     "taylor_covariance",
     "taylor_variance",
@@ -53,6 +54,13 @@ def grouped_sums(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.nda
     out = np.empty((n_groups, K))
     for k in range(K):  # loop over variables, not rows
         out[:, k] = np.bincount(codes, weights=values[:, k], minlength=n_groups)[:n_groups]
+    return out
+
+
+def first_rows(codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """First row of each group code 0..n_groups-1 (the order of appearance in the data)."""
+    out = np.empty(n_groups, dtype=np.int64)
+    out[codes[::-1]] = np.arange(codes.size - 1, -1, -1)
     return out
 
 

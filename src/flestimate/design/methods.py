@@ -1,24 +1,32 @@
 """The methods shared by :class:`SurveyDesign` and :class:`ReplicateDesign`.
 
-Both designs expose the same five estimators with the same arguments, and the
-same text and HTML summaries built from their ``_summary_rows()``; the
-computation lives in :mod:`flestimate.estimation.estimators` (imported on first
-use, so building a design does not load the interval machinery). The variance
-comes from the design: Taylor linearisation for a :class:`SurveyDesign`,
-replicate weights for a :class:`ReplicateDesign`.
+Both designs expose the same five estimators and the same text and HTML summaries
+built from their ``_summary_rows()``. The estimators are the functions of
+:mod:`flestimate.estimation.estimators`, bound to the design by
+:class:`EstimatorMethod`: ``design.prevalence(y, ...)`` is
+``estimators.prevalence(design, y, ...)``, whose signature and docstring are written
+once, there (``help(design.prevalence)`` shows them).
+
+This module is the one door from the design layer up to the estimators: they are
+imported on first use (so building a design does not load the interval machinery),
+in :meth:`EstimatorMethod.__get__` and nowhere else in :mod:`flestimate.design`.
+The estimators ask the design only for the members of
+:class:`~flestimate.design.interface.VarianceEngine`.
 """
 
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+import types
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from flestimate.design.interface import VarianceEngine
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
-
-    from flestimate.estimation.table import EstimateTable
 
 
 def weights_row(w: np.ndarray) -> tuple[str, str]:
@@ -29,15 +37,42 @@ def weights_row(w: np.ndarray) -> tuple[str, str]:
     )
 
 
-class DesignMethods:
-    """Mixin: the estimators (``total``, ``mean``, ``ratio``, ``proportion``,
-    ``prevalence``) and the summaries of a design, which defines ``_summary_rows()``."""
+class EstimatorMethod:
+    """A design method that is an estimator of :mod:`flestimate.estimation.estimators`
+    bound to the design, like a function defined in the class: the function of the
+    attribute's name, taking the design first."""
+
+    __slots__ = ("name",)
+
+    def __init__(self) -> None:
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, design: Any, owner: type | None = None) -> Callable[..., Any]:
+        # the one door from the design layer up to the estimators (imported on first use)
+        from flestimate.estimation import estimators
+
+        function = getattr(estimators, self.name)
+        return function if design is None else types.MethodType(function, design)
+
+
+class DesignMethods(VarianceEngine):
+    """The base of both designs: the estimators (``total``, ``mean``, ``ratio``,
+    ``proportion``, ``prevalence``) and the summaries of a design, which defines
+    ``_summary_rows()``."""
 
     __slots__ = ()
 
-    # the variance hooks of both designs accept totals kept for the PSU x domain cells
-    # with members only (DomainCells.build(sparse=True): many domains)
-    _sparse_cells = True
+    if TYPE_CHECKING:  # type checkers and IDEs see the estimator functions as methods
+        from flestimate.estimation.estimators import mean, prevalence, proportion, ratio, total
+    else:
+        total = EstimatorMethod()
+        mean = EstimatorMethod()
+        ratio = EstimatorMethod()
+        proportion = EstimatorMethod()
+        prevalence = EstimatorMethod()
 
     @property
     def data(self) -> pd.DataFrame:
@@ -68,223 +103,3 @@ class DesignMethods:
             for k, v in self._summary_rows()
         )
         return f"<table><caption>{type(self).__name__}</caption>{rows}</table>"
-
-    def total(self, y, *, by=None, level=0.95, na_rm=False, df="domain") -> EstimateTable:
-        r"""Estimated population total of each variable, by domains.
-
-        Parameters
-        ----------
-        y : str or list of str
-            Numeric analysis columns; all are estimated in one pass over the data.
-        by : str or list of str, optional
-            Domain columns; several columns give crossed domains. Domains never drop
-            rows: PSUs without members of a domain still count in its variance.
-        level : float, default 0.95
-            Confidence level of the intervals.
-        na_rm : bool, default False
-            Leave out (as zero-weight rows) the rows where the variable is missing,
-            variable by variable; when False a missing value is an error.
-        df : {"domain", "design"} or float, default "domain"
-            Degrees of freedom of the t quantiles: R's ``degf`` of each domain, of
-            the whole design, or a number.
-
-        Returns
-        -------
-        EstimateTable
-
-        Notes
-        -----
-        :math:`\hat Y_d = \sum_i w_i y_i 1_d(i)`; its variance is that of the
-        score :math:`u_i = w_i y_i 1_d(i)` under the design (see
-        :func:`flestimate.estimation.estimators.total` for the formula and references).
-
-        References
-        ----------
-        Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley.
-        Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed. Springer.
-        """
-        from flestimate.estimation.estimators import total
-
-        return total(self, y, by=by, level=level, na_rm=na_rm, df=df)
-
-    def mean(self, y, *, by=None, level=0.95, na_rm=False, df="domain") -> EstimateTable:
-        r"""Estimated population mean (Hajek) of each variable, by domains.
-
-        Parameters
-        ----------
-        y : str or list of str
-            Numeric analysis columns.
-        by : str or list of str, optional
-            Domain columns; several columns give crossed domains. Domains never drop
-            rows: PSUs without members of a domain still count in its variance.
-        level : float, default 0.95
-            Confidence level of the intervals.
-        na_rm : bool, default False
-            Leave out (as zero-weight rows) the rows where the variable is missing,
-            variable by variable; when False a missing value is an error.
-        df : {"domain", "design"} or float, default "domain"
-            Degrees of freedom of the t quantiles: R's ``degf`` of each domain, of
-            the whole design, or a number.
-
-        Returns
-        -------
-        EstimateTable
-
-        Notes
-        -----
-        :math:`\bar y_d = \hat Y_d / \hat N_d`, linearised with the score
-        :math:`u_i = w_i 1_d(i) (y_i - \bar y_d) / \hat N_d` (see
-        :func:`flestimate.estimation.estimators.mean`).
-
-        References
-        ----------
-        Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley.
-        Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed. Springer.
-        """
-        from flestimate.estimation.estimators import mean
-
-        return mean(self, y, by=by, level=level, na_rm=na_rm, df=df)
-
-    def ratio(
-        self, numerator, denominator, *, by=None, level=0.95, na_rm=False, df="domain"
-    ) -> EstimateTable:
-        r"""Estimated ratio of population totals, by domains.
-
-        Parameters
-        ----------
-        numerator, denominator : str or list of str
-            Numeric columns; lists of equal length pair up element by element.
-        by : str or list of str, optional
-            Domain columns; several columns give crossed domains. Domains never drop
-            rows: PSUs without members of a domain still count in its variance.
-        level : float, default 0.95
-            Confidence level of the intervals.
-        na_rm : bool, default False
-            Leave out (as zero-weight rows) the rows where the variable is missing,
-            variable by variable; when False a missing value is an error.
-        df : {"domain", "design"} or float, default "domain"
-            Degrees of freedom of the t quantiles: R's ``degf`` of each domain, of
-            the whole design, or a number.
-
-        Returns
-        -------
-        EstimateTable
-
-        Notes
-        -----
-        :math:`\hat R_d = \hat Y_d / \hat X_d`, linearised with the score
-        :math:`u_i = w_i 1_d(i) (y_i - \hat R_d x_i) / \hat X_d` (see
-        :func:`flestimate.estimation.estimators.ratio`).
-
-        References
-        ----------
-        Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley.
-        Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed. Springer.
-        """
-        from flestimate.estimation.estimators import ratio
-
-        return ratio(self, numerator, denominator, by=by, level=level, na_rm=na_rm, df=df)
-
-    def proportion(
-        self, y, *, by=None, level=0.95, na_rm=False, df="domain", ci_method="logit", scale=1
-    ) -> EstimateTable:
-        r"""Estimated population proportion, by domains, with a named interval method.
-
-        Parameters
-        ----------
-        y : str or list of str
-            A 0/1 or boolean column gives one row (the proportion of 1); a
-            categorical or string column gives one row per category (column
-            ``category``).
-        by : str or list of str, optional
-            Domain columns; several columns give crossed domains. Domains never drop
-            rows: PSUs without members of a domain still count in its variance.
-        level : float, default 0.95
-            Confidence level of the intervals.
-        na_rm : bool, default False
-            Leave out (as zero-weight rows) the rows where the variable is missing,
-            variable by variable; when False a missing value is an error.
-        df : {"domain", "design"} or float, default "domain"
-            Degrees of freedom of the t quantiles: R's ``degf`` of each domain, of
-            the whole design, or a number.
-        ci_method : str, default "logit"
-            One of "wald", "logit", "asin", "wilson", "korn-graubard",
-            "korn-graubard-nchs", "likelihood" (formulas in
-            :mod:`flestimate.estimation.cimethods`).
-        scale : {1, 100, 1000}, default 1
-            Multiplier of the estimate, SE and interval.
-
-        Returns
-        -------
-        EstimateTable
-
-        Notes
-        -----
-        A proportion is the mean of a 0/1 variable; see
-        :func:`flestimate.estimation.estimators.proportion`.
-
-        References
-        ----------
-        Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley.
-        Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed. Springer.
-        """
-        from flestimate.estimation.estimators import proportion
-
-        return proportion(
-            self, y, by=by, level=level, na_rm=na_rm, df=df, ci_method=ci_method, scale=scale
-        )
-
-    def prevalence(
-        self,
-        y,
-        *,
-        by=None,
-        level=0.95,
-        na_rm=False,
-        df="domain",
-        ci_method="korn-graubard",
-        scale=1000,
-    ) -> EstimateTable:
-        r"""Prevalence of a 0/1 indicator per ``scale`` persons (1,000 by default), by domains.
-
-        Parameters
-        ----------
-        y : str or list of str
-            0/1 (or boolean) indicator columns, e.g. ``"fl"``.
-        by : str or list of str, optional
-            Domain columns; several columns give crossed domains. Domains never drop
-            rows: PSUs without members of a domain still count in its variance.
-        level : float, default 0.95
-            Confidence level of the intervals.
-        na_rm : bool, default False
-            Leave out (as zero-weight rows) the rows where the variable is missing,
-            variable by variable; when False a missing value is an error.
-        df : {"domain", "design"} or float, default "domain"
-            Degrees of freedom of the t quantiles: R's ``degf`` of each domain, of
-            the whole design, or a number.
-        ci_method : str, default "korn-graubard"
-            Interval method (R's ``svyciprop(method="beta")``); see
-            :meth:`proportion` for the others.
-        scale : {1, 100, 1000}, default 1000
-            Persons per which the prevalence is reported.
-
-        Returns
-        -------
-        EstimateTable
-
-        Notes
-        -----
-        :math:`1000 \cdot \sum_i w_i y_i 1_d(i) / \sum_i w_i 1_d(i)`; see
-        :func:`flestimate.estimation.estimators.prevalence` for the interval
-        formulas and references.
-
-        References
-        ----------
-        Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley.
-        Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed. Springer.
-        """
-        from flestimate.estimation.estimators import prevalence
-
-        return prevalence(
-            self, y, by=by, level=level, na_rm=na_rm, df=df, ci_method=ci_method, scale=scale
-        )

@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from flestimate._keys import blank_levels, clash_text, cross_codes, text_number_clashes
-from flestimate._keys import compress as _compress  # noqa: F401 (estimation.core uses it)
 from flestimate.errors import DesignError, LonelyPSUWarning, first_values
 
 __all__ = ["LONELY_PSU_RULES", "DesignStructure", "Stage", "build_structure"]

@@ -8,9 +8,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flestimate.design.kernel import taylor_covariance, taylor_variance
+from flestimate.design.kernel import (
+    cell_degrees_of_freedom,
+    domain_degrees_of_freedom,
+    taylor_covariance,
+    taylor_variance,
+)
 from flestimate.design.methods import DesignMethods, weights_row
+from flestimate.design.scores import linearised_scores
 from flestimate.design.structure import DesignStructure, build_structure
+from flestimate.design.totals import DomainTotals
 from flestimate.errors import DesignError
 
 __all__ = ["SurveyDesign"]
@@ -147,15 +154,27 @@ class SurveyDesign(DesignMethods):
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"SurveyDesign is frozen: cannot delete {name!r}.")
 
-    def _evolve(
+    def evolve(
         self,
         *,
         weights: np.ndarray | pd.Series | None = None,
         residualizers: tuple | None = None,
         history: tuple | None = None,
     ) -> SurveyDesign:
-        """A new design sharing the data and structure, with other weights / residualisers /
-        history (for weighting steps). The caller validates the new weights."""
+        """A new design sharing the data and structure, with other weights, calibration
+        residualisers or history (what a weighting step returns).
+
+        Parameters
+        ----------
+        weights : array (n,), optional
+            New final weights (the caller validates them; 0 for a row a step removed).
+        residualizers : tuple of Residualizer, optional
+            The whole chain carried into the variance, newest step first.
+        history : tuple, optional
+            The whole weighting history, oldest step first.
+
+        Arguments left at None keep this design's.
+        """
         new = object.__new__(type(self))
         structure = self._structure
         w = self._weights
@@ -196,23 +215,22 @@ class SurveyDesign(DesignMethods):
         return self._structure.degf
 
     @property
-    def lonely_psu(self) -> str:
-        return self._structure.lonely_psu
+    def residualizers(self) -> tuple:
+        """Calibration residualisers carried into the variance, newest step first."""
+        return self._residualizers
 
     @property
     def spec(self) -> dict:
         """The arguments the design was built with."""
         return dict(self._spec)
 
-    # ------------------------------------------------------------------ variance hook
-    def _variance_from_totals(self, totals, estimate, residualizers, active_strata):
-        """Variance (D*K,) of the estimates and a function computing their covariance.
-
-        The replicate design overrides this; the totals step is shared.
-        """
-        from flestimate.estimation.core import linearised_scores
-
-        psu_scores, stage_scores = linearised_scores(totals, estimate, residualizers)
+    # ------------------------------------------------------------------ variance
+    def variance(self, totals: DomainTotals, estimate: np.ndarray, active_strata: np.ndarray):
+        """Taylor-linearisation variance (D*K,) of the estimates and a function computing
+        their covariance: the linearised scores of the totals
+        (:func:`~flestimate.design.scores.linearised_scores`, with this design's
+        residualisers) through :func:`~flestimate.design.kernel.taylor_variance`."""
+        psu_scores, stage_scores = linearised_scores(totals, estimate, self._residualizers)
         var = taylor_variance(self._structure, psu_scores, stage_scores, active_strata)
 
         column_domain = np.repeat(np.arange(totals.n_domains), totals.n_vars)
@@ -224,19 +242,9 @@ class SurveyDesign(DesignMethods):
 
         return var, covariance
 
-    # ------------------------------------------------------------------ replicates
-    def replicate(self, method, *, n_replicates=None, rho=None, rng=None, mse=False):
-        """Replicate-weight design (R's ``as.svrepdesign``); see
-        :func:`flestimate.design.replicate.replicate_design`."""
-        from flestimate.design.replicate import replicate_design
-
-        return replicate_design(self, method, n_replicates=n_replicates, rho=rho, rng=rng, mse=mse)
-
-    def _domain_df(self, totals) -> tuple[np.ndarray, np.ndarray]:
+    def domain_df(self, totals: DomainTotals) -> tuple[np.ndarray, np.ndarray]:
         """Degrees of freedom (D, K) per domain (R's ``degf`` of the domain: PSUs minus
         strata with members of positive weight) and the (H, D, K) strata with members."""
-        from flestimate.design.kernel import cell_degrees_of_freedom, domain_degrees_of_freedom
-
         D, K = totals.n_domains, totals.n_vars
         Kc = totals.psu_rows.shape[-1]
         dfs = np.empty((D, Kc))
@@ -255,6 +263,14 @@ class SurveyDesign(DesignMethods):
             dfs = np.repeat(dfs, K, axis=1)
             active = np.repeat(active, K, axis=2)
         return dfs, active
+
+    # ------------------------------------------------------------------ replicates
+    def replicate(self, method, *, n_replicates=None, rho=None, rng=None, mse=False):
+        """Replicate-weight design (R's ``as.svrepdesign``); see
+        :func:`flestimate.design.replicate.replicate_design`."""
+        from flestimate.design.replicate import replicate_design
+
+        return replicate_design(self, method, n_replicates=n_replicates, rho=rho, rng=rng, mse=mse)
 
     # ------------------------------------------------------------------ summary
     def _summary_rows(self) -> list[tuple[str, str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from flestimate.estimation.core import DomainTotals
+from flestimate.design.totals import DomainTotals
 
 __all__ = ["design_effects"]
 

@@ -1,8 +1,10 @@
 """Design-based estimators: total, mean, ratio, proportion and prevalence, by domains.
 
-All are ratios of weighted totals within domains, computed in one pass over the
-data (:func:`flestimate.estimation.core.domain_totals`), with Taylor-linearised
-variances from PSU-level scores.
+All are ratios of weighted totals within domains. An estimator reads its columns,
+encodes the domains and asks the design, through
+:class:`~flestimate.design.interface.VarianceEngine` only, for the totals (one pass
+over the data), the degrees of freedom and the variance (Taylor linearisation or
+replicate weights); it then builds the intervals, design effects and flags.
 """
 
 from __future__ import annotations
@@ -19,16 +21,20 @@ from flestimate.errors import (
     DomainWarning,
     EstimationError,
     ValidationError,
-    first_values,
 )
 from flestimate.estimation.cimethods import CI_METHODS
-from flestimate.estimation.core import DomainCells, domain_totals, ratio_estimates
+from flestimate.estimation.columns import (
+    column_names,
+    indicator_columns,
+    numeric_columns,
+    ratio_columns,
+)
 from flestimate.estimation.deff import design_effects
 from flestimate.estimation.domains import encode_domains
 from flestimate.estimation.table import EstimateTable, check_level, compute_ci
 
 if TYPE_CHECKING:
-    from flestimate.design import SurveyDesign
+    from flestimate.design.interface import VarianceEngine
 
 __all__ = ["mean", "prevalence", "proportion", "ratio", "total"]
 
@@ -37,67 +43,6 @@ __all__ = ["mean", "prevalence", "proportion", "ratio", "total"]
 # the first reuse freed memory instead of faulting in fresh pages: at 1M rows x 20
 # variables x 113 domains the first table takes 0.45 s with 2e6 cells, 1.6 s with 2e7.
 _MAX_CELLS = 2e6
-
-
-def _names(y: str | Sequence[str], what: str) -> list[str]:
-    if isinstance(y, str):
-        return [y]
-    if isinstance(y, Sequence) and len(y) > 0 and all(isinstance(v, str) for v in y):
-        return list(y)
-    raise EstimationError(
-        f"{what} must be a column name or a non-empty list of column names; found {y!r}."
-    )
-
-
-def _column(frame: pd.DataFrame, name: str) -> pd.Series:
-    if name not in frame.columns:
-        raise EstimationError(
-            f"analysis variable {name!r} is not in the data (columns: "
-            f"{first_values(map(str, frame.columns), 10)}). Check the spelling."
-        )
-    return frame[name]
-
-
-def _rows(mask: np.ndarray, index: pd.Index) -> str:
-    return first_values(index[np.flatnonzero(mask)][:6])
-
-
-def _numeric_values(col: pd.Series) -> np.ndarray:
-    """The column as a numeric array: no copy for integer and float64 columns without
-    missing values (the estimators read each column once)."""
-    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iu":
-        return col.to_numpy()
-    if pd.api.types.is_bool_dtype(col.dtype):
-        if isinstance(col.dtype, np.dtype):
-            return col.to_numpy().view(np.uint8)
-        return col.to_numpy(dtype=np.float64, na_value=np.nan)
-    if not pd.api.types.is_numeric_dtype(col.dtype):
-        conv = pd.to_numeric(col, errors="coerce")
-        bad = conv.isna().to_numpy() & col.notna().to_numpy()
-        if bad.any() or isinstance(col.dtype, pd.CategoricalDtype):
-            vals = col[bad].unique()[:5] if bad.any() else col.dropna().unique()[:5]
-            raise EstimationError(
-                f"analysis variable {col.name!r} is not numeric ({int(bad.sum())} values cannot "
-                f"be read as numbers; first: {first_values(vals)}). Convert it to numbers, or "
-                "use proportion() for a categorical variable."
-            )
-        col = conv
-    return col.to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _missing(values: np.ndarray, name: str, index: pd.Index, na_rm: bool) -> np.ndarray | None:
-    if values.dtype.kind in "iub":
-        return None
-    miss = ~np.isfinite(values)
-    if not miss.any():
-        return None
-    if not na_rm:
-        raise EstimationError(
-            f"analysis variable {name!r} has {int(miss.sum())} missing values (rows "
-            f"{_rows(miss, index)}). Pass na_rm=True to estimate from the rows with a value "
-            "(the others stay in the design with zero contribution), or impute them."
-        )
-    return ~miss
 
 
 def _check_df(df: Any) -> Any:
@@ -117,7 +62,7 @@ def _check_df(df: Any) -> Any:
 
 
 def _estimate(
-    design: SurveyDesign,
+    design: VarianceEngine,
     statistic: str,
     ys: list[np.ndarray],
     xs: list[np.ndarray | None] | None,
@@ -137,35 +82,28 @@ def _estimate(
     domains = encode_domains(frame, by)
     D = domains.n_domains
     K = len(ys)
-    residualizers = tuple(getattr(design, "_residualizers", ()))
     H = structure.n_strata
 
     # shared by the blocks of variables
-    cells = DomainCells.build(structure, domains.codes, D, sparse=design._sparse_cells)
+    cells = design.domain_cells(domains.codes, D)
 
     def run(cols: list[int]) -> dict[str, Any]:
         """Totals, estimates, variances, df and deff of the variables ``cols``."""
         k = len(cols)
-        totals = domain_totals(
-            structure,
+        totals = design.domain_totals(
             [ys[j] for j in cols],
             None if xs is None else [xs[j] for j in cols],
-            domains.codes,
-            D,
+            cells,
             binary=binary,
-            residualizers=residualizers,
             valid=[valid[j] for j in cols],
-            cells=cells,
         )
-        est = ratio_estimates(totals.y_total, totals.x_total)  # (D, k)
+        est = totals.estimates()  # (D, k)
         empty = totals.n_rows == 0
         est = np.where(empty, np.nan, est)
         # degrees of freedom per domain (and per variable when missing values differ),
         # and the strata holding each domain's members (for the "average" lonely rule)
-        dfs, active = design._domain_df(totals)
-        variance, cov_fn = design._variance_from_totals(
-            totals, est, residualizers, active.reshape(H, D * k)
-        )
+        dfs, active = design.domain_df(totals)
+        variance, cov_fn = design.variance(totals, est, active.reshape(H, D * k))
         # a ratio whose denominator total is 0 in the domain has no estimate
         undefined = empty | ~np.isfinite(est)
         variance = np.where(undefined, np.nan, variance.reshape(D, k))
@@ -337,34 +275,56 @@ def _common(level, df, ci_method):
     return lv, d
 
 
-def _numeric_columns(frame: pd.DataFrame, names: list[str], na_rm: bool):
-    """Numeric analysis columns (missing values zeroed when ``na_rm``) and their masks of
-    rows with a value (None when every row has one)."""
-    ys, valid = [], []
-    for name in names:
-        v = _numeric_values(_column(frame, name))
-        ok = _missing(v, name, frame.index, na_rm)
-        ys.append(np.where(ok, v, 0.0) if ok is not None else v)
-        valid.append(ok)
-    return ys, valid
+def total(
+    design: VarianceEngine,
+    y: str | Sequence[str],
+    *,
+    by: str | Sequence[str] | None = None,
+    level: float = 0.95,
+    na_rm: bool = False,
+    df: str | float = "domain",
+) -> EstimateTable:
+    r"""Estimated population total of each variable, by domains.
 
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+        The design (a :class:`~flestimate.design.interface.VarianceEngine`); the
+        design's method ``design.total(...)`` passes itself here.
+    y : str or list of str
+        Numeric analysis columns; all are estimated in one pass over the data.
+    by : str or list of str, optional
+        Domain columns; several columns give crossed domains. Domains never drop
+        rows: PSUs without members of a domain still count in its variance.
+    level : float, default 0.95
+        Confidence level of the intervals.
+    na_rm : bool, default False
+        Leave out (as zero-weight rows) the rows where the variable is missing,
+        variable by variable; when False a missing value is an error.
+    df : {"domain", "design"} or float, default "domain"
+        Degrees of freedom of the t quantiles: R's ``degf`` of each domain, of
+        the whole design, or a number.
 
-def total(design, y, *, by=None, level=0.95, na_rm=False, df="domain") -> EstimateTable:
-    """Estimated population total of each variable, by domains.
+    Returns
+    -------
+    EstimateTable
+        One row per domain and variable (see :class:`EstimateTable`).
 
     Notes
     -----
-    :math:`\\hat Y_d = \\sum_{i \\in d} w_i y_i`; linearised PSU scores are the PSU
+    :math:`\hat Y_d = \sum_{i \in d} w_i y_i`; linearised PSU scores are the PSU
     totals of :math:`w y 1_d` (SURVEY-METHODS E1). ``deff`` is R's ``deff=TRUE``:
-    :math:`\\hat V / (\\hat N^2 (1 - n/\\hat N) S^2_w / n)`.
+    :math:`\hat V / (\hat N^2 (1 - n/\hat N) S^2_w / n)`.
 
     References
     ----------
+    Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley.
     Lumley, T. survey R package, ``svytotal``.
+    Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed. Springer.
     """
     lv, d = _common(level, df, "wald")
-    names = _names(y, "y")
-    ys, valid = _numeric_columns(design.data, names, na_rm)
+    names = column_names(y, "y")
+    ys, valid = numeric_columns(design.data, names, na_rm)
     return _estimate(
         design,
         "total",
@@ -382,21 +342,55 @@ def total(design, y, *, by=None, level=0.95, na_rm=False, df="domain") -> Estima
     )
 
 
-def mean(design, y, *, by=None, level=0.95, na_rm=False, df="domain") -> EstimateTable:
-    """Estimated population mean (Hajek) of each variable, by domains.
+def mean(
+    design: VarianceEngine,
+    y: str | Sequence[str],
+    *,
+    by: str | Sequence[str] | None = None,
+    level: float = 0.95,
+    na_rm: bool = False,
+    df: str | float = "domain",
+) -> EstimateTable:
+    r"""Estimated population mean (Hajek) of each variable, by domains.
+
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+        The design (a :class:`~flestimate.design.interface.VarianceEngine`); the
+        design's method ``design.mean(...)`` passes itself here.
+    y : str or list of str
+        Numeric analysis columns.
+    by : str or list of str, optional
+        Domain columns; several columns give crossed domains. Domains never drop
+        rows: PSUs without members of a domain still count in its variance.
+    level : float, default 0.95
+        Confidence level of the intervals.
+    na_rm : bool, default False
+        Leave out (as zero-weight rows) the rows where the variable is missing,
+        variable by variable; when False a missing value is an error.
+    df : {"domain", "design"} or float, default "domain"
+        Degrees of freedom of the t quantiles: R's ``degf`` of each domain, of
+        the whole design, or a number.
+
+    Returns
+    -------
+    EstimateTable
+        One row per domain and variable (see :class:`EstimateTable`).
 
     Notes
     -----
-    :math:`\\bar y_d = \\sum_{i\\in d} w_i y_i / \\sum_{i \\in d} w_i`; score
-    :math:`w (y - \\bar y_d) 1_d / \\hat N_d`.
+    :math:`\bar y_d = \sum_{i\in d} w_i y_i / \sum_{i \in d} w_i`, linearised
+    with the score :math:`u_i = w_i 1_d(i) (y_i - \bar y_d) / \hat N_d`.
 
     References
     ----------
+    Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley.
     Lumley, T. survey R package, ``svymean``, ``svyby``.
+    Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed. Springer.
     """
     lv, d = _common(level, df, "wald")
-    names = _names(y, "y")
-    ys, valid = _numeric_columns(design.data, names, na_rm)
+    names = column_names(y, "y")
+    ys, valid = numeric_columns(design.data, names, na_rm)
     return _estimate(
         design,
         "mean",
@@ -415,44 +409,55 @@ def mean(design, y, *, by=None, level=0.95, na_rm=False, df="domain") -> Estimat
 
 
 def ratio(
-    design, numerator, denominator, *, by=None, level=0.95, na_rm=False, df="domain"
+    design: VarianceEngine,
+    numerator: str | Sequence[str],
+    denominator: str | Sequence[str],
+    *,
+    by: str | Sequence[str] | None = None,
+    level: float = 0.95,
+    na_rm: bool = False,
+    df: str | float = "domain",
 ) -> EstimateTable:
-    """Estimated ratio of population totals ``sum w y / sum w x``, by domains.
+    r"""Estimated ratio of population totals ``sum w y / sum w x``, by domains.
 
-    ``numerator`` and ``denominator`` are columns or equal-length lists (pairs).
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+        The design (a :class:`~flestimate.design.interface.VarianceEngine`); the
+        design's method ``design.ratio(...)`` passes itself here.
+    numerator, denominator : str or list of str
+        Numeric columns; lists of equal length pair up element by element (one
+        denominator serves every numerator).
+    by : str or list of str, optional
+        Domain columns; several columns give crossed domains. Domains never drop
+        rows: PSUs without members of a domain still count in its variance.
+    level : float, default 0.95
+        Confidence level of the intervals.
+    na_rm : bool, default False
+        Leave out (as zero-weight rows) the rows where the variable is missing,
+        variable by variable; when False a missing value is an error.
+    df : {"domain", "design"} or float, default "domain"
+        Degrees of freedom of the t quantiles: R's ``degf`` of each domain, of
+        the whole design, or a number.
+
+    Returns
+    -------
+    EstimateTable
+        One row per domain and variable (see :class:`EstimateTable`).
 
     Notes
     -----
-    :math:`\\hat R_d = \\hat Y_d / \\hat X_d`; score :math:`w (y - \\hat R_d x) 1_d / \\hat X_d`.
+    :math:`\hat R_d = \hat Y_d / \hat X_d`, linearised with the score
+    :math:`u_i = w_i 1_d(i) (y_i - \hat R_d x_i) / \hat X_d`.
 
     References
     ----------
+    Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley.
     Lumley, T. survey R package, ``svyratio``.
+    Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed. Springer.
     """
     lv, d = _common(level, df, "wald")
-    frame = design.data
-    nums = _names(numerator, "numerator")
-    dens = _names(denominator, "denominator")
-    if len(dens) == 1 and len(nums) > 1:
-        dens = dens * len(nums)
-    if len(nums) != len(dens):
-        raise EstimationError(
-            f"numerator has {len(nums)} columns and denominator {len(dens)}. Give one "
-            "denominator, or one per numerator."
-        )
-    ys, xs, valid = [], [], []
-    for a, b in zip(nums, dens, strict=False):
-        va = _numeric_values(_column(frame, a))
-        vb = _numeric_values(_column(frame, b))
-        oka = _missing(va, a, frame.index, na_rm)
-        okb = _missing(vb, b, frame.index, na_rm)
-        if oka is None and okb is None:
-            ok = None
-        else:
-            ok = (oka if oka is not None else True) & (okb if okb is not None else True)
-        ys.append(np.where(ok, va, 0.0) if ok is not None else va)
-        xs.append(np.where(ok, vb, 0.0) if ok is not None else vb)
-        valid.append(ok)
+    nums, dens, ys, xs, valid = ratio_columns(design.data, numerator, denominator, na_rm)
     labels = [(f"{a}/{b}", None) for a, b in zip(nums, dens, strict=False)]
     return _estimate(
         design,
@@ -471,59 +476,50 @@ def ratio(
     )
 
 
-def _indicators(frame, names, na_rm):
-    """0/1 columns for proportions: one per binary variable, one per category otherwise."""
-    ys, valid, labels = [], [], []
-    has_category = False
-    for name in names:
-        col = _column(frame, name)
-        is_cat = isinstance(col.dtype, pd.CategoricalDtype)
-        is_str = pd.api.types.is_object_dtype(col.dtype) or pd.api.types.is_string_dtype(col.dtype)
-        if is_cat or (is_str and not pd.api.types.is_bool_dtype(col.dtype)):
-            miss = col.isna().to_numpy()
-            if miss.any() and not na_rm:
-                raise EstimationError(
-                    f"analysis variable {name!r} has {int(miss.sum())} missing values (rows "
-                    f"{_rows(miss, frame.index)}). Pass na_rm=True to estimate from the rows with "
-                    "a value, or recode the missing values as a category."
-                )
-            if is_cat:
-                codes = col.cat.codes.to_numpy()
-                cats = list(col.cat.categories)
-            else:
-                codes, cats = pd.factorize(col, sort=True)
-                cats = list(cats)
-            ok = ~miss if miss.any() else None
-            for j, c in enumerate(cats):
-                ys.append((codes == j).astype(np.float64))
-                valid.append(ok)
-                labels.append((name, c))
-            has_category = True
-            continue
-        v = _numeric_values(col)
-        ok = _missing(v, name, frame.index, na_rm)
-        vals = v if ok is None else v[ok]
-        bad = (vals != 0) & (vals != 1)
-        if bad.any():
-            raise EstimationError(
-                f"analysis variable {name!r} is not a 0/1 indicator: {int(bad.sum())} values are "
-                f"neither 0 nor 1 (first: {first_values(np.unique(vals[bad])[:5])}). Recode it to "
-                "0/1 (or True/False), or convert it to a categorical column to get one proportion "
-                "per category."
-            )
-        ys.append(np.where(ok, v, 0.0) if ok is not None else v)
-        valid.append(ok)
-        labels.append((name, None))
-    return ys, valid, labels, has_category
-
-
 def proportion(
-    design, y, *, by=None, level=0.95, na_rm=False, df="domain", ci_method="logit", scale=1
+    design: VarianceEngine,
+    y: str | Sequence[str],
+    *,
+    by: str | Sequence[str] | None = None,
+    level: float = 0.95,
+    na_rm: bool = False,
+    df: str | float = "domain",
+    ci_method: str = "logit",
+    scale: float = 1,
 ) -> EstimateTable:
-    """Estimated population proportion, by domains, with a named interval method.
+    r"""Estimated population proportion, by domains, with a named interval method.
 
-    A 0/1 or boolean ``y`` gives one row (proportion of 1/True); a categorical or
-    string ``y`` gives one row per category (column ``category``).
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+        The design (a :class:`~flestimate.design.interface.VarianceEngine`); the
+        design's method ``design.proportion(...)`` passes itself here.
+    y : str or list of str
+        A 0/1 or boolean column gives one row (the proportion of 1/True); a
+        categorical or string column gives one row per category (column
+        ``category``).
+    by : str or list of str, optional
+        Domain columns; several columns give crossed domains. Domains never drop
+        rows: PSUs without members of a domain still count in its variance.
+    level : float, default 0.95
+        Confidence level of the intervals.
+    na_rm : bool, default False
+        Leave out (as zero-weight rows) the rows where the variable is missing,
+        variable by variable; when False a missing value is an error.
+    df : {"domain", "design"} or float, default "domain"
+        Degrees of freedom of the t quantiles: R's ``degf`` of each domain, of
+        the whole design, or a number.
+    ci_method : str, default "logit"
+        One of "wald", "logit", "asin", "wilson", "korn-graubard",
+        "korn-graubard-nchs", "likelihood" (formulas in
+        :mod:`flestimate.estimation.cimethods`).
+    scale : {1, 100, 1000}, default 1
+        Multiplier of the estimate, SE and interval.
+
+    Returns
+    -------
+    EstimateTable
+        One row per domain and variable (see :class:`EstimateTable`).
 
     Notes
     -----
@@ -532,6 +528,7 @@ def proportion(
 
     References
     ----------
+    Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley.
     Lumley, T. survey R package, ``svyciprop``, ``svymean``.
     """
     return _binary_estimate(
@@ -545,8 +542,8 @@ def _binary_estimate(design, statistic, y, *, by, level, na_rm, df, ci_method, s
     lv, d = _common(level, df, ci_method)
     if scale not in (1, 100, 1000):
         raise ValidationError(f"scale={scale!r} must be 1, 100 or 1000.")
-    names = _names(y, "y")
-    ys, valid, labels, has_category = _indicators(design.data, names, na_rm)
+    names = column_names(y, "y")
+    ys, valid, labels, has_category = indicator_columns(design.data, names, na_rm)
     if has_category and statistic == "prevalence":
         raise EstimationError(
             f"prevalence needs 0/1 indicators; {labels[0][0]!r} is categorical. Use proportion() "
@@ -570,26 +567,59 @@ def _binary_estimate(design, statistic, y, *, by, level, na_rm, df, ci_method, s
 
 
 def prevalence(
-    design,
-    y,
+    design: VarianceEngine,
+    y: str | Sequence[str],
     *,
-    by=None,
-    level=0.95,
-    na_rm=False,
-    df="domain",
-    ci_method="korn-graubard",
-    scale=1000,
+    by: str | Sequence[str] | None = None,
+    level: float = 0.95,
+    na_rm: bool = False,
+    df: str | float = "domain",
+    ci_method: str = "korn-graubard",
+    scale: float = 1000,
 ) -> EstimateTable:
-    """Prevalence of a 0/1 indicator per ``scale`` (1,000 by default), Korn-Graubard interval.
+    r"""Prevalence of a 0/1 indicator per ``scale`` persons (1,000 by default), by domains.
+
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+        The design (a :class:`~flestimate.design.interface.VarianceEngine`); the
+        design's method ``design.prevalence(...)`` passes itself here.
+    y : str or list of str
+        0/1 (or boolean) indicator columns, e.g. ``"fl"``.
+    by : str or list of str, optional
+        Domain columns; several columns give crossed domains. Domains never drop
+        rows: PSUs without members of a domain still count in its variance.
+    level : float, default 0.95
+        Confidence level of the intervals.
+    na_rm : bool, default False
+        Leave out (as zero-weight rows) the rows where the variable is missing,
+        variable by variable; when False a missing value is an error.
+    df : {"domain", "design"} or float, default "domain"
+        Degrees of freedom of the t quantiles: R's ``degf`` of each domain, of
+        the whole design, or a number.
+    ci_method : str, default "korn-graubard"
+        Interval method (R's ``svyciprop(method="beta")``); see :func:`proportion`
+        for the others.
+    scale : {1, 100, 1000}, default 1000
+        Persons per which the prevalence is reported.
+
+    Returns
+    -------
+    EstimateTable
+        One row per domain and variable (see :class:`EstimateTable`).
 
     Notes
     -----
-    ``scale`` times the proportion of :func:`proportion`; SE and bounds are scaled
-    the same way, design effects are not.
+    :math:`1000 \cdot \sum_i w_i y_i 1_d(i) / \sum_i w_i 1_d(i)`: ``scale`` times
+    the proportion of :func:`proportion`; SE and bounds are scaled the same way,
+    design effects are not.
 
     References
     ----------
-    Korn, E. L. and Graubard, B. I. (1998). Survey Methodology 24, 193-201.
+    Korn, E. L. and Graubard, B. I. (1998). Confidence intervals for proportions with
+    small expected number of positive counts estimated from survey data. Survey
+    Methodology 24, 193-201.
+    Lumley, T. survey R package, ``svyciprop``.
     """
     return _binary_estimate(
         design, "prevalence", y, by=by, level=level, na_rm=na_rm, df=df,

@@ -2,7 +2,7 @@
 
 Each function takes a design and returns a new one (the input is unchanged),
 records the step on ``design.history`` and carries it into the variance: a
-calibration residualiser for Taylor variance (``design._residualizers``), or
+calibration residualiser for Taylor variance (``design.residualizers``), or
 re-weighted replicates for a replicate design.
 
 ``poststratify``, ``rake`` and ``calibrate`` take population totals in one shape

@@ -1,8 +1,9 @@
 """How a weighting step reads a design and returns the re-weighted copy.
 
-The one place that knows the design's internals: its data, current weights,
-replicate weights, calibration residualisers (``design._residualizers``) and
-weighting history (``design.history``).
+The one place of :mod:`flestimate.weighting` that reads a design, through its
+public members: its data, current weights, replicate weights, calibration
+residualisers (``design.residualizers``) and weighting history (``design.history``),
+and derives the new design (``SurveyDesign.evolve``, ``ReplicateDesign.with_weights``).
 """
 
 from __future__ import annotations
@@ -212,18 +213,18 @@ def derive(
         if replicate_weights is None:
             raise CalibrationError(f"{step.step}: a replicate design needs re-weighted replicates.")
         return design.with_weights(weights, replicate_weights, step=step)
-    residualizers = tuple(getattr(design, "_residualizers", ()))
+    residualizers = tuple(design.residualizers)
     if residualizer is not None:
         extra = residualizer if isinstance(residualizer, tuple) else (residualizer,)
         residualizers = _chain(residualizers, extra)
-    history = tuple(getattr(design, "history", ())) + (step,)
-    return design._evolve(weights=weights, residualizers=residualizers, history=history)
+    history = tuple(design.history) + (step,)
+    return design.evolve(weights=weights, residualizers=residualizers, history=history)
 
 
 def _chain(existing: tuple, extra: tuple) -> tuple:
     """The residualiser chain after a new step: the new step's residualisers first.
 
-    The engine applies ``design._residualizers`` in order. The linearisation of a
+    The engine applies ``design.residualizers`` in order. The linearisation of a
     chain of weighting steps ``w0 -> w1 -> ... -> wk`` applies the chain rule from
     the outside in: the score with the final weights is residualised for the last
     step first (giving the score in terms of the weights before it), then for the

@@ -1,19 +1,17 @@
-"""Totals by domain (the one pass over the data) and ratio estimates with their scores.
+"""Totals by domain: the one pass over the data, and ratio estimates from totals.
 
-This module is the shared core of Taylor and replicate estimation:
-
+- :class:`DomainCells` encodes the PSU x domain cells of a table once (dense, or
+  only the cells with members when domains are many);
 - :func:`domain_totals` makes the only pass over the rows and returns the PSU x
   domain x variable totals of ``w*y`` and ``w*x`` (plus later-stage totals and the
   small sums needed for design effects and calibration residualisers);
 - :func:`ratio_estimates` turns totals into estimates (a total when there is no
-  denominator, otherwise ``Y_dk / X_dk``);
-- :func:`linearised_scores` gives the PSU-level linearised scores
-  ``Z[p, d, k] = (Ty[p,d,k] - R_dk Tx[p,d,k]) / X_dk`` (``Ty`` for a total), with
-  calibration residualisers applied in aggregate form.
+  denominator, otherwise ``Y_dk / X_dk``).
 
-A replicate design reuses :func:`domain_totals`: replicate totals are
-``factors (R x P) @ psu_y.reshape(P, D*K)``, and :func:`ratio_estimates` is
-applied to each replicate.
+Both designs reuse them (through :class:`~flestimate.design.interface.VarianceEngine`):
+a Taylor design linearises the totals (:mod:`flestimate.design.scores`), a replicate
+design forms replicate totals ``factors (R x P) @ psu_y.reshape(P, D*K)`` and applies
+:func:`ratio_estimates` to each replicate.
 """
 
 from __future__ import annotations
@@ -24,16 +22,17 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from flestimate._keys import compress
 from flestimate.design.calibration_hook import Residualizer
-from flestimate.design.kernel import StageScores
-from flestimate.design.structure import DesignStructure, _compress
+from flestimate.design.structure import DesignStructure
 
 __all__ = [
     "DomainCells",
     "DomainTotals",
+    "SPARSE_FROM",
+    "SPARSE_SHARE",
     "StageCells",
     "domain_totals",
-    "linearised_scores",
     "ratio_estimates",
 ]
 
@@ -124,6 +123,10 @@ class DomainTotals:
         as (C, K) arrays; cell c is PSU ``cell_psu[c]`` in domain ``cell_domain[c]``."""
         return self.cell_psu is not None
 
+    def estimates(self) -> np.ndarray:
+        """The estimates (D, K) of the totals: :func:`ratio_estimates`."""
+        return ratio_estimates(self.y_total, self.x_total)
+
 
 def _domain_matrix(dom: np.ndarray, D1: int) -> sp.csr_matrix:
     n = dom.size
@@ -187,8 +190,8 @@ def _cross(rj: Residualizer, rr: Residualizer) -> np.ndarray:
 # PSU x domain bins up to which domain sums are taken from PSU-level bincounts
 _DOMAIN_SUM_VIA_PSU = 4_000_000
 # sparse cells: from this many PSU x domain cells, when at most this share has members
-_SPARSE_FROM = 2_000_000
-_SPARSE_SHARE = 0.5
+SPARSE_FROM = 2_000_000
+SPARSE_SHARE = 0.5
 
 
 def _is_zero_one(y: np.ndarray) -> bool:
@@ -216,11 +219,11 @@ class DomainCells:
         self.cell_domain: np.ndarray | None = None
         if sparse and not whole:
             inside_rows = dom < D
-            code, present = _compress(np.where(inside_rows, idx, P * (D + 1)),
+            code, present = compress(np.where(inside_rows, idx, P * (D + 1)),
                                       P * (D + 1) + 1)
             if present.size and present[-1] == P * (D + 1):
                 present = present[:-1]  # the code of the rows outside every domain
-            if present.size <= _SPARSE_SHARE * P * D:
+            if present.size <= SPARSE_SHARE * P * D:
                 self.idx = code
                 self.cell_psu = present // (D + 1)
                 self.cell_domain = present % (D + 1)
@@ -245,7 +248,7 @@ class DomainCells:
         for st in structure.stages:  # a loop over the (few) sampling stages
             units = st.unit if all_inside else st.unit[self.stage_rows]
             d = dom if all_inside else dom[inside]
-            cell, present = _compress(units * D + d, st.n_units_total * D)
+            cell, present = compress(units * D + d, st.n_units_total * D)
             self.stage_cells.append(
                 (cell, present.size, present // D, present % D, st.n_units_total)
             )
@@ -257,8 +260,8 @@ class DomainCells:
               *, sparse: bool = False) -> DomainCells:
         """Cells of the domain codes (n,) (-1: outside every domain).
 
-        With ``sparse=True`` and more than ``_SPARSE_FROM`` PSU x domain cells of
-        which at most ``_SPARSE_SHARE`` have members (many domains, each in few
+        With ``sparse=True`` and more than ``SPARSE_FROM`` PSU x domain cells of
+        which at most ``SPARSE_SHARE`` have members (many domains, each in few
         PSUs), only the cells with members are kept: totals are (C, K) instead of
         (P, D, K) and the variance works on the cells.
         """
@@ -268,7 +271,7 @@ class DomainCells:
             dom = np.zeros(domains.size, dtype=np.int64)  # one domain holding every row
             return cls(structure, dom, structure.psu * 2, D, True)
         dom = np.where(domains < 0, D, domains).astype(np.int64, copy=False)
-        sparse = sparse and structure.n_psus * D > _SPARSE_FROM
+        sparse = sparse and structure.n_psus * D > SPARSE_FROM
         return cls(structure, dom, structure.psu * (D + 1) + dom, D, False, sparse)
 
     @property
@@ -542,93 +545,3 @@ def ratio_estimates(y_total: np.ndarray, x_total: np.ndarray | None) -> np.ndarr
         return np.array(y_total, dtype=np.float64, copy=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(x_total != 0, y_total / np.where(x_total != 0, x_total, 1.0), np.nan)
-
-
-def linearised_scores(
-    totals: DomainTotals,
-    estimate: np.ndarray,
-    residualizers: Sequence[Residualizer] = (),
-) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-    """PSU-level (and later-stage) linearised scores, flattened to (P, D*K).
-
-    Returns ``(psu_scores, stage_scores)``. Columns are ordered domain-major
-    (index ``d * K + k``). Columns of empty domains are 0. With sparse totals the
-    PSU scores are a :class:`~flestimate.design.kernel.StageScores` over the cells
-    with members (the kernel takes either form).
-
-    Notes
-    -----
-    Ratio :math:`\\hat R = \\hat Y / \\hat X`:
-    :math:`z_{p,dk} = (T^y_{p,dk} - \\hat R_{dk} T^x_{p,dk}) / \\hat X_{dk}`;
-    total: :math:`z_{p,dk} = T^y_{p,dk}`. With calibration residualisers
-    :math:`r = 1..m` applied in order, the unit score becomes
-    :math:`e = u - \\sum_r s_r X_r c_r` with
-    :math:`c_r = A_r (G_r - \\sum_{t<r} X_r^T \\mathrm{diag}(\\phi_r s_t) X_t c_t)` and
-    :math:`G_r = X_r^T(\\phi_r u)` obtained from the domain projection totals, so
-    the PSU scores are :math:`z - \\sum_r S_r c_r` with :math:`S_r` the PSU totals
-    of :math:`s_r X_r`.
-
-    References
-    ----------
-    Binder, D. A. (1983). On the variances of asymptotically normal estimators
-    from complex surveys. International Statistical Review 51, 279-292.
-    Lumley, T. survey R package, ``svyrecvar``.
-    """
-    D, K = totals.n_domains, totals.n_vars
-    if totals.x_total is None:
-        coef_y = np.ones((D, K))
-        coef_x = None
-    else:
-        X = totals.x_total
-        with np.errstate(divide="ignore", invalid="ignore"):
-            coef_y = np.where(X != 0, 1.0 / np.where(X != 0, X, 1.0), 0.0)
-        est = np.where(np.isfinite(estimate), estimate, 0.0)
-        coef_x = -est * coef_y
-
-    def combine(ty: np.ndarray, tx: np.ndarray | None) -> np.ndarray:
-        z = ty * coef_y
-        if coef_x is not None:
-            z = z + tx * coef_x
-        return z.reshape(ty.shape[0], D * K)
-
-    if totals.sparse:
-        psu_scores = None  # first-stage scores stay in their cells (StageScores below)
-    else:
-        psu_scores = combine(totals.psu_y, totals.psu_x)
-    coefs: list[np.ndarray] = []
-    if residualizers:
-        for j, r in enumerate(residualizers):
-            Gy, Gx, S, _ = totals.projections[j]
-            G = (Gy * coef_y).reshape(r.q, D * K)
-            if coef_x is not None:
-                G = G + (Gx * coef_x).reshape(r.q, D * K)
-            for i in range(j):
-                Cx = totals.cross[(id(residualizers[j]), id(residualizers[i]))]
-                G = G - Cx @ coefs[i]
-            c = r.A_matrix() @ G
-            coefs.append(c)
-            if psu_scores is not None:
-                psu_scores = psu_scores - S @ c
-
-    def cell_scores(n_units, unit, domain, y, x, unit_totals) -> StageScores:
-        """Scores kept in their unit x domain cells, the residualisers stacked."""
-        L = C = None
-        if coefs:
-            Ls = [unit_totals(j) for j in range(len(coefs))]
-            L = sp.hstack(Ls).tocsr() if any(sp.issparse(m) for m in Ls) else np.hstack(Ls)
-            C = np.vstack(coefs)
-        return StageScores(n_units, unit, domain, y, coef_y, x=x, coef_x=coef_x, L=L, C=C)
-
-    if psu_scores is None:
-        psu_scores = cell_scores(
-            totals.n_psus, totals.cell_psu, totals.cell_domain, totals.psu_y, totals.psu_x,
-            lambda j: totals.projections[j][2],
-        )
-    stage_scores = tuple(
-        cell_scores(
-            cells.n_units, cells.unit, cells.domain, cells.y, cells.x,
-            lambda j, s_idx=s_idx: totals.projections[j][3][s_idx],
-        )
-        for s_idx, cells in enumerate(totals.stages)
-    )
-    return psu_scores, stage_scores
