@@ -33,17 +33,27 @@ class GLS:
     resid: np.ndarray
 
 
-def _xtwx(w: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``X' diag(w_r) X`` for every row r of ``w``: (R, p, p)."""
-    return np.einsum("rm,mp,mq->rpq", w, x, x, optimize=True)
+def outer_rows(x: np.ndarray) -> np.ndarray:
+    """The outer products :math:`x_d x_d'` of the rows of ``x``, flattened: (m, p * p)."""
+    return (x[:, :, None] * x[:, None, :]).reshape(x.shape[0], -1)
 
 
-def gls(y: np.ndarray, d: np.ndarray, x: np.ndarray, sigma2_u: np.ndarray) -> GLS:
+def _xtwx(w: np.ndarray, xx: np.ndarray) -> np.ndarray:
+    """``X' diag(w_r) X`` for every row r of ``w`` (R, m), from ``outer_rows(X)``: one
+    matrix product, (R, p, p)."""
+    p = int(round(np.sqrt(xx.shape[1])))
+    return (w @ xx).reshape(w.shape[0], p, p)
+
+
+def gls(
+    y: np.ndarray, d: np.ndarray, x: np.ndarray, sigma2_u: np.ndarray, xx: np.ndarray | None = None
+) -> GLS:
     """GLS fixed effects and residuals of ``y`` (R, m) with variances ``sigma2_u + d``."""
+    if xx is None:
+        xx = outer_rows(x)
     w = 1.0 / (sigma2_u[:, None] + d[None, :])
-    q = np.linalg.inv(_xtwx(w, x))
-    xtwy = np.einsum("rm,mp->rp", w * y, x, optimize=True)
-    beta = np.einsum("rpq,rq->rp", q, xtwy)
+    q = np.linalg.inv(_xtwx(w, xx))
+    beta = np.einsum("rpq,rq->rp", q, (w * y) @ x)
     return GLS(w=w, q=q, beta=beta, resid=y - beta @ x.T)
 
 
@@ -52,7 +62,7 @@ def _trace(a: np.ndarray) -> np.ndarray:
 
 
 def _score_information(
-    method: str, fit: GLS, x: np.ndarray
+    method: str, fit: GLS, x: np.ndarray, xx: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Score and expected information of the variance (R,) at the current fit."""
     w, q, r = fit.w, fit.q, fit.resid
@@ -60,11 +70,11 @@ def _score_information(
     if method == "ML":
         return -0.5 * w.sum(1) + 0.5 * (py * py).sum(1), 0.5 * (w * w).sum(1)
     if method == "REML":
-        qw2 = q @ _xtwx(w * w, x)  # Q X'V^-2 X
+        qw2 = q @ _xtwx(w * w, xx)  # Q X'V^-2 X
         tr_p = w.sum(1) - _trace(qw2)
         tr_p2 = (
             (w * w).sum(1)
-            - 2.0 * _trace(q @ _xtwx(w**3, x))
+            - 2.0 * _trace(q @ _xtwx(w**3, xx))
             + _trace(qw2 @ qw2)
         )
         return -0.5 * tr_p + 0.5 * (py * py).sum(1), 0.5 * tr_p2
@@ -138,10 +148,11 @@ def fit_variance(
     floor = 1e-12 * start
     iterations = 0
     active = np.arange(r_count)
+    xx = outer_rows(x)
     while active.size and iterations < maxiter:  # a loop over iterations, not areas
         iterations += 1
-        fit = gls(y[active], d, x, a[active])
-        score, information = _score_information(method, fit, x)
+        fit = gls(y[active], d, x, a[active], xx)
+        score, information = _score_information(method, fit, x, xx)
         new = np.maximum(a[active] + score / information, 0.0)
         done = np.abs(new - a[active]) <= tol * np.maximum(new, floor)
         a[active] = new
