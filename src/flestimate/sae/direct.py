@@ -71,11 +71,11 @@ def direct_estimates(
     >>> direct = sae.direct_estimates(design, "fl_true", area="region")
     >>> print(direct[["region", "direct", "direct_se", "n"]].round(2).to_string(index=False))
      region  direct  direct_se    n
-          1    4.20       1.29 4463
-          2    3.66       1.48 1597
-          3    4.67       1.41 3894
-          4    6.18       1.43 4595
-          5    5.23       1.42 5297
+          1    5.58       1.50 5345
+          2    4.25       1.90 1465
+          3    4.34       1.40 3852
+          4    3.93       1.49 4298
+          5    5.78       1.67 4886
     """
     if statistic not in _STATISTICS:
         raise ValidationError(

@@ -45,7 +45,9 @@ def model_matrix(
     env = patsy.EvalEnvironment([{"np": np}])
     table = data.reset_index(drop=True)
     try:
-        mat = patsy.dmatrix(rhs, table, eval_env=env, NA_action="drop", return_type="dataframe")
+        with np.errstate(all="ignore"):  # log(0) and the like: reported below, by area
+            mat = patsy.dmatrix(rhs, table, eval_env=env, NA_action="drop",
+                                return_type="dataframe")  # fmt: skip
     except patsy.PatsyError as exc:
         raise EstimationError(
             f"formula {formula!r} cannot be evaluated on the areas' table: "

@@ -397,13 +397,15 @@ def fay_herriot(
     if transform or replace.any():
         bad = ~((p_in >= 0) & (p_in <= 1))
         if bad.any():
+            why = ("so they are not proportions for transform='arcsin'" if transform else
+                   f"and {int(unstable.sum())} areas have a direct variance of zero or none "
+                   f"(areas {first_values(lab_in[unstable])}), which is smoothed for "
+                   "proportions only")  # fmt: skip
             raise EstimationError(
                 f"direct column {direct!r} has values outside [0, {scale:g}] (areas "
-                f"{first_values(lab_in[bad])})"
-                + (", so they are not proportions for transform='arcsin'" if transform else
-                   ", and the smoothing of variances works for proportions only")
-                + f". Give scale= (the units of {direct!r}) or proportions."
-            )  # fmt: skip
+                f"{first_values(lab_in[bad])}), {why}. Give scale= (the units of {direct!r}) "
+                "for proportions; for other estimates give every area a positive variance."
+            )
     gvf = None
     v_p = v_in / scale**2  # proportion scale
     if replace.any():

@@ -68,7 +68,8 @@ def district_areas(
     """
     from flestimate.simulation.parameters import make_rng
 
-    if not isinstance(population, pd.DataFrame) or "psu" not in population:
+    needed = ("psu", "region", "age", "worked", "sector", "migrant", "urban", "fl")
+    if not isinstance(population, pd.DataFrame) or not all(c in population for c in needed):
         raise ValidationError(
             "population must be SimulatedSurvey.population; draw the survey with "
             "simulate(..., keep_population=True)."
