@@ -4,7 +4,10 @@ the direct estimator with intervals that cover."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pytest
 
 import flestimate
@@ -59,3 +62,17 @@ def test_a_small_study_shows_the_gain_of_the_model():
 def test_the_command_rejects_bad_arguments(capsys):
     assert study.main(["--replications", "0"]) == 2
     assert "replications=0" in capsys.readouterr().err
+
+
+def test_the_methodology_page_records_the_study_and_its_command():
+    root = Path(__file__).resolve().parents[1]
+    page = (root / "docs" / "methodology" / "small-area.md").read_text()
+    assert "python -m flestimate.sae.study --replications 200 --bootstrap 100" in page
+    empty = pd.DataFrame(columns=["estimator", "rmse", "rrmse", "bias", "coverage", "mse_ratio",
+                                  "estimated"])  # fmt: skip
+    assert study.markdown(empty).splitlines()[0] in page
+    for label, *_ in study.VARIANTS:
+        assert f"| {label} |" in page
+    nav = (root / "mkdocs.yml").read_text()
+    for doc in ("user-guide/small-areas.md", "methodology/small-area.md", "api/sae.md"):
+        assert doc in nav and (root / "docs" / doc).is_file()

@@ -56,12 +56,9 @@ def arcsin_back(theta: np.ndarray, s2: np.ndarray | float, how: str) -> np.ndarr
     With :math:`g(x) = \\sin^2(\\min(\\max(x, 0), \\pi/2))`, :math:`\\alpha = -\\theta/s`,
     :math:`\\beta = (\\pi/2 - \\theta)/s` and :math:`\\sin^2 x = (1 - \\cos 2x)/2`,
 
-    .. math::
-
-        E\\,g(\\theta + sZ) = 1 - \\Phi(\\beta) + \\tfrac12\\{\\Phi(\\beta) - \\Phi(\\alpha)\\}
-        - \\tfrac12 \\operatorname{Re}\\big[e^{2i\\theta - 2s^2}
-          \\{\\Phi(\\beta - 2is) - \\Phi(\\alpha - 2is)\\}\\big],
-
+    :math:`E\\,g(\\theta + sZ) = 1 - \\Phi(\\beta) + \\tfrac12\\{\\Phi(\\beta) - \\Phi(\\alpha)\\}
+    - \\tfrac12 \\operatorname{Re}[e^{2i\\theta - 2s^2} \\{\\Phi(\\beta - 2is) -
+    \\Phi(\\alpha - 2is)\\}]`,
     the Gaussian integral of :math:`\\cos 2x` over :math:`[0, \\pi/2]` in closed form
     (no numerical quadrature, vectorised over areas). emdi integrates
     :math:`\\sin^2` numerically over :math:`[0, \\pi/2]` only, dropping the mass
