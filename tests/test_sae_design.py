@@ -158,3 +158,9 @@ def test_docstring_examples_run(monkeypatch):
             found += len(t.examples)
             runner.run(t)
     assert found >= 8 and runner.failures == 0
+
+
+def test_warnings_of_the_fit_point_at_the_callers_line(design, auxiliary):
+    with pytest.warns(DomainWarning, match="smoothed sampling variance") as record:
+        sae.small_area(design, "fl_true", area="district", auxiliary=auxiliary, formula=FORMULA)
+    assert all(Path(w.filename).name == "test_sae_design.py" for w in record)

@@ -21,6 +21,7 @@ function), :mod:`~flestimate.sae.benchmark`, :mod:`~flestimate.sae.diagnostics`,
 
 from __future__ import annotations
 
+from flestimate.sae import study
 from flestimate.sae.benchmark import benchmark_estimates
 from flestimate.sae.direct import direct_estimates, small_area
 from flestimate.sae.model import fay_herriot
@@ -32,4 +33,5 @@ __all__ = [
     "direct_estimates",
     "fay_herriot",
     "small_area",
+    "study",
 ]

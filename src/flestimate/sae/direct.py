@@ -3,12 +3,13 @@ sampling variances come from the design's own estimators, then the Fay-Herriot m
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from flestimate.errors import EstimationError, ValidationError, first_values
+from flestimate.errors import EstimationError, FlestimateWarning, ValidationError, first_values
 from flestimate.sae.model import fay_herriot
 from flestimate.sae.result import FayHerriotResult
 
@@ -191,23 +192,28 @@ def small_area(
         national = getattr(design, statistic)
         kw = {} if statistic == "mean" else {"scale": scale}
         target = float(national(y, na_rm=na_rm, **kw).to_frame()["estimate"].iloc[0])
-    return fay_herriot(
-        table,
-        direct="direct",
-        se="direct_se",
-        formula=formula,
-        area=area,
-        method=method,
-        transform=transform,
-        benchmark=benchmark,
-        back_transform=back_transform,
-        mse=mse,
-        n="n",
-        smooth=smooth,
-        population=population,
-        benchmark_target=target,
-        n_bootstrap=n_bootstrap,
-        rng=rng,
-        level=level,
-        scale=1.0 if statistic == "mean" else scale,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FlestimateWarning)
+        fit = fay_herriot(
+            table,
+            direct="direct",
+            se="direct_se",
+            formula=formula,
+            area=area,
+            method=method,
+            transform=transform,
+            benchmark=benchmark,
+            back_transform=back_transform,
+            mse=mse,
+            n="n",
+            smooth=smooth,
+            population=population,
+            benchmark_target=target,
+            n_bootstrap=n_bootstrap,
+            rng=rng,
+            level=level,
+            scale=1.0 if statistic == "mean" else scale,
+        )
+    for w in caught:  # the warnings of the fit, pointed at the caller's line
+        warnings.warn(w.message, w.category, stacklevel=2)
+    return fit
