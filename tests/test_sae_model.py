@@ -342,3 +342,16 @@ def test_result_renders_as_text_html_and_frame():
     assert coef["term"].tolist() == list(fit.beta.index)
     np.testing.assert_allclose(coef["z"], fit.beta / fit.beta_se)
     assert len(fit) == 43
+
+
+def test_benchmark_populations_given_as_a_series_are_matched_by_area_label():
+    # areas labelled 0..m-1 in shuffled order: a Series is read by label, never by position
+    data = _prevalences(zeros=False).assign(area=lambda f: np.random.default_rng(2)
+                                             .permutation(len(f)))  # fmt: skip
+    fit = _fh(data)
+    pop = data.set_index("area")["pop"].sort_index()
+    by_label = fit.benchmark(7.0, population=pop)
+    by_row = fit.benchmark(7.0, population=data["pop"].to_numpy())
+    pd.testing.assert_frame_equal(by_label.to_frame(), by_row.to_frame())
+    with pytest.raises(EstimationError, match="pass .to_numpy"):
+        fit.benchmark(7.0, population=pop.set_axis(pop.index + 1000))

@@ -103,14 +103,15 @@ def _area_labels(frame: pd.DataFrame, area: Any) -> pd.Series:
 
 
 def population_weights(population: Any, labels: pd.Series, what: str) -> np.ndarray:
-    """Positive population sizes aligned with ``labels`` from a Series indexed by area
-    or from values in row order."""
-    if isinstance(population, pd.Series) and not population.index.equals(pd.RangeIndex(len(labels))):
+    """Positive population sizes aligned with ``labels``: a Series is matched by its index
+    (the area labels), anything else is taken in row order."""
+    if isinstance(population, pd.Series):
         missing = ~labels.isin(population.index)
         if missing.any():
             raise EstimationError(
                 f"{what} has no value for {int(missing.sum())} areas "
-                f"({first_values(labels[missing])}). Give a population for every area."
+                f"({first_values(labels[missing])}). A Series gives the population of each "
+                "area by its index (the area labels); pass .to_numpy() for values in row order."
             )
         values = population.reindex(labels.to_numpy()).to_numpy(dtype=np.float64)
     else:

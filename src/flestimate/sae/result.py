@@ -144,8 +144,8 @@ class FayHerriotResult:
         target : float
             The direct national estimate, in the units of the estimates.
         population : pandas.Series or array-like
-            Population of each area: a Series indexed by area, or values in the row
-            order of :meth:`to_frame`. Positive.
+            Population of each area: a Series indexed by area label (matched by label),
+            or an array in the row order of :meth:`to_frame`. Positive.
         method : {"ratio", "difference"}
 
         See :func:`flestimate.sae.benchmark.benchmark_estimates` for the formulas.
