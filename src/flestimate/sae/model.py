@@ -4,6 +4,7 @@ direct estimates, their sampling variances and covariates."""
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -196,6 +197,120 @@ def apply_benchmark(frame, weights, target, method, transform, level):
     return out, info, (note,)
 
 
+@dataclass(frozen=True)
+class ModelInputs:
+    """The sampled areas' direct estimates ``y`` and sampling variances ``d`` on the model
+    scale, their variances ``v_p`` on the proportion scale (``direct / scale``), which
+    areas were smoothed, the GVF summary and the note (and whether to warn)."""
+
+    y: np.ndarray
+    d: np.ndarray
+    v_p: np.ndarray
+    smoothed: np.ndarray
+    gvf: dict[str, Any] | None
+    note: Diagnostic | None
+    warn: bool
+
+
+def _model_inputs(y, v, counts, sampled, labels, *, direct, transform, smooth, scale):
+    """Smooth the unusable sampling variances (GVF) and move to the model scale."""
+    m = int(sampled.sum())
+    lab_in = labels[sampled].to_numpy()
+    p_in = y[sampled] / scale
+    v_in = v[sampled]
+    v_p = v_in / scale**2  # proportion scale
+    unstable = unstable_variances(p_in, v_p, proportion=transform is not None)
+    replace = unstable if smooth != "all" else np.ones(m, dtype=bool)
+    if unstable.any() and smooth == "none":
+        raise EstimationError(
+            f"{int(unstable.sum())} of {m} sampled areas have a direct variance of zero or none"
+            + (" or a proportion of 0 or 1" if transform else "")
+            + f" (areas {first_values(lab_in[unstable])}). Use "
+            "smooth='unstable' with n= to give them smoothed variances, or fix the variances."
+        )
+    if transform or replace.any():
+        bad = ~((p_in >= 0) & (p_in <= 1))
+        if bad.any():
+            why = ("so they are not proportions for transform='arcsin'" if transform else
+                   f"and {int(unstable.sum())} areas have a direct variance of zero or none "
+                   f"(areas {first_values(lab_in[unstable])}), which is smoothed for "
+                   "proportions only")  # fmt: skip
+            raise EstimationError(
+                f"direct column {direct!r} has values outside [0, {scale:g}] (areas "
+                f"{first_values(lab_in[bad])}), {why}. Give scale= (the units of {direct!r}) "
+                "for proportions; for other estimates give every area a positive variance."
+            )
+    gvf, note = None, None
+    if replace.any():
+        n_in = counts[sampled] if counts is not None else np.full(m, np.nan)
+        sv = smooth_variances(p_in, v_p, n_in, replace, lab_in)
+        v_p = sv.variance
+        gvf = {"deff": sv.deff, "p_pooled": sv.p_pooled, "areas_smoothed": int(replace.sum()),
+               "areas_used": sv.areas_used}  # fmt: skip
+        zero = ~(np.isfinite(v_in) & (v_in > 0))
+        msg = (
+            f"{int(replace.sum())} of {m} sampled areas use a smoothed sampling variance "
+            f"(generalised variance function: pooled design effect {sv.deff:.3g} x "
+            f"{sv.p_pooled:.4g} (1 - {sv.p_pooled:.4g}) / n)"
+            + (f"; {int(unstable.sum())} had a direct variance of zero or none or a proportion "
+               f"of 0 or 1 (areas {first_values(lab_in[unstable])})" if unstable.any() else "")
+            + "."
+        )  # fmt: skip
+        note = Diagnostic("variance_smoothed", msg,
+                          context=(("areas", int(replace.sum())), ("zero", int(zero.sum()))))  # fmt: skip
+    if transform == "arcsin":
+        y_m, d_m = arcsin_forward(p_in, v_p)
+        if replace.any():  # the variance-stabilised GVF: deff / (4 n)
+            d_m = np.where(replace, gvf["deff"] / (4.0 * counts[sampled]), d_m)
+    else:
+        y_m, d_m = y[sampled], v_p * scale**2
+    return ModelInputs(y=y_m, d=d_m, v_p=v_p, smoothed=replace, gvf=gvf, note=note,
+                       warn=bool(unstable.any()))  # fmt: skip
+
+
+def _area_frame(*, labels, y, v, sampled, inputs, eblup_m, synthetic_m, mse_m, boot_mse,
+                sigma2_u, transform, back_transform, level, scale) -> pd.DataFrame:
+    """The area table in the units of the estimates (back-transformed when transformed)."""
+    d_m = inputs.d
+    gamma = np.zeros(len(labels))
+    gamma[sampled] = gamma_in = sigma2_u / (sigma2_u + d_m)
+    if transform == "arcsin":
+        s2 = np.full(len(labels), sigma2_u)
+        s2[sampled] = gamma_in * d_m
+        estimate = arcsin_back(eblup_m, s2, back_transform) * scale
+        synthetic = arcsin_back(synthetic_m, sigma2_u, back_transform) * scale
+    else:
+        estimate, synthetic = eblup_m, synthetic_m
+    mse_out = mse_m if boot_mse is None else boot_mse * (scale**2 if transform else 1.0)
+    lo, hi = _interval(estimate, mse_out, eblup_m, mse_m, transform, level, scale)
+    model_var = np.full(len(labels), np.nan)
+    model_var[sampled] = inputs.v_p * scale**2
+    smoothed = np.zeros(len(labels), dtype=bool)
+    smoothed[sampled] = inputs.smoothed
+    direct_se = np.where(sampled, np.sqrt(v), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frame = pd.DataFrame(
+            {
+                "area": labels,
+                "direct": np.where(sampled, y, np.nan),
+                "direct_se": direct_se,
+                "estimate": estimate,
+                "mse": mse_out,
+                "gamma": gamma,
+                "rmse": np.sqrt(mse_out),
+                "cv": np.sqrt(mse_out) / np.abs(estimate),
+                "ci_lower": lo,
+                "ci_upper": hi,
+                "synthetic": synthetic,
+                "direct_cv": direct_se / np.abs(y),
+                "model_se": np.sqrt(model_var),
+                "in_sample": sampled,
+                "variance_smoothed": smoothed,
+            }
+        )
+    return frame
+
+
 def fay_herriot(
     data: pd.DataFrame,
     *,
@@ -383,60 +498,13 @@ def fay_herriot(
                                      f"population column {population!r}")  # fmt: skip
 
     notes: list[Diagnostic] = []
-    lab_in = labels[sampled].to_numpy()
-    p_in = y[sampled] / scale
-    v_in = v[sampled]
-    unstable = unstable_variances(p_in, v_in / scale**2, proportion=transform is not None)
-    replace = unstable if smooth != "all" else np.ones(m, dtype=bool)
-    if unstable.any() and smooth == "none":
-        raise EstimationError(
-            f"{int(unstable.sum())} of {m} sampled areas have a direct variance of zero or none"
-            + (" or a proportion of 0 or 1" if transform else "")
-            + f" (areas {first_values(lab_in[unstable])}). Use "
-            "smooth='unstable' with n= to give them smoothed variances, or fix the variances."
-        )
-    if transform or replace.any():
-        bad = ~((p_in >= 0) & (p_in <= 1))
-        if bad.any():
-            why = ("so they are not proportions for transform='arcsin'" if transform else
-                   f"and {int(unstable.sum())} areas have a direct variance of zero or none "
-                   f"(areas {first_values(lab_in[unstable])}), which is smoothed for "
-                   "proportions only")  # fmt: skip
-            raise EstimationError(
-                f"direct column {direct!r} has values outside [0, {scale:g}] (areas "
-                f"{first_values(lab_in[bad])}), {why}. Give scale= (the units of {direct!r}) "
-                "for proportions; for other estimates give every area a positive variance."
-            )
-    gvf = None
-    v_p = v_in / scale**2  # proportion scale
-    if replace.any():
-        n_in = counts[sampled] if counts is not None else np.full(m, np.nan)
-        sv = smooth_variances(p_in, v_p, n_in, replace, lab_in)
-        v_p = sv.variance
-        gvf = {"deff": sv.deff, "p_pooled": sv.p_pooled, "areas_smoothed": int(replace.sum()),
-               "areas_used": sv.areas_used}  # fmt: skip
-        zero = ~(np.isfinite(v_in) & (v_in > 0))
-        msg = (
-            f"{int(replace.sum())} of {m} sampled areas use a smoothed sampling variance "
-            f"(generalised variance function: pooled design effect {sv.deff:.3g} x "
-            f"{sv.p_pooled:.4g} (1 - {sv.p_pooled:.4g}) / n)"
-            + (f"; {int(unstable.sum())} had a direct variance of zero or none or a proportion "
-               f"of 0 or 1 (areas {first_values(lab_in[unstable])})" if unstable.any() else "")
-            + "."
-        )  # fmt: skip
-        if unstable.any():
-            warnings.warn(msg, DomainWarning, stacklevel=2)
-        notes.append(Diagnostic("variance_smoothed", msg, context=(("areas", int(replace.sum())),
-                                                                    ("zero", int(zero.sum())))))  # fmt: skip
-
-    # ---- the model scale
-    if transform == "arcsin":
-        y_m, d_m = arcsin_forward(p_in, v_p)
-        if replace.any():
-            d_m = np.where(replace, gvf["deff"] / (4.0 * counts[sampled]), d_m)
-    else:
-        y_m = y[sampled]
-        d_m = v_p * scale**2
+    inputs = _model_inputs(y, v, counts, sampled, labels, direct=direct, transform=transform,
+                           smooth=smooth, scale=scale)  # fmt: skip
+    y_m, d_m = inputs.y, inputs.d
+    if inputs.note is not None:
+        if inputs.warn:
+            warnings.warn(inputs.note.message, DomainWarning, stacklevel=2)
+        notes.append(inputs.note)
     x_in = x[sampled]
     fit = fit_variance(y_m[None, :], d_m, x_in, method, tol=tol, maxiter=maxiter)
     if not fit.converged[0]:
@@ -479,42 +547,11 @@ def fay_herriot(
         ))  # fmt: skip
 
     # ---- back to the units of the estimates
-    gamma = np.zeros(len(labels))
-    gamma[sampled] = gamma_in
-    if transform == "arcsin":
-        s2 = np.full(len(labels), a)
-        s2[sampled] = gamma_in * d_m
-        estimate = arcsin_back(eblup_m, s2, back_transform) * scale
-        synthetic = arcsin_back(synthetic_m, a, back_transform) * scale
-    else:
-        estimate, synthetic = eblup_m, synthetic_m
-    mse_out = boot.mse * (scale**2 if transform else 1.0) if boot is not None else mse_m
-    lo, hi = _interval(estimate, mse_out, eblup_m, mse_m, transform, level, scale)
-    model_var = np.full(len(labels), np.nan)
-    model_var[sampled] = v_p * scale**2
-    smoothed = np.zeros(len(labels), dtype=bool)
-    smoothed[sampled] = replace
-    direct_se = np.where(sampled, np.sqrt(v), np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        frame = pd.DataFrame(
-            {
-                "area": labels,
-                "direct": np.where(sampled, y, np.nan),
-                "direct_se": direct_se,
-                "estimate": estimate,
-                "mse": mse_out,
-                "gamma": gamma,
-                "rmse": np.sqrt(mse_out),
-                "cv": np.sqrt(mse_out) / np.abs(estimate),
-                "ci_lower": lo,
-                "ci_upper": hi,
-                "synthetic": synthetic,
-                "direct_cv": direct_se / np.abs(y),
-                "model_se": np.sqrt(model_var),
-                "in_sample": sampled,
-                "variance_smoothed": smoothed,
-            }
-        )
+    frame = _area_frame(labels=labels, y=y, v=v, sampled=sampled, inputs=inputs,
+                        eblup_m=eblup_m, synthetic_m=synthetic_m, mse_m=mse_m,
+                        boot_mse=boot.mse if boot is not None else None, sigma2_u=a,
+                        transform=transform, back_transform=back_transform, level=level,
+                        scale=scale)  # fmt: skip
     if counts is not None:
         frame["n"] = counts
     if (~sampled).any():
@@ -554,7 +591,7 @@ def fay_herriot(
         n_bootstrap=boot.replicates if boot is not None else None,
         seed=seed,
         benchmarking=benchmarking,
-        gvf=gvf,
+        gvf=inputs.gvf,
         diagnostics=tuple(notes),
         _model=model,
     )
