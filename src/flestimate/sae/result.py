@@ -95,12 +95,12 @@ class FayHerriotResult:
     loglike: float
     aic: float
     bic: float
+    _model: ModelArrays = field(repr=False)
     n_bootstrap: int | None = None
     seed: int | None = None
     benchmarking: dict[str, Any] | None = None
     gvf: dict[str, Any] | None = None
     diagnostics: tuple[Diagnostic, ...] = ()
-    _model: ModelArrays | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ access
     def to_frame(self) -> pd.DataFrame:
