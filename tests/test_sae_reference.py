@@ -3,9 +3,11 @@
 - published: R sae's eblupFH/mseFH (REML, and area 1 under ML and FH), as quoted in issue 21
   and printed in samplics' tests. R stops its scoring at a relative change of 1e-4 in the
   variance; flestimate converges to 1e-10, so the two agree to about 1e-6 (asserted: 1e-5).
-- independent: tests/reference/make_reference_sae.py, a second implementation with dense
-  matrices and scipy's root finders (no code shared), for REML, ML and FH and both analytic
-  MSEs; deterministic, asserted to 1e-9.
+- independent: two more implementations sharing no code with flestimate, with dense
+  matrices and the variance as the root of the score or moment equation:
+  tests/reference/make_reference_sae.py (scipy's brentq, values in sae_milk.json) and
+  tests/reference/make_reference_sae.R (base R's uniroot and optimize, R 4.2.2, values in
+  sae_milk_r.json); REML, ML and FH and both analytic MSEs, asserted to 1e-9.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ MILK = pd.read_csv(REF / "data" / "milk.csv")
 VALUES = json.loads((REF / "sae_milk.json").read_text())
 PUBLISHED = VALUES["published"]
 INDEPENDENT = VALUES["independent"]
+R_FITS = json.loads((REF / "sae_milk_r.json").read_text())["fits"]
 
 
 def _fit(method="REML", mse=None, data=MILK, **kw):
@@ -56,10 +59,11 @@ def test_ml_and_fh_match_the_published_r_values():
         assert row["mse"] == pytest.approx(PUBLISHED[method]["mse_area1"], rel=1e-5)
 
 
+@pytest.mark.parametrize("source", ["python-scipy", "R"])
 @pytest.mark.parametrize("method", ["REML", "ML", "FH"])
 @pytest.mark.parametrize("mse", ["prasad-rao", "datta-lahiri"])
-def test_matches_the_independent_implementation(method, mse):
-    ref = INDEPENDENT[method]
+def test_matches_the_independent_implementations(source, method, mse):
+    ref = (INDEPENDENT if source == "python-scipy" else R_FITS)[method]
     fit = _fit(method, mse)
     frame = fit.to_frame()
     rel = 1e-9
