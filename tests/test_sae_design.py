@@ -164,3 +164,21 @@ def test_warnings_of_the_fit_point_at_the_callers_line(design, auxiliary):
     with pytest.warns(DomainWarning, match="smoothed sampling variance") as record:
         sae.small_area(design, "fl_true", area="district", auxiliary=auxiliary, formula=FORMULA)
     assert all(Path(w.filename).name == "test_sae_design.py" for w in record)
+
+
+def test_the_design_method_is_the_function(design, auxiliary):
+    options = {"population": "population", "benchmark": "ratio", "transform": "arcsin",
+               "n_bootstrap": 20, "rng": 4}  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DomainWarning)
+        by_method = design.small_area("fl_true", area="district", auxiliary=auxiliary,
+                                      formula=FORMULA, **options)  # fmt: skip
+        by_function = sae.small_area(design, "fl_true", area="district", auxiliary=auxiliary,
+                                     formula=FORMULA, **options)  # fmt: skip
+        replicate = design.replicate("jkn").small_area("fl_true", area="district",
+                                                       auxiliary=auxiliary, formula=FORMULA)  # fmt: skip
+    pd.testing.assert_frame_equal(by_method.to_frame(), by_function.to_frame())
+    assert isinstance(replicate, sae.FayHerriotResult)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'tranform'"):
+        design.small_area("fl_true", area="district", auxiliary=auxiliary, formula=FORMULA,
+                          tranform="arcsin")  # fmt: skip

@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from flestimate.estimation.table import EstimateTable
+    from flestimate.sae.result import FayHerriotResult
 
 
 def weights_row(w: np.ndarray) -> tuple[str, str]:
@@ -31,7 +32,8 @@ def weights_row(w: np.ndarray) -> tuple[str, str]:
 
 class DesignMethods:
     """Mixin: the estimators (``total``, ``mean``, ``ratio``, ``proportion``,
-    ``prevalence``) and the summaries of a design, which defines ``_summary_rows()``."""
+    ``prevalence``), the small-area estimates (``small_area``) and the summaries of a
+    design, which defines ``_summary_rows()``."""
 
     __slots__ = ()
 
@@ -288,3 +290,16 @@ class DesignMethods:
         return prevalence(
             self, y, by=by, level=level, na_rm=na_rm, df=df, ci_method=ci_method, scale=scale
         )
+
+    def small_area(self, y, *, area, auxiliary, formula, **options) -> FayHerriotResult:
+        """Model-based (Fay-Herriot) estimates of ``y`` for every area of ``auxiliary``:
+        :func:`flestimate.sae.small_area` with this design, where the arguments and
+        options (``transform=``, ``benchmark=``, ``population=``, ...) are described.
+
+        Returns
+        -------
+        FayHerriotResult
+        """
+        from flestimate.sae import small_area
+
+        return small_area(self, y, area=area, auxiliary=auxiliary, formula=formula, **options)

@@ -8,8 +8,9 @@ Area-level (Fay-Herriot) models borrow strength from covariates known for every 
   with MSEs (Datta-Lahiri, Prasad-Rao or a parametric bootstrap), the arcsine
   transformation for prevalences near zero, smoothed sampling variances for areas
   whose direct variance is zero, and benchmarking to the national estimate;
-- :func:`direct_estimates` and :func:`small_area`: the same from a survey design,
-  which computes the direct estimates and their variances by area first;
+- :func:`direct_estimates` and :func:`small_area` (also ``design.small_area``): the same
+  from a survey design, which computes the direct estimates and their variances by area
+  first;
 - :class:`FayHerriotResult`: the result, with its diagnostics and plots.
 
 The modules: :mod:`~flestimate.sae.fit` (variance estimation, vectorised over
