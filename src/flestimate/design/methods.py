@@ -42,37 +42,43 @@ class EstimatorMethod:
     bound to the design, like a function defined in the class: the function of the
     attribute's name, taking the design first."""
 
-    __slots__ = ("name",)
+    __slots__ = ("name", "source")
 
-    def __init__(self) -> None:
+    def __init__(self, source: str = "estimation") -> None:
         self.name = ""
+        self.source = source  # "estimation" (the estimators) or "sae" (small areas)
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
 
     def __get__(self, design: Any, owner: type | None = None) -> Callable[..., Any]:
         # the one door from the design layer up to the estimators (imported on first use)
-        from flestimate.estimation import estimators
+        if self.source == "sae":
+            from flestimate import sae as module
+        else:
+            from flestimate.estimation import estimators as module
 
-        function = getattr(estimators, self.name)
+        function = getattr(module, self.name)
         return function if design is None else types.MethodType(function, design)
 
 
 class DesignMethods(VarianceEngine):
     """The base of both designs: the estimators (``total``, ``mean``, ``ratio``,
-    ``proportion``, ``prevalence``) and the summaries of a design, which defines
+    ``proportion``, ``prevalence``), the small-area estimates (``small_area``) and the summaries of a design, which defines
     ``_summary_rows()``."""
 
     __slots__ = ()
 
     if TYPE_CHECKING:  # type checkers and IDEs see the estimator functions as methods
         from flestimate.estimation.estimators import mean, prevalence, proportion, ratio, total
+        from flestimate.sae import small_area
     else:
         total = EstimatorMethod()
         mean = EstimatorMethod()
         ratio = EstimatorMethod()
         proportion = EstimatorMethod()
         prevalence = EstimatorMethod()
+        small_area = EstimatorMethod("sae")  # Fay-Herriot estimates from this design
 
     @property
     def data(self) -> pd.DataFrame:
