@@ -36,11 +36,6 @@ __all__ = [
 
 Interaction = tuple[str, str]
 
-# A fitted count below this is taken as zero: the fit has reached the boundary of the
-# parameter space (the MLE does not exist), whatever the iterations say.
-BOUNDARY = 1e-8
-
-
 def all_pairs(lists: Sequence[str]) -> list[Interaction]:
     """Every two-list interaction ``(a, b)`` with ``a`` before ``b`` in ``lists``."""
     return [(lists[i], lists[j]) for i, j in combinations(range(len(lists)), 2)]
@@ -176,7 +171,9 @@ def irls(
     BatchFit
         Coefficients (0 where masked), fitted means, deviances, log-likelihoods, the
         Fisher information :math:`X^T W X` (identity on masked columns), whether each fit
-        converged and whether it ended on the boundary (a used cell fitted below 1e-8).
+        converged and whether it ended on the boundary: the deviance settled while
+        coefficients kept moving, as when the MLE does not exist and fitted counts head
+        to 0 (each Newton step then lowers their log by about 1).
 
     Notes
     -----
@@ -211,11 +208,13 @@ def irls(
         return (Xa.T[None] * w[:, None, :]) @ Xa * keep[rows] + fixed[rows]
 
     ylogy = _ylogy(y)
+    floor = 1e-14 * np.maximum(1.0, np.sum(ylogy, axis=1))
     mu = y + 0.1
     eta = np.log(mu)
     beta = np.zeros((B, p))
     dev = np.full(B, np.inf)
     converged = np.zeros(B, dtype=bool)
+    dev_settled = np.zeros(B, dtype=bool)
     iterations = 0
     while iterations < max_iter and not converged.all():
         iterations += 1
@@ -230,15 +229,17 @@ def irls(
         mu_new = np.exp(eta_new)
         dev_new = _deviance(y[act], ylogy[act], eta_new, mu_new, cm[act])
         step = np.max(np.abs(new - beta[act]), axis=1)
-        done = (np.abs(dev_new - dev[act]) / (np.abs(dev_new) + 0.1) < tol) & (
-            step < np.sqrt(tol) * (1 + np.max(np.abs(new), axis=1)))
+        # relative change as R's glm.fit, with a floor at rounding error of the sum
+        settled = np.abs(dev_new - dev[act]) <= tol * (np.abs(dev_new) + 0.1) + floor[act]
+        done = settled & (step < np.sqrt(tol) * (1 + np.max(np.abs(new), axis=1)))
         beta[act], eta[act], mu[act], dev[act] = new, eta_new, mu_new, dev_new
         converged[act] = done
+        dev_settled[act] = settled
     info = information(mu * cm, slice(None))
     dev = _deviance(y, ylogy, eta, mu, cm)
     ll = np.sum(cm * (y * eta - mu - gammaln(y + 1.0)), axis=-1)
-    scale = np.maximum(1.0, np.max(np.where(cm > 0, y, 0.0), axis=1))
-    boundary = np.any((cm > 0) & (mu < BOUNDARY * scale[:, None]), axis=1)
+    # the deviance has settled but coefficients still move: fitted counts heading to 0
+    boundary = ~converged & dev_settled
     if shared and p < p_full:
         full_beta = np.zeros((B, p_full))
         full_beta[:, cols] = beta
