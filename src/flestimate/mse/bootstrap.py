@@ -1,7 +1,8 @@
 """Parametric bootstrap of a fitted model: percentile and BCa intervals, failed fits counted.
 
-Each replicate draws every observable pattern's count from the Poisson distribution
-with the fitted mean and refits the same model; the batch of replicates is one call of
+Each replicate redistributes the observed cases over the observable patterns in the
+proportions the model fits (a multinomial draw, so the observed count is held fixed as
+in the profile interval) and refits the same model; the batch of replicates is one call of
 :func:`flestimate.mse.models.irls`. A replicate whose maximum likelihood estimate does
 not exist (a fitted count driven to 0, e.g. a list with no case drawn) or whose fit
 does not converge is counted as failed and left out of the intervals.
@@ -10,12 +11,13 @@ does not converge is counted as failed and left out of the intervals.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.stats import norm
 
 from flestimate.errors import ValidationError
+from flestimate.mse.identify import check_model
 from flestimate.mse.intervals import Interval
 from flestimate.mse.models import ModelFit, design_matrix, irls, model_masks
 
@@ -83,10 +85,14 @@ def _refit(fit: ModelFit, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
     if changed.size:
         info_ok[changed] = np.linalg.cond(res.information[changed]) < 1e12
     failed = res.boundary | ~res.converged | ~info_ok
+    no_mle = res.boundary.copy()
+    # a fit still moving after max_iter: the linear programme says whether an MLE exists
+    for b in np.flatnonzero(~res.converged & ~res.boundary):  # rare; one LP each
+        no_mle[b] = not check_model(replace(table, counts=y[b]), fit.interactions).exists
     reasons = {
-        "no MLE": int(res.boundary.sum()),
-        "not converged": int((~res.converged & ~res.boundary).sum()),
-        "not identifiable": int((~info_ok).sum()),
+        "no MLE": int(no_mle.sum()),
+        "not converged": int((failed & ~no_mle & info_ok).sum()),
+        "not identifiable": int((~info_ok & ~no_mle).sum()),
     }
     dark = np.where(failed, np.nan, np.exp(res.beta[:, 0]))
     return dark, failed, reasons
@@ -109,12 +115,14 @@ def replicate(fits: Sequence[ModelFit], replicates: int = 1000, rng=None) -> Rep
 
     Notes
     -----
-    For replicate :math:`b`: :math:`y^*_z \\sim \\text{Poisson}(\\hat\\lambda_z)`
-    independently for every observable pattern :math:`z` (the model's own sampling
-    distribution), the same model is refitted, and :math:`\\hat N^*_b = \\sum_z y^*_z +
-    e^{\\hat\\mu^*_b}`. Summed over strata, replicate by replicate. The model is held
-    fixed: the intervals are conditional on the chosen model (the sensitivity table shows
-    how much the choice matters).
+    For replicate :math:`b`: :math:`y^*_b \\sim \\text{Multinomial}(n, \\hat\\lambda /
+    \\sum_z \\hat\\lambda_z)` over the observable patterns (the model's sampling
+    distribution given the :math:`n` cases observed), the same model is refitted, and
+    :math:`\\hat N^*_b = n + e^{\\hat\\mu^*_b}`: like the profile interval, the
+    bootstrap treats the observed count as known and the dark figure as uncertain.
+    Summed over strata, replicate by replicate. The model is held fixed: the intervals
+    are conditional on the chosen model (the sensitivity table shows how much the choice
+    matters).
 
     References
     ----------
@@ -134,10 +142,11 @@ def replicate(fits: Sequence[ModelFit], replicates: int = 1000, rng=None) -> Rep
     failed = np.zeros(replicates, dtype=bool)
     reasons = {"no MLE": 0, "not converged": 0, "not identifiable": 0}
     for fit in fits:  # strata: few, each a batch of replicates
-        y = gen.poisson(fit.fitted, size=(replicates, len(fit.fitted))).astype(float)
+        y = gen.multinomial(fit.observed, fit.fitted / fit.fitted.sum(),
+                            size=replicates).astype(float)
         d, f, r = _refit(fit, y)
         dark += d
-        total += y.sum(axis=1) + d
+        total += fit.observed + d
         failed |= f
         reasons = {k: reasons[k] + r[k] for k in reasons}
     dark[failed] = np.nan
@@ -185,8 +194,8 @@ def bca_interval(reps: Replicates, level: float, estimate: float, dark: float,
     :math:`a = \\sum_z n_z (\\bar N - N_{(z)})^3 / \\{6 (\\sum_z n_z (\\bar N -
     N_{(z)})^2)^{3/2}\\}`; the limits are the replicates' quantiles at
     :math:`\\Phi(z_0 + (z_0 + z_q)/(1 - a(z_0 + z_q)))` for :math:`q = \\alpha/2,
-    1-\\alpha/2`. The dark figure's interval is the total's minus the observed count's
-    replicate, i.e. computed the same way on the dark figure replicates.
+    1-\\alpha/2`. The observed count being fixed, the dark figure's interval is the
+    total's minus it.
 
     References
     ----------

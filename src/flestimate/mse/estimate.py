@@ -26,7 +26,7 @@ from flestimate.mse.models import (
     normalise_interactions,
 )
 from flestimate.mse.result import MSEResult, model_label
-from flestimate.mse.select import Considered, select_model
+from flestimate.mse.select import SELECT_METHODS, Considered, select_model
 from flestimate.mse.select import average as model_average
 from flestimate.mse.tables import CaptureTable, capture_tables
 
@@ -36,8 +36,8 @@ CI_METHODS = ("profile", "wald", "percentile", "bca")
 ENGINES = ("numpy", "statsmodels")
 
 
-def _check_options(ci: str, level: Any, select: Any, average_by: Any, engine: str,
-                   n_boot: Any) -> float:
+def _check_options(ci: str, level: Any, select: Any, threshold: Any, average_by: Any,
+                   engine: str, n_boot: Any) -> float:
     if ci not in CI_METHODS:
         raise ValidationError(f"ci={ci!r} is not known; use one of {', '.join(map(repr, CI_METHODS))}.")
     try:
@@ -46,6 +46,11 @@ def _check_options(ci: str, level: Any, select: Any, average_by: Any, engine: st
         lv = np.nan
     if not 0 < lv < 1:
         raise ValidationError(f"level={level!r}: give a confidence level between 0 and 1, e.g. 0.95.")
+    if select is not None and select not in SELECT_METHODS:
+        raise ValidationError(
+            f"select={select!r} is not known; use one of {', '.join(map(repr, SELECT_METHODS))} "
+            "or None (the model given by interactions=)."
+        )
     if average_by not in (None, "aic", "bic"):
         raise ValidationError(f"average={average_by!r}: use 'aic', 'bic' or None.")
     if average_by is not None and select is None:
@@ -53,6 +58,10 @@ def _check_options(ci: str, level: Any, select: Any, average_by: Any, engine: st
             "average= needs several models: give select='stepwise', 'aic' or 'bic' too "
             "(the models it considers are averaged)."
         )
+    if threshold is not None and not (
+            isinstance(threshold, (int, float)) and not isinstance(threshold, bool)
+            and 0 <= threshold <= 1):
+        raise ValidationError(f"threshold={threshold!r}: give a p-value between 0 and 1, e.g. 0.02.")
     if engine not in ENGINES:
         raise ValidationError(f"engine={engine!r}: use 'numpy' (default) or 'statsmodels'.")
     if n_boot is not None and not (isinstance(n_boot, (int, np.integer)) and n_boot >= 10):
@@ -108,7 +117,7 @@ def _one_table(table: CaptureTable, interactions: tuple, select: str | None,
     else:
         try:
             selection = select_model(table, select, threshold=threshold, start=interactions)
-        except ValidationError as exc:
+        except EstimationError as exc:
             raise EstimationError(f"{where}{exc}") from None
         considered, chosen = selection.considered, selection.chosen
     fit = (fit_statsmodels(table, chosen) if engine == "statsmodels"
@@ -223,7 +232,7 @@ def fit(
     >>> mse.fit(uk, lists=["LA", "NG", "PF", "GO", "GP", "NCA"], select="stepwise").model
     (('PF', 'NCA'), ('LA', 'NG'), ('NG', 'GP'), ('LA', 'PF'), ('PF', 'GP'), ('GO', 'GP'), ('NG', 'GO'))
     """
-    lv = _check_options(ci, level, select, average, engine, bootstrap)
+    lv = _check_options(ci, level, select, threshold, average, engine, bootstrap)
     if average is not None and strata is not None:
         raise ValidationError("average= with strata= is not supported; average each stratum "
                               "separately (fit it on the stratum's rows).")

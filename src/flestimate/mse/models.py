@@ -225,7 +225,8 @@ def irls(
         z = eta[act] - off[act] + (y[act] - mu[act]) / mu[act]
         rhs = ((w * z) @ Xa) * pm[act]
         new = _solve(information(w, act), rhs)
-        eta_new = np.minimum(new @ Xa.T + off[act], 700.0)
+        # bounded so that a fitted count heading to 0 (no MLE) stays a positive float
+        eta_new = np.clip(new @ Xa.T + off[act], -700.0, 700.0)
         mu_new = np.exp(eta_new)
         dev_new = _deviance(y[act], ylogy[act], eta_new, mu_new, cm[act])
         step = np.max(np.abs(new - beta[act]), axis=1)

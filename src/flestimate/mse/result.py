@@ -249,14 +249,19 @@ def sensitivity_plot(models: pd.DataFrame, ax, *, level: float = 0.95, max_rows:
 
     The chosen model is drawn in colour and marked by a vertical line; models on the
     selection path are labelled with their interactions. With more than ``max_rows``
-    models, the ``max_rows`` of lowest AIC are drawn.
+    models, the path and the other models of lowest AIC up to ``max_rows`` are drawn.
     """
     ok = models[models["status"] == "ok"]
+    if len(ok) > max_rows:
+        rank = ok["aic"].rank(method="first")
+        others = rank[~ok["on_path"]].sort_values()
+        room = max(0, max_rows - int(ok["on_path"].sum()))
+        ok = ok[ok["on_path"] | ok.index.isin(others.index[:room])]
     if "stratum" in ok:
         ok = ok.assign(label=ok["stratum"].astype(str) + ": " + ok["model"])
     else:
         ok = ok.assign(label=ok["model"])
-    ok = ok.sort_values(["aic"] if "stratum" not in ok else ["stratum", "aic"]).head(max_rows)
+    ok = ok.sort_values(["aic"] if "stratum" not in ok else ["stratum", "aic"])
     y = np.arange(len(ok))[::-1]
     chosen = ok["chosen"].to_numpy(dtype=bool)
     colours = np.where(chosen, "#c0392b", "#555555")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import norm, poisson
 
-from flestimate.errors import ValidationError
+from flestimate.errors import EstimationError, ValidationError
 from flestimate.mse.identify import Identifiability, ModelChecker
 from flestimate.mse.models import Interaction, ModelFit, all_pairs, fit_models
 from flestimate.mse.tables import CaptureTable
@@ -126,7 +126,7 @@ def select_model(table: CaptureTable, method: str, *, threshold: float | None = 
     current = tuple(start)
     first = checker(current)
     if not first.ok:
-        raise ValidationError(f"the starting model cannot be fitted: {first.message}")
+        raise EstimationError(f"the starting model cannot be fitted: {first.message}")
     current_fit = fit_models(table, [current])[0]
     considered = [Considered(current, current_fit, first, 0, None, np.nan, True)]
     overlaps = {p: table.overlap(*p) for p in all_pairs(table.lists)}
