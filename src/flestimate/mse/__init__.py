@@ -26,6 +26,7 @@ from flestimate.mse.estimate import CI_METHODS, fit
 from flestimate.mse.identify import Identifiability, check_model
 from flestimate.mse.result import MSEResult
 from flestimate.mse.select import SELECT_METHODS
+from flestimate.mse.simulate import SimulatedLists, simulate_lists
 from flestimate.mse.tables import CaptureTable, capture_tables, uk_2013
 
 __all__ = [
@@ -34,7 +35,9 @@ __all__ = [
     "CaptureTable",
     "Identifiability",
     "MSEResult",
+    "SimulatedLists",
     "capture_tables",
+    "simulate_lists",
     "check_model",
     "fit",
     "uk_2013",
