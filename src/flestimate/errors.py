@@ -73,7 +73,8 @@ class LonelyPSUWarning(FlestimateWarning):
 
 
 class DomainWarning(FlestimateWarning):
-    """A domain is empty or too small for its variance to be estimated."""
+    """A domain is empty or too small for its variance to be estimated, or rows are outside
+    every domain (a missing ``by`` value)."""
 
 
 class CalibrationWarning(FlestimateWarning):

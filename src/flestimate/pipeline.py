@@ -41,7 +41,9 @@ import numpy as np
 import pandas as pd
 
 from flestimate.config import Config, TableSpec, check_columns
-from flestimate.errors import ConfigError, FlestimateWarning
+from flestimate.errors import ConfigError, DomainWarning, FlestimateWarning
+from flestimate.estimation.domains import encode_domains
+from flestimate.report.folder import sha256_file as _sha256
 from flestimate.report.plots import forest_plot_png
 from flestimate.report.result import PublishedTable, RunResult
 from flestimate.report.tables import assemble_table, tidy_rows
@@ -113,14 +115,6 @@ class Progress:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _versions() -> dict[str, str]:
@@ -279,27 +273,56 @@ def _missing_values_hint() -> Iterator[None]:
         ) from None
 
 
+@contextlib.contextmanager
+def _missing_by_in_population(design: Any, pop_col: str | None, by: list[str] | None,
+                              diags: list) -> Iterator[list]:
+    """Collect an estimate's diagnostics (append them to the list yielded) into ``diags``.
+
+    With a population, its column is the first domain of the estimate, so the estimator's
+    'missing_by' warning also counts rows outside the population, which no table shows
+    (a worker's sector is missing for every non-worker). It is replaced by the same check
+    on the population's rows. ``by=None``: the estimate's domains are no table's ``by``
+    (a share table's indicator), so that warning is dropped.
+    """
+    found: list = []
+    if pop_col is None and by is not None:
+        yield found
+        diags.extend(found)
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".* belong to no domain", category=DomainWarning)
+        yield found
+    diags.extend(d for d in found if getattr(d, "code", None) != "missing_by")
+    if pop_col and by and any(getattr(d, "code", None) == "missing_by" for d in found):
+        rows = design.data[pop_col].to_numpy(dtype=float) == 1.0
+        inside = encode_domains(design.data.loc[rows, by], by).missing_diagnostic()
+        if inside is not None:
+            warnings.warn(inside.message, DomainWarning, stacklevel=3)
+            diags.append(inside)
+
+
 def _estimate(design: Any, statistic: str, y: str, by: list[str], pop_col: str | None,
               spec_ci: str, level: float, scale: float, diags: list,
               na_rm: bool = False) -> pd.DataFrame:
     full_by = ([pop_col] if pop_col else []) + by
     by_arg = full_by or None
-    with _missing_values_hint():
+    with _missing_values_hint(), _missing_by_in_population(design, pop_col, by, diags) as found:
         if statistic == "prevalence":
             est = design.prevalence(y, by=by_arg, ci_method=spec_ci, level=level, scale=scale,
                                     na_rm=na_rm)
         else:
             est = design.total(y, by=by_arg, level=level, na_rm=na_rm)
-    diags.extend(getattr(est, "diagnostics", ()))
+        found.extend(getattr(est, "diagnostics", ()))
     return _restrict(est.to_frame(), pop_col)
 
 
 def _share(design: Any, indicator: str, by_col: str, pop_col: str | None, ci: str, level: float,
            diags: list) -> pd.DataFrame:
     groups = ([pop_col] if pop_col else []) + [indicator]
-    with _missing_values_hint():
+    # only the indicator's rows with value 1 are shown: its missing values are no domain
+    with _missing_values_hint(), _missing_by_in_population(design, pop_col, None, diags) as found:
         est = design.proportion(f"{_CAT_PREFIX}{by_col}", by=groups, ci_method=ci, level=level)
-    diags.extend(getattr(est, "diagnostics", ()))
+        found.extend(getattr(est, "diagnostics", ()))
     f = est.to_frame()
     f = f[f[indicator].astype(float) == 1.0].drop(columns=[indicator])
     f = _restrict(f.reset_index(drop=True), pop_col)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 
 import pandas as pd
 
@@ -23,8 +24,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="codebook (YAML/JSON) or SAS formats catalog (.sas7bcat) to apply")
 
 
+def _terminal_json(text: str) -> str:
+    """JSON whose strings carry no raw C1 control or DEL character (escaped, not lost).
+
+    ``json.dumps`` already escapes C0 characters (ESC included) in strings; outside
+    strings JSON text is plain ASCII, so escaping these code points keeps it valid.
+    """
+    return re.sub(r"[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def run(args: argparse.Namespace) -> int:
     from flestimate.io import read_survey
+    from flestimate.report.text import clean_frame, clean_text
 
     data = read_survey(args.file, format=args.file_format, encoding=args.encoding,
                        codebook=args.codebook)
@@ -35,15 +46,16 @@ def run(args: argparse.Namespace) -> int:
             "source": src.as_dict() if src is not None else None,
             "variables": json.loads(book.to_json(orient="records")),
         }
-        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        print(_terminal_json(json.dumps(payload, indent=2, ensure_ascii=False)))
         return 0
+    # labels come from the file: an escape sequence in one would drive the terminal
     if src is not None:
-        print(f"file: {src.path}")
+        print(clean_text(f"file: {src.path}"))
         print(f"format: {src.format}; rows: {src.rows if src.rows is not None else len(data):,}; "
               f"columns: {src.columns}; sha256: {src.sha256}")
         if src.file_label:
-            print(f"label: {src.file_label}")
-    shown = book.copy()
+            print(clean_text(f"label: {src.file_label}"))
+    shown = clean_frame(book)
     shown["value_labels"] = shown["value_labels"].str.slice(0, 60)
     with pd.option_context("display.max_rows", None, "display.max_columns", None,
                            "display.width", 200, "display.max_colwidth", 60):

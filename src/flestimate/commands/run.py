@@ -1,14 +1,19 @@
 """``flestimate run CONFIG``: from a survey file to publishable tables, Excel and an HTML report.
 
 Exit codes: 0 success; 2 a config or data error (one line on stderr, no
-traceback); 1 an unexpected failure.
+traceback); 1 an unexpected failure; 130 interrupted (Ctrl-C), 143 terminated
+(SIGTERM), in both cases with no partial output left behind.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 import traceback
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -38,13 +43,40 @@ def example_config() -> Path:
     )
 
 
+@contextlib.contextmanager
+def _sigterm_as_exit() -> Iterator[None]:
+    """Turn SIGTERM into ``SystemExit(143)`` so that a killed run cleans up as on Ctrl-C.
+
+    Python's default for SIGTERM ends the process at once, skipping every cleanup
+    and leaving the hidden staging folder behind. Only the main thread may set a
+    handler; elsewhere (a run started from a worker thread) nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(signum: int, frame: object) -> None:
+        print("flestimate run: terminated", file=sys.stderr)
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", nargs="?", help="YAML config file (see 'flestimate init')")
     parser.add_argument("--example", action="store_true",
                         help="run the bundled synthetic sample survey with its config")
     parser.add_argument("--out", "-o", metavar="DIR",
-                        help=f"output folder (default: {DEFAULT_OUT}/<config name>); replaced "
-                             f"as a whole if it holds a previous flestimate output")
+                        help=f"output folder (default: {DEFAULT_OUT}/<config name>); only the "
+                             f"files of a previous run listed in its manifest.json are replaced, "
+                             f"nothing else is touched")
+    parser.add_argument("--force", action="store_true",
+                        help="write into an output folder that also holds other files (they are "
+                             "left alone: never deleted, replaced or changed)")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="no progress lines and no summary; errors only")
 
@@ -60,14 +92,23 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(cfg_path)
     name = "example" if args.example else cfg_path.stem
     out = Path(args.out) if args.out else Path(DEFAULT_OUT) / name
+    from flestimate.report.folder import check_folder
+    from flestimate.report.text import clean_text
+    from flestimate.report.writers import output_names
+
+    # before the computation, which can take minutes: a refused folder or a clash of
+    # table names would otherwise only show when writing
+    check_folder(out, output_names([t.name for t in config.tables], config.outputs),
+                 force=args.force)
     try:
         from flestimate.pipeline import Progress, count_steps, run_pipeline
         from flestimate.report.writers import write_outputs
 
         progress = Progress(count_steps(config), quiet=args.quiet)
-        result = run_pipeline(config, progress=progress)
-        with progress.step("writing CSV, Excel, JSON and the HTML report"):
-            folder = write_outputs(result, out, config.outputs)
+        with _sigterm_as_exit():
+            result = run_pipeline(config, progress=progress)
+            with progress.step("writing CSV, Excel, JSON and the HTML report"):
+                folder = write_outputs(result, out, config.outputs, force=args.force)
     except FlestimateError:
         raise
     except KeyboardInterrupt:
@@ -81,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         h = result.headline
         lvl = f"{h['level'] * 100:g}%"
         p, n = h["prevalence"], h["persons"]
-        print(f"{result.title}")
+        print(clean_text(result.title))
         print(f"  persons in forced labour: {n['estimate']:,.0f} ({lvl} CI {n['ci_lower']:,.0f} - "
               f"{n['ci_upper']:,.0f})")
         print(f"  prevalence per {h['scale']:,g}: {p['estimate']:.2f} ({lvl} CI "
@@ -92,6 +133,6 @@ def run(args: argparse.Namespace) -> int:
                   f"{s['ci_upper']:,.0f})")
         if result.warnings:
             print(f"  {len(result.warnings)} warnings (see the report)")
-        print(f"outputs in {folder}: report.html, tables.xlsx, results.json, manifest.json, "
+        print(f"outputs in {clean_text(str(folder))}: report.html, tables.xlsx, results.json, manifest.json, "
               f"{len(result.tables)} CSV tables")
     return 0

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
+
+from flestimate.errors import ConfigError, first_values
 
 NAME = "simulate"
 HELP = "Draw a synthetic forced-labour survey with known true values and write it to files."
@@ -29,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", required=True, metavar="DIR", help="directory to write into (created if needed)"
     )
     parser.add_argument(
+        "--force", action="store_true", help="overwrite files of the same names in --out"
+    )
+    parser.add_argument(
         "--format",
         default="sav,dta,csv,parquet",
         metavar="LIST",
@@ -50,10 +57,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def file_names(formats: tuple[str, ...]) -> list[str]:
+    """The files ``Survey.write`` creates for ``formats`` (a test keeps the two in step)."""
+    names = [f"fl_survey.{fmt}" for fmt in formats]
+    names += ["fl_survey.codebook.yaml"] if "csv" in formats else []
+    return [*names, "margins.csv", "truth.json", "truth_respondents.csv", "README.md"]
+
+
 def run(args: argparse.Namespace) -> int:
     from flestimate.simulation import check_formats, simulate
 
     formats = check_formats(args.format)
+    out = Path(args.out)
+    # checked before the draw (which can take a minute) and before any file is written
+    existing = [n for n in file_names(formats) if os.path.lexists(out / n)]
+    if existing and not args.force:
+        raise ConfigError(
+            f"--out: {args.out!r} already holds {len(existing)} of the files this command "
+            f"writes ({first_values(existing)}); pass --force to overwrite them, or choose "
+            f"another --out"
+        )
     survey = simulate(
         args.respondents, prevalence=args.prevalence, rng=args.seed, n_regions=args.regions
     )

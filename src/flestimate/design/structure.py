@@ -15,6 +15,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from flestimate._keys import blank_levels, clash_text, cross_codes, text_number_clashes
+from flestimate._keys import compress as _compress  # noqa: F401 (estimation.core uses it)
 from flestimate.errors import DesignError, LonelyPSUWarning, first_values
 
 __all__ = ["LONELY_PSU_RULES", "DesignStructure", "Stage", "build_structure"]
@@ -204,38 +206,46 @@ def _numeric(col: pd.Series, role: str) -> np.ndarray:
     return col.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _compress(combined: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray]:
-    """Codes 0..G-1 (in sorted order) of non-negative integers below ``span``."""
-    n = combined.size
-    if span <= 4 * n + 1024:
-        present = np.flatnonzero(np.bincount(combined, minlength=span))
-        lookup = np.full(span, -1, dtype=np.int64)
-        lookup[present] = np.arange(present.size)
-        return lookup[combined], present
-    present, inv = np.unique(combined, return_inverse=True)
-    return inv.ravel().astype(np.int64), present
+def _check_ids(codes: np.ndarray, levels: pd.Index, col: pd.Series, role: str) -> None:
+    """Blank text ids, and ids written both as text and as a number, are refused."""
+    blank = blank_levels(levels)
+    if blank.any():
+        rows = blank[codes]
+        raise DesignError(
+            f"{role} column {col.name!r} has {int(rows.sum())} blank values (rows "
+            f"{_rows(rows, col.index)}). Every row needs a {role}; fill or drop these rows."
+        )
+    clashes = text_number_clashes(levels)
+    if clashes:
+        raise DesignError(
+            f"{role} column {col.name!r} holds the same id as text and as a number: "
+            f"{clash_text(clashes)}. They would be counted as different {role} ids. Store the "
+            f"column with one type: pd.to_numeric(frame[{col.name!r}]) when the ids are "
+            "numbers, else text written the same way throughout."
+        )
 
 
-def _codes(values: pd.Series | pd.DataFrame) -> tuple[np.ndarray, pd.Index]:
-    """Integer codes 0..G-1 of the values (sorted labels) or of the rows of a frame."""
+def _codes(
+    values: pd.Series | pd.DataFrame, role: str | None = None
+) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes 0..G-1 of the values (sorted labels) or of the rows of a frame.
+
+    With ``role`` (a design column's role: "strata", "psu"), its values are checked too.
+    """
     if isinstance(values, pd.DataFrame):
         if values.shape[1] == 1:
-            return _codes(values.iloc[:, 0])
-        parts = [_codes(values[c]) for c in values.columns]
-        sizes = [max(len(lab), 1) for _, lab in parts]
-        combined = np.zeros(len(values), dtype=np.int64)
-        for (codes, _), size in zip(parts, sizes, strict=True):
-            combined = combined * size + codes
-        codes, present = _compress(combined, int(np.prod(sizes, dtype=np.int64)))
-        arrays = []
-        rem = present.copy()
-        for (_, lab), size in zip(parts[::-1], sizes[::-1], strict=True):
-            arrays.append(lab.take(rem % size))
-            rem = rem // size
-        labels = pd.MultiIndex.from_arrays(arrays[::-1], names=list(values.columns))
+            return _codes(values.iloc[:, 0], role)
+        parts = [_codes(values[c], role) for c in values.columns]
+        codes, combos = cross_codes([c for c, _ in parts], [len(lab) for _, lab in parts])
+        arrays = [lab.take(combos[:, j]) for j, (_, lab) in enumerate(parts)]
+        labels = pd.MultiIndex.from_arrays(arrays, names=list(values.columns))
         return codes, labels
     codes, uniques = pd.factorize(values, sort=True)
-    return codes.astype(np.int64), pd.Index(uniques)
+    codes = codes.astype(np.int64)
+    levels = pd.Index(uniques)
+    if role is not None:
+        _check_ids(codes, levels, values, role)
+    return codes, levels
 
 
 # ----------------------------------------------------------------------------- build
@@ -284,7 +294,7 @@ def build_structure(
         sframe = pd.DataFrame({c: _column(frame, c, "strata") for c in strata_cols})
         for c in strata_cols:
             _no_missing(sframe[c], "strata")
-        stratum, strata_labels = _codes(sframe)
+        stratum, strata_labels = _codes(sframe, "strata")
     else:
         stratum = np.zeros(n, dtype=np.int64)
         strata_labels = pd.Index([1])
@@ -298,7 +308,7 @@ def build_structure(
         for c in psu_cols:
             _no_missing(cols[c], "psu")
         first = cols[psu_cols[0]]
-        raw_codes, psu_raw_labels = _codes(first)
+        raw_codes, psu_raw_labels = _codes(first, "psu")
         if strata_cols and not nest:
             # PSU ids must not repeat across strata
             pair = np.unique(np.stack([raw_codes, stratum]), axis=1)
@@ -316,7 +326,7 @@ def build_structure(
         stage_ids.append(psu_codes)
         parent = psu_codes
         for c in psu_cols[1:]:
-            sub, _ = _codes(cols[c])
+            sub, _ = _codes(cols[c], "psu")
             unit, _ = _codes(pd.DataFrame({"__p": parent, "__u": sub}))
             stage_ids.append(unit)
             parent = unit

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from flestimate.errors import EstimationError, first_values
+from flestimate._keys import blank_levels, clash_text, cross_codes, text_number_clashes
+from flestimate.errors import Diagnostic, EstimationError, first_values
 
 __all__ = ["Domains", "encode_domains"]
 
@@ -27,15 +29,39 @@ class Domains:
         there is no ``by``).
     columns : tuple of str
         The ``by`` columns.
+    missing : dict
+        ``by`` column -> number of rows with a missing value in it (NaN or blank text);
+        only columns that have some.
+    n_outside : int
+        Rows outside every domain (a missing value in at least one ``by`` column).
     """
 
     codes: np.ndarray
     keys: pd.DataFrame
     columns: tuple[str, ...]
+    missing: dict[str, int] = field(default_factory=dict)
+    n_outside: int = 0
 
     @property
     def n_domains(self) -> int:
         return len(self.keys)
+
+    def missing_diagnostic(self) -> Diagnostic | None:
+        """The ``missing_by`` diagnostic when rows are outside every domain, else None."""
+        if not self.n_outside:
+            return None
+        per = ", ".join(f"{c!r}: {k:,}" for c, k in self.missing.items())
+        message = (
+            f"{self.n_outside:,} rows have a missing value in by={list(self.columns)} "
+            f"({per}) and belong to no domain, so the domains do not add up to the total. "
+            "Give the missing values a category of their own (e.g. "
+            "frame[col].fillna('missing')) to estimate them as a domain."
+        )
+        return Diagnostic(
+            "missing_by", message,
+            context=(("rows", self.n_outside), ("columns", tuple(self.missing)),
+                     ("rows_per_column", tuple(self.missing.values()))),
+        )
 
 
 def _by_list(by: str | Sequence[str] | None) -> list[str]:
@@ -53,6 +79,38 @@ def _by_list(by: str | Sequence[str] | None) -> list[str]:
     return out
 
 
+def _column_codes(col: pd.Series, categorical: bool) -> tuple[np.ndarray, pd.Index, np.ndarray]:
+    """Codes (-1: missing), levels and, per level, its category code (categoricals) of
+    one ``by`` column. Blank text is missing; text and numbers alike are refused."""
+    if categorical:
+        codes = col.cat.codes.to_numpy().astype(np.int64)
+        levels = pd.Index(col.cat.categories)
+    else:
+        fast = _small_integer_codes(col)
+        if fast is not None:  # integers: no blank text, no text to clash
+            codes, levels = fast
+            return codes, levels, np.arange(len(levels))
+        codes, uniques = pd.factorize(col, sort=True)
+        codes = codes.astype(np.int64)
+        levels = pd.Index(uniques)
+    clashes = text_number_clashes(levels)
+    if clashes:
+        raise EstimationError(
+            f"by= column {col.name!r} holds the same value as text and as a number: "
+            f"{clash_text(clashes)}. They would be two domains. Store the column with one "
+            f"type: pd.to_numeric(frame[{col.name!r}]) when the values are numbers, else text "
+            "written the same way throughout."
+        )
+    blank = blank_levels(levels)
+    if not blank.any():
+        return codes, levels, np.arange(len(levels))
+    # blank text is a missing value, not a domain: its rows get -1 (lookup[-1])
+    keep = np.flatnonzero(~blank)
+    lookup = np.full(len(levels) + 1, -1, dtype=np.int64)
+    lookup[keep] = np.arange(keep.size)
+    return lookup[codes], levels[keep], keep
+
+
 def encode_domains(frame: pd.DataFrame, by: str | Sequence[str] | None) -> Domains:
     """Encode the crossed domains of the ``by`` columns.
 
@@ -61,7 +119,9 @@ def encode_domains(frame: pd.DataFrame, by: str | Sequence[str] | None) -> Domai
     present in the data; a domain without respondents yields a row flagged
     ``empty_domain`` by the estimators. Domains are sorted by the ``by`` columns
     (categories in their order, other values sorted). Rows with a missing ``by``
-    value belong to no domain (as in R's ``svyby``).
+    value (NaN, or blank text) belong to no domain (as in R's ``svyby``); they are
+    counted in :attr:`Domains.missing`. A column holding one value both as text and
+    as a number (``"1"`` and ``1``) is an EstimationError.
     """
     cols = _by_list(by)
     n = len(frame)
@@ -78,26 +138,20 @@ def encode_domains(frame: pd.DataFrame, by: str | Sequence[str] | None) -> Domai
     is_cat = [isinstance(frame[c].dtype, pd.CategoricalDtype) for c in cols]
     codes_list: list[np.ndarray] = []
     levels_list: list[pd.Index] = []
-    for c, cat in zip(cols, is_cat, strict=True):
-        col = frame[c]
-        if cat:
-            codes = col.cat.codes.to_numpy().astype(np.int64)
-            levels = pd.Index(col.cat.categories)
-        else:
-            fast = _small_integer_codes(col)
-            if fast is None:
-                codes, levels = pd.factorize(col, sort=True)
-                codes = codes.astype(np.int64)
-                levels = pd.Index(levels)
-            else:
-                codes, levels = fast
+    category_of: list[np.ndarray] = []  # per level, its category code (categoricals)
+    for c, cat in zip(cols, is_cat, strict=True):  # a loop over the by columns
+        codes, levels, cats = _column_codes(frame[c], cat)
         codes_list.append(codes)
         levels_list.append(levels)
+        category_of.append(cats)
     outside = np.zeros(n, dtype=bool)
-    for codes in codes_list:  # a loop over the by columns
+    missing_rows: dict[str, int] = {}
+    for c, codes in zip(cols, codes_list, strict=True):  # a loop over the by columns
         if codes.size and int(codes.min()) < 0:
-            outside |= codes < 0
-    any_outside = bool(outside.any())
+            miss = codes < 0
+            missing_rows[c] = int(miss.sum())
+            outside |= miss
+    any_outside = bool(missing_rows)
     # grid dimensions: every categorical column on its own (all categories, used or not),
     # the other columns jointly (their observed combinations)
     noncat = [j for j, cat in enumerate(is_cat) if not cat]
@@ -111,35 +165,26 @@ def encode_domains(frame: pd.DataFrame, by: str | Sequence[str] | None) -> Domai
             dim_cols.append([j])
             row_dim_codes.append(np.maximum(codes_list[j], 0))
     if noncat:
-        # mixed-radix code of the non-categorical columns, then its observed values
-        nc_sizes = [max(len(levels_list[j]), 1) for j in noncat]
-        mixed = np.maximum(codes_list[noncat[0]], 0)
-        for j, size in zip(noncat[1:], nc_sizes[1:], strict=True):
-            mixed = mixed * size + np.maximum(codes_list[j], 0)
-        span = int(np.prod(nc_sizes, dtype=np.int64))
-        inside = mixed[~outside] if any_outside else mixed
-        if span <= 4 * n + 1024:
-            present = np.flatnonzero(np.bincount(inside, minlength=span))
-            lookup = np.full(span, -1, dtype=np.int64)
-            lookup[present] = np.arange(present.size)
-            inv = lookup[inside]
-        else:
-            present, inv = np.unique(inside, return_inverse=True)
+        parts = [codes_list[j] for j in noncat]
+        if any_outside:
+            parts = [p[~outside] for p in parts]
+        inv, uniq = cross_codes(parts, [len(levels_list[j]) for j in noncat])
         if any_outside:
             joint = np.zeros(n, dtype=np.int64)
-            joint[~outside] = inv.ravel()
+            joint[~outside] = inv
         else:
-            joint = inv.ravel().astype(np.int64, copy=False)
-        uniq = np.empty((present.size, len(noncat)), dtype=np.int64)
-        rem = present.copy()
-        for pos in range(len(noncat) - 1, -1, -1):
-            uniq[:, pos] = rem % nc_sizes[pos]
-            rem = rem // nc_sizes[pos]
+            joint = inv
         dims.append(uniq)
         dim_cols.append(noncat)
         row_dim_codes.append(joint)
     sizes = [d.shape[0] for d in dims]
-    total = int(np.prod(sizes, dtype=np.int64))
+    total = math.prod(sizes)
+    if total > _MAX_DOMAINS:
+        raise EstimationError(
+            f"by={cols} crosses into {total:,} domains (every category of a categorical "
+            "column counts, used or not), more than a table can hold. Use fewer by columns, "
+            "or drop the unused categories (frame[col].cat.remove_unused_categories())."
+        )
     # per grid point, the code of each column
     grid_codes = np.zeros((total, len(cols)), dtype=np.int64)
     rem = np.arange(total)
@@ -169,10 +214,17 @@ def encode_domains(frame: pd.DataFrame, by: str | Sequence[str] | None) -> Domai
     for j, c in enumerate(cols):
         part = grid_codes[:, j]
         if is_cat[j]:
-            keys[c] = pd.Categorical.from_codes(part, dtype=frame[c].dtype)
+            keys[c] = pd.Categorical.from_codes(category_of[j][part], dtype=frame[c].dtype)
         else:
             keys[c] = levels_list[j].take(part)
-    return Domains(dcodes.astype(np.int64, copy=False), pd.DataFrame(keys), tuple(cols))
+    return Domains(
+        dcodes.astype(np.int64, copy=False), pd.DataFrame(keys), tuple(cols),
+        missing=missing_rows, n_outside=int(outside.sum()) if any_outside else 0,
+    )
+
+
+# more domains than any table holds (and than int64 grid codes could number safely)
+_MAX_DOMAINS = 1 << 31
 
 
 # widest range of an integer by column coded by offset instead of a hash table

@@ -235,6 +235,10 @@ def _estimate(
     # flags and diagnostics
     flags = [[] for _ in range(D * K)]
     diagnostics = []
+    missing_by = domains.missing_diagnostic()  # rows outside every domain
+    if missing_by is not None:
+        warnings.warn(missing_by.message, DomainWarning, stacklevel=3)
+        diagnostics.append(missing_by)
     empty_f = empty.ravel()
     for i in np.flatnonzero(empty_f):
         flags[i].append("empty_domain")

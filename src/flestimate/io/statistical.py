@@ -16,8 +16,10 @@ in this process.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,7 @@ import pandas as pd
 
 from flestimate.errors import LoaderError
 from flestimate.io.codebook import Labels, normalise_code
+from flestimate.io.columns import blank_text_as_missing, check_unique_names
 
 __all__ = ["STATISTICAL_FORMATS", "RawRead", "check_dimensions", "check_structure",
            "iter_statistical",
@@ -67,6 +70,39 @@ def _reader(fmt: str):
     import pyreadstat
 
     return getattr(pyreadstat, _FUNCTION[fmt])
+
+
+# pyreadstat renames the second copy of a duplicated variable name, with a warning
+_RENAMED = re.compile(r"column '(.*)' is duplicated, renamed to '(.*)'", re.DOTALL)
+
+
+def _read(
+    path: Path, fmt: str, encoding: str | None, kw: dict[str, Any]
+) -> tuple[pd.DataFrame, Any]:
+    """Call the pyreadstat reader of ``fmt`` with ``kw``; errors wrapped (naming
+    ``encoding``), duplicated names refused.
+
+    A file that names two variables alike (possible in Stata, SAS and SPSS portable
+    files) is read by pyreadstat with the second one renamed ``NAME_duplicated1``; an
+    analysis of ``NAME`` would silently use the first one, so it is a LoaderError here.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            frame, meta = _reader(fmt)(str(path), **kw)
+        except Exception as exc:
+            raise wrap_error(exc, path, fmt, encoding) from None
+    renamed = {}
+    for w in caught:  # a loop over the reader's warnings
+        match = _RENAMED.search(str(w.message))
+        if match:
+            renamed[match.group(2)] = match.group(1)
+        else:  # not ours to swallow
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if renamed:
+        check_unique_names([renamed.get(n, n) for n in _names(meta)],
+                           f"{fmt} file {str(path)!r}")
+    return frame, meta
 
 
 def _kwargs(fmt: str, encoding: str | None) -> dict[str, Any]:
@@ -316,11 +352,7 @@ def read_metadata(path: Path, fmt: str, encoding: str | None) -> Any:
         kw["encoding"] = encoding
     if fmt in _USER_MISSING:
         kw["user_missing"] = True
-    try:
-        _, meta = _reader(fmt)(str(path), **kw)
-    except Exception as exc:
-        raise wrap_error(exc, path, fmt, encoding) from None
-    return meta
+    return _read(path, fmt, encoding, kw)[1]
 
 
 def read_statistical(
@@ -338,17 +370,16 @@ def read_statistical(
         kw["usecols"] = columns
     if row_limit:
         kw["row_limit"] = row_limit
-    try:
-        frame, meta = _reader(fmt)(str(path), **kw)
-    except Exception as exc:
-        raise wrap_error(exc, path, fmt, encoding) from None
+    # the whole file's header first: its names are checked, and its dimensions recorded
+    full = read_metadata(path, fmt, encoding) if row_limit or columns is not None else None
+    frame, meta = _read(path, fmt, encoding, kw)
     extended = _convert_objects(frame, meta)
+    frame = blank_text_as_missing(frame)
     cat = _catalog_labels(catalog, meta, encoding) if catalog is not None else None
     file_rows: int | None = len(frame)
     file_columns = int(getattr(meta, "number_columns", 0) or len(frame.columns))
     names = _names(meta)
-    if row_limit or columns is not None:  # the whole file's dimensions, from its header
-        full = read_metadata(path, fmt, encoding)
+    if full is not None:
         file_columns = int(getattr(full, "number_columns", 0) or file_columns)
         names = _names(full)
         if row_limit:
@@ -405,16 +436,13 @@ def iter_statistical(
         limit = row_limit if row_limit else (file_rows if file_rows is not None else None)
         while limit is None or offset < limit:
             size = chunksize if limit is None else min(chunksize, limit - offset)
-            try:
-                frame, chunk_meta = _reader(fmt)(
-                    str(path), row_offset=offset, row_limit=size, **kw
-                )
-            except Exception as exc:
-                raise wrap_error(exc, path, fmt, encoding) from None
+            frame, chunk_meta = _read(path, fmt, encoding,
+                                      {**kw, "row_offset": offset, "row_limit": size})
             if len(frame) == 0:
                 break
             frame.index = pd.RangeIndex(offset, offset + len(frame))
             extended = _convert_objects(frame, chunk_meta)
+            frame = blank_text_as_missing(frame)
             yield frame, extended
             offset += len(frame)
             if len(frame) < size:

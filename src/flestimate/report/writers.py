@@ -1,19 +1,18 @@
 """Writers: tidy CSV, Excel workbook, results.json, report.html and manifest.json.
 
-Outputs are written into a temporary folder beside the destination and moved
-into place only when every file is complete, so a failure part-way never leaves
-a half-written folder that looks finished. ``manifest.json`` is written last and
-lists the SHA-256 of every other file.
+Every text that leaves the run is cleaned of control characters first
+(:func:`flestimate.report.text.clean_result`); CSV text cells cannot start a
+formula and the workbook stores text as text. The files are written into a
+staging folder inside the destination and moved into place one by one,
+``manifest.json`` last, by :func:`flestimate.report.folder.write_into`, which
+never touches a file that no flestimate run wrote. ``manifest.json`` lists the
+SHA-256 of every other file.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import os
-import shutil
-import tempfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -22,10 +21,11 @@ import numpy as np
 import pandas as pd
 
 from flestimate.config import OutputSpec
-from flestimate.errors import ConfigError
+from flestimate.report.folder import MANIFEST, check_file_names, sha256_file, write_into
 from flestimate.report.result import PublishedTable, RunResult
+from flestimate.report.text import FORMULA_START, clean_result, csv_safe_frame
 
-__all__ = ["write_outputs", "to_jsonable", "render_html", "write_excel"]
+__all__ = ["write_outputs", "output_names", "to_jsonable", "render_html", "write_excel"]
 
 _TEMPLATE = "report.html.j2"
 
@@ -57,14 +57,6 @@ def to_jsonable(obj: Any) -> Any:
     if isinstance(obj, (str, int)):
         return obj
     return str(obj)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _fmt(x: Any, kind: str) -> str:
@@ -128,6 +120,7 @@ def render_html(result: RunResult) -> str:
     """Render the self-contained HTML report (inline CSS, embedded PNG plots, no scripts)."""
     import jinja2
 
+    result = clean_result(result)
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("flestimate.report", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
@@ -210,6 +203,28 @@ def _sheet_names(names: list[str]) -> list[str]:
     return out
 
 
+class _Rows:
+    """Rows appended to a worksheet, text stored as text.
+
+    openpyxl turns a string that starts with ``=`` into a live formula; a label or
+    title is the user's text, so every string is written as a text cell, and one
+    that a spreadsheet would read as a formula on editing gets Excel's quote prefix.
+    """
+
+    def __init__(self, ws: Any):
+        self.ws, self.row = ws, 0
+
+    def add(self, values: list[Any]) -> int:
+        self.row += 1
+        for col, value in enumerate(values, start=1):
+            cell = self.ws.cell(row=self.row, column=col, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"
+                if value.startswith(FORMULA_START):
+                    cell.quotePrefix = True
+        return self.row
+
+
 def write_excel(result: RunResult, path: Path) -> None:
     """Write the workbook: one sheet per table, then ``Notes`` and ``Metadata``.
 
@@ -220,6 +235,7 @@ def write_excel(result: RunResult, path: Path) -> None:
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
 
+    result = clean_result(result)
     wb = Workbook()
     wb.remove(wb.active)
     bold = Font(bold=True)
@@ -227,24 +243,25 @@ def write_excel(result: RunResult, path: Path) -> None:
     grey = Font(italic=True, color="888888")
     for t, sheet in zip(result.tables, _sheet_names([t.name for t in result.tables]), strict=True):
         ws = wb.create_sheet(sheet)
-        ws.append([t.title])
+        put = _Rows(ws).add
+        put([t.title])
         ws["A1"].font = Font(bold=True, size=12)
-        ws.append([f"Indicator {t.indicator}; population: {t.population}; CI {t.ci_method} "
-                   f"{t.level * 100:g}%"])
-        ws.append([])
+        put([f"Indicator {t.indicator}; population: {t.population}; CI {t.ci_method} "
+             f"{t.level * 100:g}%"])
+        put([])
         cols = list(t.frame.columns)
-        ws.append(cols)
+        put(cols)
         for c in range(1, len(cols) + 1):
             ws.cell(row=4, column=c).font = bold
             ws.cell(row=4, column=c).fill = head_fill
         est_col = cols.index("estimate")
         # rows of the published table (not microdata); the row number is counted here:
         # openpyxl's ws.max_row scans every cell, which made big tables quadratic
-        for row, rec in enumerate(t.frame.itertuples(index=False), start=5):
+        for rec in t.frame.itertuples(index=False):
             vals = [to_jsonable(v) for v in rec]
             if rec.suppressed:
                 vals[est_col] = "suppressed"
-            ws.append(vals)
+            row = put(vals)
             if rec.suppressed:
                 for c in range(1, len(cols) + 1):
                     ws.cell(row=row, column=c).font = grey
@@ -253,7 +270,8 @@ def write_excel(result: RunResult, path: Path) -> None:
         ws.freeze_panes = "A5"
 
     notes = wb.create_sheet("Notes")
-    notes.append(["Notes"])
+    note = _Rows(notes).add
+    note(["Notes"])
     notes["A1"].font = Font(bold=True, size=12)
     rel = result.settings.get("reliability", {})
     lines = [
@@ -269,21 +287,20 @@ def write_excel(result: RunResult, path: Path) -> None:
         "suppression_reason.",
     ]
     for line in lines:
-        notes.append([line])
-    notes.append([])
-    notes.append(["Warnings"])
-    notes.cell(row=notes.max_row, column=1).font = bold
+        note([line])
+    note([])
+    notes.cell(row=note(["Warnings"]), column=1).font = bold
     for w in result.warnings or [{"code": "", "message": "none"}]:
-        notes.append([w.get("code", ""), w.get("message", "")])
-    notes.append([])
-    notes.append(["Methods"])
-    notes.cell(row=notes.max_row, column=1).font = bold
+        note([w.get("code", ""), w.get("message", "")])
+    note([])
+    notes.cell(row=note(["Methods"]), column=1).font = bold
     for p in result.methods:
-        notes.append([p])
+        note([p])
     notes.column_dimensions["A"].width = 110
 
     meta = wb.create_sheet("Metadata")
-    meta.append(["key", "value"])
+    meta_row = _Rows(meta).add
+    meta_row(["key", "value"])
     meta["A1"].font = bold
     meta["B1"].font = bold
 
@@ -300,7 +317,7 @@ def write_excel(result: RunResult, path: Path) -> None:
 
     man = {k: v for k, v in result.manifest.items() if k != "files"}
     for k, v in flat("", to_jsonable({"manifest": man, "design": result.design})):
-        meta.append([k, v])
+        meta_row([k, v])
     meta.column_dimensions["A"].width = 45
     meta.column_dimensions["B"].width = 80
     wb.save(path)
@@ -309,32 +326,86 @@ def write_excel(result: RunResult, path: Path) -> None:
 # ---------------------------------------------------------------- folder
 
 
-def _replaceable(out: Path) -> bool:
-    if not out.is_dir():
-        return False
-    entries = list(out.iterdir())
-    if not entries:
-        return True
-    man = out / "manifest.json"
-    if not man.is_file():
-        return False
-    try:
-        return "flestimate_version" in json.loads(man.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
+def output_names(tables: list[str], outputs: OutputSpec) -> list[str]:
+    """The names of the files a run with these ``tables`` writes, ``manifest.json`` last.
+
+    Raises
+    ------
+    ConfigError
+        Two table names differ only in case, or a name cannot be a file name.
+    """
+    check_file_names(tables)
+    names = [f"{t}.csv" for t in tables] if outputs.csv else []
+    names += ["tables.xlsx"] if outputs.excel else []
+    names += ["results.json"] if outputs.json else []
+    names += ["report.html"] if outputs.html else []
+    return [*names, MANIFEST]
 
 
-def write_outputs(result: RunResult, out_dir: str | Path, outputs: OutputSpec | None = None) -> Path:
-    """Write every output file of a run into ``out_dir``, atomically.
+def _results_json(result: RunResult) -> str:
+    payload = {
+        "flestimate_version": result.manifest.get("flestimate_version"),
+        "title": result.title,
+        "settings": result.settings,
+        "headline": result.headline,
+        "sensitivity": result.sensitivity,
+        "design": result.design,
+        "weighting": result.weighting,
+        "weight_summary": result.weight_summary,
+        "warnings": result.warnings,
+        "tables": [
+            {
+                "name": t.name, "title": t.title, "indicator": t.indicator,
+                "population": t.population, "by": t.by, "statistics": t.statistics,
+                "ci_method": t.ci_method, "level": t.level, "rows": t.frame,
+            }
+            for t in result.tables
+        ],
+    }
+    return json.dumps(to_jsonable(payload), indent=2, allow_nan=False)
+
+
+def _write_files(result: RunResult, outputs: OutputSpec, folder: Path) -> dict[str, str]:
+    """Write every output into ``folder``, ``manifest.json`` last; return ``{name: sha256}``."""
+    files: list[str] = []
+    if outputs.csv:
+        for t in result.tables:
+            name = f"{t.name}.csv"
+            csv_safe_frame(t.frame).to_csv(folder / name, index=False)
+            files.append(name)
+    if outputs.excel:
+        write_excel(result, folder / "tables.xlsx")
+        files.append("tables.xlsx")
+    if outputs.json:
+        (folder / "results.json").write_text(_results_json(result), encoding="utf-8")
+        files.append("results.json")
+    if outputs.html:
+        (folder / "report.html").write_text(render_html(result), encoding="utf-8")
+        files.append("report.html")
+    manifest = dict(result.manifest)
+    manifest["files"] = {name: sha256_file(folder / name) for name in files}
+    (folder / MANIFEST).write_text(
+        json.dumps(to_jsonable(manifest), indent=2, allow_nan=False), encoding="utf-8")
+    return {**manifest["files"], MANIFEST: sha256_file(folder / MANIFEST)}
+
+
+def write_outputs(result: RunResult, out_dir: str | Path, outputs: OutputSpec | None = None,
+                  *, force: bool = False) -> Path:
+    """Write every output file of a run into ``out_dir``, touching no file it did not write.
 
     Parameters
     ----------
     result : RunResult
     out_dir : path-like
-        Destination folder. If it exists it must be empty or a previous flestimate
-        output (it is then replaced as a whole).
+        Destination folder, created if needed (with the default permissions). If it
+        exists, it may hold the files of a previous run (those listed, unchanged, in
+        its ``manifest.json``): they are replaced, and the ones this run does not
+        write are removed. Anything else in it makes the call fail unless ``force``.
     outputs : OutputSpec, optional
         Which files to write (all by default).
+    force : bool, default False
+        Write into a folder that holds other files. They are left alone; a file
+        of theirs that has the name of an output is still never replaced.
 
     Returns
     -------
@@ -344,75 +415,12 @@ def write_outputs(result: RunResult, out_dir: str | Path, outputs: OutputSpec | 
     Raises
     ------
     ConfigError
-        If ``out_dir`` exists and is not a flestimate output folder.
+        If ``out_dir`` is a file, holds files no flestimate run wrote (without
+        ``force``) or one named like an output, cannot be created or written, or
+        two table names differ only in case.
     """
     outputs = outputs or OutputSpec()
-    out = Path(out_dir).expanduser().resolve()
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"output folder {str(out_dir)!r} is a file; choose another --out")
-    if out.exists() and not _replaceable(out):
-        raise ConfigError(
-            f"output folder {str(out_dir)!r} exists and is not a flestimate output (no "
-            f"manifest.json); choose another --out or empty it"
-        )
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    except OSError as exc:
-        raise ConfigError(
-            f"output folder {str(out_dir)!r} cannot be created ({exc.strerror or exc}); choose "
-            f"another --out"
-        ) from None
-    old: Path | None = None
-    try:
-        files: list[str] = []
-        if outputs.csv:
-            for t in result.tables:
-                name = f"{t.name}.csv"
-                t.frame.to_csv(tmp / name, index=False)
-                files.append(name)
-        if outputs.excel:
-            write_excel(result, tmp / "tables.xlsx")
-            files.append("tables.xlsx")
-        if outputs.json:
-            payload = {
-                "flestimate_version": result.manifest.get("flestimate_version"),
-                "title": result.title,
-                "settings": result.settings,
-                "headline": result.headline,
-                "sensitivity": result.sensitivity,
-                "design": result.design,
-                "weighting": result.weighting,
-                "weight_summary": result.weight_summary,
-                "warnings": result.warnings,
-                "tables": [
-                    {
-                        "name": t.name, "title": t.title, "indicator": t.indicator,
-                        "population": t.population, "by": t.by, "statistics": t.statistics,
-                        "ci_method": t.ci_method, "level": t.level, "rows": t.frame,
-                    }
-                    for t in result.tables
-                ],
-            }
-            (tmp / "results.json").write_text(
-                json.dumps(to_jsonable(payload), indent=2, allow_nan=False), encoding="utf-8")
-            files.append("results.json")
-        if outputs.html:
-            (tmp / "report.html").write_text(render_html(result), encoding="utf-8")
-            files.append("report.html")
-        manifest = dict(result.manifest)
-        manifest["files"] = {name: sha256_file(tmp / name) for name in files}
-        (tmp / "manifest.json").write_text(
-            json.dumps(to_jsonable(manifest), indent=2, allow_nan=False), encoding="utf-8")
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            out.rename(old)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and not out.exists():
-            old.rename(out)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    return out
+    result = clean_result(result)
+    planned = output_names([t.name for t in result.tables], outputs)
+    return write_into(out_dir, planned, lambda folder: _write_files(result, outputs, folder),
+                      force=force)
