@@ -346,6 +346,7 @@ def test_plot_draws_every_model(uk):
     assert len(ax.collections[1].get_offsets()) == 60  # 93 models: the path and the best others
     labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
     assert "main effects" in labels and len(labels) == 8
+    assert "step 7: + NG:GO (chosen)" in labels
 
 
 def test_public_api():

@@ -257,11 +257,14 @@ def sensitivity_plot(models: pd.DataFrame, ax, *, level: float = 0.95, max_rows:
         others = rank[~ok["on_path"]].sort_values()
         room = max(0, max_rows - int(ok["on_path"].sum()))
         ok = ok[ok["on_path"] | ok.index.isin(others.index[:room])]
+    # a path model is named by its step: "main effects", "step 2: + LA:NG"
+    short = np.where(ok["step"] == 0, "main effects",
+                     "step " + ok["step"].astype(str) + ": + " + ok["added"].astype(str))
     if "stratum" in ok:
-        ok = ok.assign(label=ok["stratum"].astype(str) + ": " + ok["model"])
+        short = ok["stratum"].astype(str).to_numpy() + ": " + short
+        ok = ok.assign(label=short).sort_values(["stratum", "aic"])
     else:
-        ok = ok.assign(label=ok["model"])
-    ok = ok.sort_values(["aic"] if "stratum" not in ok else ["stratum", "aic"])
+        ok = ok.assign(label=short).sort_values("aic")
     y = np.arange(len(ok))[::-1]
     chosen = ok["chosen"].to_numpy(dtype=bool)
     colours = np.where(chosen, "#c0392b", "#555555")
@@ -273,12 +276,12 @@ def sensitivity_plot(models: pd.DataFrame, ax, *, level: float = 0.95, max_rows:
     ax.scatter(est, y, c=colours, s=14, zorder=3)
     for total in est[chosen]:
         ax.axvline(total, color="#c0392b", linewidth=0.8, linestyle=":")
-    labels = [lab if (path or ch) else "" for lab, path, ch in
+    labels = [lab + (" (chosen)" if ch else "") if (path or ch) else "" for lab, path, ch in
               zip(ok["label"], ok["on_path"], chosen, strict=True)]
     ax.set_yticks(y)
     ax.set_yticklabels(labels, fontsize=7)
     ax.set_xlabel(f"estimated total with {level:.0%} profile interval")
-    ax.set_title("Sensitivity to the model: every model considered, lowest AIC at the top",
+    ax.set_title("Models considered, lowest AIC at the top; labelled: the selection path",
                  fontsize=9)
     ax.grid(axis="x", alpha=0.3)
     ax.figure.tight_layout()
