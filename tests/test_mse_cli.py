@@ -118,3 +118,14 @@ def test_the_study_command_runs_and_rejects_bad_input(tmp_path):
     table = (tmp_path / "mse-study-table.md").read_text()
     assert table.count("\n") == 8 and "stepwise" in table
     assert study_main(["--replications", "0"]) == 2
+
+
+def test_the_benchmark_script_runs(capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_bench_mse", ROOT / "benchmarks" / "bench_mse.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--replicates", "20", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\nmse ") == 2 and "93 models considered" in out
