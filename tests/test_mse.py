@@ -350,11 +350,32 @@ def test_plot_draws_every_model(uk):
 
 
 def test_public_api():
-    assert flestimate.mse is mse or hasattr(flestimate, "mse")
-    for name in ("fit", "MSEResult", "uk_2013", "check_model", "capture_tables"):
+    import subprocess
+    import sys
+
+    # fl.mse works without importing the sub-package first
+    done = subprocess.run([sys.executable, "-c", "import flestimate as fl; print(fl.mse.fit.__name__)"],
+                          capture_output=True, text=True)
+    assert done.stdout.strip() == "fit", done.stderr
+    assert flestimate.mse is mse and "mse" in dir(flestimate)
+    for name in mse.__all__:
         assert hasattr(mse, name)
 
 
 def test_no_warning_when_nothing_is_wrong(uk, recwarn):
     mse.fit(uk, lists=LISTS, select="stepwise")
     assert not [w for w in recwarn if issubclass(w.category, MSEWarning)]
+
+
+@pytest.mark.parametrize("name", ["fit", "uk_2013", "simulate_lists", "__init__"])
+def test_docstring_examples_run(name):
+    import doctest
+
+    obj = mse if name == "__init__" else getattr(mse, name)
+    tests = [t for t in doctest.DocTestFinder().find(obj, name) if t.examples]
+    assert tests, f"{name} has no examples"
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
+    for t in tests:
+        if name == "__init__" or t.name == name:
+            runner.run(t)
+    assert runner.failures == 0 and runner.tries > 0

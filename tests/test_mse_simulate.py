@@ -90,3 +90,16 @@ def test_study_records_and_summary_are_consistent():
     with pytest.raises(ValidationError, match="not known"):
         run_study(["nope"], replications=1)
     assert set(SCENARIOS) >= {"independent", "dependent A:B, C:D", "heterogeneous (sd 1)"}
+
+
+def test_methodology_page_shows_the_committed_study():
+    # the table on the page is the one the study wrote (rerun the command, paste the table)
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    table = (root / "docs" / "methodology" / "mse" / "mse-study-table.md").read_text()
+    page = (root / "docs" / "methodology" / "mse.md").read_text()
+    assert table.strip() in page
+    assert "python -m flestimate.mse.study --replications 1000" in page
+    summary = pd.read_csv(root / "docs" / "methodology" / "mse" / "mse-study-summary.csv")
+    assert (summary["replications"] == 1000).all() and len(summary) == 6
