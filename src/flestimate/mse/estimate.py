@@ -288,11 +288,12 @@ def fit(
     averaged = None
     if average is not None:
         considered = [c.fit for c in selections[0].considered if c.fit is not None]
-        a = model_average(considered, average, lv)
-        averaged = Interval(f"model-averaged ({average})", lv, a["dark_lower"], a["dark_upper"],
-                            observed + a["dark_lower"], observed + a["dark_upper"])
+        avg = model_average(considered, average, lv)
+        averaged = Interval(f"model-averaged ({average})", lv, avg["dark_lower"],
+                            avg["dark_upper"], observed + avg["dark_lower"],
+                            observed + avg["dark_upper"])
         intervals.append(averaged)
-        dark = a["dark"]
+        dark = avg["dark"]
     chosen = {"profile": 0, "wald": 1, "percentile": 2, "bca": 3}[ci]
     headline = averaged if averaged is not None else intervals[chosen]
     for d in diags:

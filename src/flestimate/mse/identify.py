@@ -108,7 +108,7 @@ def _forced_zero(A: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 def _pattern_names(lists: Sequence[str], z: np.ndarray) -> list[str]:
-    return ["+".join(lists[k] for k in np.flatnonzero(row)) for row in z]
+    return ["+".join(lists[int(k)] for k in np.flatnonzero(row)) for row in z]
 
 
 def _margin_ok(table: CaptureTable, interactions: Sequence[Interaction]) -> tuple[bool, bool, np.ndarray, np.ndarray, tuple]:

@@ -218,9 +218,9 @@ def irls(
     iterations = 0
     while iterations < max_iter and not converged.all():
         iterations += 1
-        act = np.flatnonzero(~converged)
-        if act.size == B:
-            act = slice(None)  # views, not copies, while every fit moves
+        moving = np.flatnonzero(~converged)
+        # views, not copies, while every fit moves
+        act: np.ndarray | slice = slice(None) if moving.size == B else moving
         w = mu[act] * cm[act]
         z = eta[act] - off[act] + (y[act] - mu[act]) / mu[act]
         rhs = ((w * z) @ Xa) * pm[act]

@@ -130,7 +130,7 @@ def select_model(table: CaptureTable, method: str, *, threshold: float | None = 
     current_fit = fit_models(table, [current])[0]
     considered = [Considered(current, current_fit, first, 0, None, np.nan, True)]
     overlaps = {p: table.overlap(*p) for p in all_pairs(table.lists)}
-    criterion = {"aic": "aic", "bic": "bic"}.get(method)
+    criterion = "bic" if method == "bic" else "aic"
     for step in range(1, len(overlaps) + 1):
         candidates = [p for p in all_pairs(table.lists) if p not in current]
         if not candidates:
@@ -147,7 +147,7 @@ def select_model(table: CaptureTable, method: str, *, threshold: float | None = 
         if method == "stepwise":
             scores = [pvals[i] if i in fits else np.inf for i in range(len(candidates))]
             best = int(np.argmin(scores))
-            accept = scores[best] < threshold
+            accept = threshold is not None and scores[best] < threshold
         else:
             scores = [getattr(fits[i], criterion) if i in fits else np.inf
                       for i in range(len(candidates))]
