@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import chi2
 
 import flestimate
@@ -379,3 +381,25 @@ def test_docstring_examples_run(name):
         if name == "__init__" or t.name == name:
             runner.run(t)
     assert runner.failures == 0 and runner.tries > 0
+
+
+# ----------------------------------------------------------------------------- properties
+
+
+@settings(max_examples=30, deadline=None)
+@given(counts=st.lists(st.integers(1, 300), min_size=15, max_size=15),
+       order=st.permutations(range(4)), scale=st.sampled_from([2, 3, 10]),
+       pair=st.sampled_from([("A", "B"), ("B", "D"), ("C", "D")]))
+def test_list_order_and_count_scale(counts, order, scale, pair):
+    frame = pd.DataFrame(pattern_matrix(4), columns=list("ABCD")).assign(count=counts)
+    base = mse.fit(frame, lists=list("ABCD"), interactions=[pair])
+    names = [list("ABCD")[i] for i in order]
+    permuted = mse.fit(frame, lists=names, interactions=[pair[::-1]])
+    assert permuted.total == pytest.approx(base.total, rel=1e-9)
+    assert permuted.ci == pytest.approx(base.ci, rel=1e-7)
+    # the Poisson MLE scales with the counts: c * y gives c * dark, the rest unchanged
+    scaled = mse.fit(frame.assign(count=frame["count"] * scale), lists=list("ABCD"),
+                     interactions=[pair])
+    assert scaled.dark == pytest.approx(scale * base.dark, rel=1e-9)
+    np.testing.assert_allclose(scaled.coefficients["estimate"].iloc[1:],
+                               base.coefficients["estimate"].iloc[1:], rtol=1e-8, atol=1e-10)

@@ -175,9 +175,12 @@ class MSEResult:
     def _notes(self) -> list[str]:
         out = []
         ok = self.models[self.models["status"] == "ok"]
-        if len(ok) > 1:
+        if len(ok) > 1 and self.strata is None:
             out.append(f"{len(self.models)} models considered; their totals range "
                        f"{_n(ok['total'].min())} – {_n(ok['total'].max())} (see .models)")
+        elif len(ok) > len(self.by_stratum) and self.strata is not None:
+            out.append(f"{len(self.models)} models considered in {len(self.by_stratum)} strata "
+                       "(see .models)")
         if self.bootstrap:
             b = self.bootstrap
             out.append(f"bootstrap: {b['replicates']:,} replicates, {b['failed']} failed")
