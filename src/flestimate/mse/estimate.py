@@ -260,29 +260,9 @@ def fit(
     boot_info = None
     n_boot = bootstrap if bootstrap is not None else (1000 if ci in ("percentile", "bca") else None)
     if n_boot is not None:
-        reps = boot.replicate(fits, n_boot, rng)
-        ok = reps.n - reps.n_failed
-        if ok < 10:
-            raise EstimationError(
-                f"bootstrap: only {ok} of {reps.n} replicate fits succeeded ({reps.reasons}); "
-                "the bootstrap interval cannot be computed. Use ci='profile'."
-            )
-        influence = [boot.jackknife_influence(f) for f in fits]
-        delta = np.concatenate([d for d, _ in influence])
-        weight = np.concatenate([w for _, w in influence])
-        observed = sum(f.observed for f in fits)
-        total = observed + sum(f.dark for f in fits)
-        intervals += [boot.percentile_interval(reps, lv, observed),
-                      boot.bca_interval(reps, lv, total, total - observed, delta, weight)]
-        boot_info = {"replicates": reps.n, "failed": reps.n_failed, "reasons": reps.reasons,
-                     "seed": rng if isinstance(rng, (int, np.integer)) else None}
-        if reps.n_failed:
-            diags.append(Diagnostic(
-                code="bootstrap_failures",
-                message=(f"{reps.n_failed} of {reps.n} bootstrap fits failed "
-                         f"({', '.join(f'{k}: {v}' for k, v in reps.reasons.items() if v)}); "
-                         "the bootstrap intervals use the others."),
-                context=tuple(reps.reasons.items())))
+        boot_intervals, boot_info, boot_diags = _bootstrap(fits, n_boot, rng, lv)
+        intervals += boot_intervals
+        diags += boot_diags
     observed = sum(f.observed for f in fits)
     dark = float(sum(f.dark for f in fits))
     averaged = None
@@ -303,10 +283,11 @@ def fit(
     coefs = pd.concat([f.coefficients.assign(stratum=t.stratum) if strata is not None
                        else f.coefficients for f, t in zip(fits, tables, strict=True)],
                       ignore_index=True)
+    used_threshold = selections[0].threshold if selections[0] is not None else None
     by_stratum = {}
     if strata is not None:
         for t, f, frame in zip(tables, fits, frames, strict=True):
-            by_stratum[t.stratum] = _single(f, frame, lv, ci, select, threshold, names)
+            by_stratum[t.stratum] = _single(f, frame, lv, ci, select, used_threshold, names)
     return MSEResult(
         lists=names, observed=observed, dark=dark, total=observed + dark,
         ci=(headline.total_lower, headline.total_upper),
@@ -315,10 +296,39 @@ def fit(
                                           {t.stratum: f.interactions for t, f in zip(tables, fits, strict=True)}),
         models=models, coefficients=coefs,
         intervals=pd.DataFrame([i.as_dict() for i in intervals]), selection=select,
-        threshold=selections[0].threshold if selections[0] is not None else None,
-        bootstrap=boot_info, strata=strata, by_stratum=by_stratum, diagnostics=tuple(diags),
+        threshold=used_threshold, bootstrap=boot_info, strata=strata, by_stratum=by_stratum, diagnostics=tuple(diags),
         fits=tuple(fits),
     )
+
+
+def _bootstrap(fits: list[ModelFit], n_boot: int, rng: Any,
+               level: float) -> tuple[list[Interval], dict, list[Diagnostic]]:
+    """Percentile and BCa intervals of the summed total, the bootstrap record, its warning."""
+    reps = boot.replicate(fits, n_boot, rng)
+    ok = reps.n - reps.n_failed
+    if ok < 10:
+        raise EstimationError(
+            f"bootstrap: only {ok} of {reps.n} replicate fits succeeded ({reps.reasons}); "
+            "the bootstrap interval cannot be computed. Use ci='profile'."
+        )
+    influence = [boot.jackknife_influence(f) for f in fits]
+    delta = np.concatenate([d for d, _ in influence])
+    weight = np.concatenate([w for _, w in influence])
+    observed = sum(f.observed for f in fits)
+    total = observed + sum(f.dark for f in fits)
+    intervals = [boot.percentile_interval(reps, level, observed),
+                 boot.bca_interval(reps, level, total, total - observed, delta, weight)]
+    info = {"replicates": reps.n, "failed": reps.n_failed, "reasons": reps.reasons,
+            "seed": rng if isinstance(rng, (int, np.integer)) else None}
+    diags = []
+    if reps.n_failed:
+        diags.append(Diagnostic(
+            code="bootstrap_failures",
+            message=(f"{reps.n_failed} of {reps.n} bootstrap fits failed "
+                     f"({', '.join(f'{k}: {v}' for k, v in reps.reasons.items() if v)}); "
+                     "the bootstrap intervals use the others."),
+            context=tuple(reps.reasons.items())))
+    return intervals, info, diags
 
 
 def _single(fit: ModelFit, frame: pd.DataFrame, level: float, ci: str, select, threshold,
