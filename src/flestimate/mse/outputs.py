@@ -123,7 +123,7 @@ def render_mse_html(result: MSEResult, *, title: str, provenance: dict) -> str:
                                 "ci": f"{_n(r.ci_lower)} – {_n(r.ci_upper)}", "model": r.model})
     b = result.bootstrap
     text = clean_value({
-        "model_text": result._model_text(),
+        "model_text": result.model_description(),
         "warnings": [d.message for d in result.diagnostics if d.severity == "warning"],
     })
     return env.get_template("mse_report.html.j2").render(

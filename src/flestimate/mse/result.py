@@ -73,6 +73,8 @@ class MSEResult:
         The strata column; :attr:`by_stratum` then holds one result per stratum.
     diagnostics : tuple of Diagnostic
         Notes and warnings (never-overlapping lists, failed bootstrap fits, ...).
+    fits : tuple of ModelFit
+        The fitted model of each stratum (one without strata), with its fitted counts.
     """
 
     lists: tuple[str, ...]
@@ -162,7 +164,8 @@ class MSEResult:
             ("", "", f"{lv} CI, {self.ci_method}"),
         ]
 
-    def _model_text(self) -> str:
+    def model_description(self) -> str:
+        """The model used and how it was chosen, in words."""
         how = {"stepwise": f"chosen stepwise (Poisson p < {self.threshold})",
                "aic": "chosen by AIC", "bic": "chosen by BIC", None: "given"}[self.selection]
         if self.selection in ("aic", "bic") and self.threshold is not None:
@@ -190,7 +193,7 @@ class MSEResult:
     def __str__(self) -> str:
         lines = [f"Multiple systems estimation: {len(self.lists)} lists "
                  f"({', '.join(self.lists)})",
-                 f"Model: {self._model_text()}"]
+                 f"Model: {self.model_description()}"]
         rows = self._summary_lines()
         w0 = max(len(r[0]) for r in rows)
         w1 = max(len(r[1]) for r in rows)
@@ -211,7 +214,7 @@ class MSEResult:
     def _repr_html_(self) -> str:
         e = html.escape
         out = [f"<div><p><b>Multiple systems estimation</b>: {len(self.lists)} lists "
-               f"({e(', '.join(self.lists))})<br>Model: {e(self._model_text())}</p>",
+               f"({e(', '.join(self.lists))})<br>Model: {e(self.model_description())}</p>",
                f"<table><thead><tr><th></th><th>estimate</th><th>{self.level:.0%} CI "
                f"({e(self.ci_method)})</th></tr></thead><tbody>"]
         for a, b, c in self._summary_lines()[:3]:
