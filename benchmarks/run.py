@@ -331,7 +331,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="add the cells of an earlier run (benchmarks/_results/run-*.json) that "
                         "this run does not measure; repeatable")
     p.add_argument("--no-extras", action="store_true",
-                   help="skip bench_io.py, bench_classify.py and bench_sae.py")
+                   help="skip bench_io.py, bench_classify.py, bench_sae.py and bench_mse.py")
     args = p.parse_args(argv)
     if args.quick:
         args.sizes, args.systems, args.repeats = "10k", "flestimate", 1
@@ -524,10 +524,10 @@ def compare(records: list[dict]) -> None:
 
 def run_extras(args: argparse.Namespace) -> dict[str, str]:
     """Run benchmarks/bench_io.py (workload 7 against pyreadstat), bench_classify.py and
-    bench_sae.py."""
+    bench_sae.py and bench_mse.py."""
     out = {}
     n = max(args.size_list)
-    for name in ("bench_io.py", "bench_classify.py", "bench_sae.py"):
+    for name in ("bench_io.py", "bench_classify.py", "bench_sae.py", "bench_mse.py"):
         path = HERE / name
         if not path.exists():
             continue

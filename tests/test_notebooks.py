@@ -29,11 +29,13 @@ SMALL = {
         "REPLICATIONS = 8\nRESPONDENTS = 3_000\nSCENARIO_NAMES = ['p0.5%-low', 'p2%-high']"
     ),
     "04-district-estimates.ipynb": "N_BOOTSTRAP = 30",
+    "05-mse.ipynb": "BOOTSTRAP = 100\nSIM_REPLICATIONS = 2",
 }
 NEEDS_READ_SURVEY = {"01-quickstart.ipynb", "02-nso-workflow.ipynb", "04-district-estimates.ipynb"}
 # notebook -> text of the code cell that must show a figure when run
 FIGURES = {"03-ci-coverage.ipynb": "study.plot_summary(summary)",
-           "04-district-estimates.ipynb": "fit.plot_areas(ax=ax)"}
+           "04-district-estimates.ipynb": "fit.plot_areas(ax=ax)",
+           "05-mse.ipynb": "r.plot();"}
 # an import of a private module or name of flestimate (flestimate._x, from flestimate import _x)
 PRIVATE_IMPORT = re.compile(
     r"\bflestimate(?:\.\w+)*\._\w|\bfrom\s+flestimate(?:\.\w+)*\s+import\s+[^\n]*\b_\w"

@@ -51,9 +51,13 @@ _PUBLIC: dict[str, str] = {
     "EstimateTable": "flestimate.estimation",
 }
 
+# sub-packages reachable as attributes (``fl.mse.fit(...)``), imported on first use
+_SUBPACKAGES = ("mse",)
+
 __all__ = sorted(
     [
         "__version__",
+        *_SUBPACKAGES,
         "CalibrationError",
         "ConfigError",
         "DesignError",
@@ -69,6 +73,8 @@ __all__ = sorted(
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"flestimate.{name}")
     module = _PUBLIC.get(name)
     if module is None:
         raise AttributeError(f"module 'flestimate' has no attribute {name!r}")

@@ -25,6 +25,7 @@ __all__ = [
     "LoaderError",
     "LonelyPSUWarning",
     "MappingError",
+    "MSEWarning",
     "ReliabilityWarning",
     "ValidationError",
     "first_values",
@@ -78,6 +79,11 @@ class DomainWarning(FlestimateWarning):
 
 class CalibrationWarning(FlestimateWarning):
     """Calibration produced negative or extreme weights, or stopped early."""
+
+
+class MSEWarning(FlestimateWarning):
+    """A multiple systems estimate rests on an interaction estimated as -infinity,
+    failed bootstrap fits or another caveat of the lists."""
 
 
 class ReliabilityWarning(FlestimateWarning):

@@ -25,7 +25,8 @@ from flestimate.report.folder import MANIFEST, check_file_names, sha256_file, wr
 from flestimate.report.result import PublishedTable, RunResult
 from flestimate.report.text import FORMULA_START, clean_result, csv_safe_frame
 
-__all__ = ["write_outputs", "output_names", "to_jsonable", "render_html", "write_excel"]
+__all__ = ["SheetRows", "write_outputs", "output_names", "to_jsonable", "render_html",
+           "write_excel"]
 
 _TEMPLATE = "report.html.j2"
 
@@ -207,7 +208,7 @@ def _sheet_names(names: list[str]) -> list[str]:
     return out
 
 
-class _Rows:
+class SheetRows:
     """Rows appended to a worksheet, text stored as text.
 
     openpyxl turns a string that starts with ``=`` into a live formula; a label or
@@ -247,7 +248,7 @@ def write_excel(result: RunResult, path: Path) -> None:
     grey = Font(italic=True, color="888888")
     for t, sheet in zip(result.tables, _sheet_names([t.name for t in result.tables]), strict=True):
         ws = wb.create_sheet(sheet)
-        put = _Rows(ws).add
+        put = SheetRows(ws).add
         put([t.title])
         ws["A1"].font = Font(bold=True, size=12)
         put([f"Indicator {t.indicator}; population: {t.population}; CI {t.ci_method} "
@@ -274,7 +275,7 @@ def write_excel(result: RunResult, path: Path) -> None:
         ws.freeze_panes = "A5"
 
     notes = wb.create_sheet("Notes")
-    note = _Rows(notes).add
+    note = SheetRows(notes).add
     note(["Notes"])
     notes["A1"].font = Font(bold=True, size=12)
     rel = result.settings.get("reliability", {})
@@ -304,7 +305,7 @@ def write_excel(result: RunResult, path: Path) -> None:
     notes.column_dimensions["A"].width = 110
 
     meta = wb.create_sheet("Metadata")
-    meta_row = _Rows(meta).add
+    meta_row = SheetRows(meta).add
     meta_row(["key", "value"])
     meta["A1"].font = bold
     meta["B1"].font = bold
