@@ -25,7 +25,6 @@ __all__ = [
     "LoaderError",
     "LonelyPSUWarning",
     "MappingError",
-    "ReliabilityWarning",
     "ValidationError",
     "first_values",
 ]
@@ -78,10 +77,6 @@ class DomainWarning(FlestimateWarning):
 
 class CalibrationWarning(FlestimateWarning):
     """Calibration produced negative or extreme weights, or stopped early."""
-
-
-class ReliabilityWarning(FlestimateWarning):
-    """An estimate fails a reliability rule (small n, high CV, few degrees of freedom)."""
 
 
 @dataclass(frozen=True)

@@ -56,10 +56,6 @@ class Stage:
     parent_factor: np.ndarray
 
     @property
-    def n_parents(self) -> int:
-        return int(self.n_units.shape[0])
-
-    @property
     def n_units_total(self) -> int:
         return int(self.unit_parent.shape[0])
 

@@ -36,7 +36,6 @@ The package's modules, each with one job:
 from __future__ import annotations
 
 from flestimate.design.replicate.design import ReplicateDesign, replicate_design
-from flestimate.design.replicate.rank import weights_rank
 from flestimate.design.replicate.schemes import DESIGN_METHODS, METHODS
 from flestimate.design.replicate.variance import replicate_variance
 
@@ -46,5 +45,4 @@ __all__ = [
     "ReplicateDesign",
     "replicate_design",
     "replicate_variance",
-    "weights_rank",
 ]
