@@ -262,3 +262,11 @@ def test_registries_import_without_the_designs_or_the_estimators():
                           env=env, timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_config_skeleton_offers_the_registries_choices():
+    from flestimate.commands.init import skeleton
+
+    text = skeleton("survey.csv", ["w_final", "stratum", "psu"])
+    assert f"lonely_psu: fail       # {' | '.join(LONELY_PSU_RULES)}\n" in text
+    assert f"ci_method: korn-graubard   # {' | '.join(CI_METHODS)}\n" in text
