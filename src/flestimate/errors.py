@@ -8,6 +8,7 @@ count, first offending values or rows) and the fix.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ __all__ = [
     "MSEWarning",
     "ReliabilityWarning",
     "ValidationError",
+    "closest_name",
     "first_values",
 ]
 
@@ -129,3 +131,17 @@ def first_values(values: Iterable[Any] | Sequence[Any], limit: int = 5) -> str:
             break
         out.append(repr(v) if isinstance(v, str) else str(v))
     return ", ".join(out)
+
+
+def closest_name(value: Any, names: Iterable[str], cutoff: float = 0.5) -> str | None:
+    """The name of ``names`` closest to ``value`` (for a "did you mean" hint), or None.
+
+    Notes
+    -----
+    :func:`difflib.get_close_matches` on lower-cased names with ``cutoff`` (0.5 by
+    default): a typo, another case or spelling of a name is found, an unrelated word
+    is not.
+    """
+    by_lower = {str(n).lower(): n for n in names}
+    close = difflib.get_close_matches(str(value).lower(), list(by_lower), n=1, cutoff=cutoff)
+    return by_lower[close[0]] if close else None

@@ -32,6 +32,10 @@ def _guess(columns: list[str], pattern: str) -> str | None:
 def skeleton(data_path: str, columns: list[str], variable_labels: dict | None = None,
              mapping: str | None = None) -> str:
     """The text of a commented config for the data file ``data_path`` with ``columns``."""
+    # the choices as the library declares them (light modules: no estimator is loaded)
+    from flestimate.design.lonely_psu import LONELY_PSU_RULES
+    from flestimate.estimation.cimethods import CI_METHODS
+
     labels = variable_labels or {}
     g = {k: _guess(columns, p) for k, p in _GUESSES.items()}
     by = [c for c in _DOMAINS if c in columns]
@@ -62,7 +66,7 @@ def skeleton(data_path: str, columns: list[str], variable_labels: dict | None = 
         f"  strata: {val(g['strata'], 'stratum')}",
         f"  psu: {val(g['psu'], 'primary sampling unit')}",
         "  # fpc: n_psu_stratum   # first-stage population count or sampling fraction",
-        "  lonely_psu: fail       # fail | remove | certainty | adjust | average",
+        f"  lonely_psu: fail       # {' | '.join(LONELY_PSU_RULES)}",
         "",
         "# Weighting steps, applied in order (optional):",
         "# weighting:",
@@ -81,7 +85,7 @@ def skeleton(data_path: str, columns: list[str], variable_labels: dict | None = 
         "",
         "estimation:",
         "  indicator: fl              # a column the classifier adds",
-        "  ci_method: korn-graubard   # korn-graubard | korn-graubard-nchs | logit | wilson | asin | wald | likelihood",
+        f"  ci_method: korn-graubard   # {' | '.join(CI_METHODS)}",
         "  level: 0.95",
         "  scale: 1000                # prevalence per 1,000",
         "  na_rm: false               # true to estimate from classified rows only (missing_policy exclude)",

@@ -16,11 +16,10 @@ import numpy as np
 import pandas as pd
 
 from flestimate._keys import blank_levels, clash_text, cross_codes, text_number_clashes
+from flestimate.design.lonely_psu import check_lonely_psu, lonely_psu_choices
 from flestimate.errors import DesignError, LonelyPSUWarning, first_values
 
-__all__ = ["LONELY_PSU_RULES", "DesignStructure", "Stage", "build_structure"]
-
-LONELY_PSU_RULES = ("fail", "remove", "certainty", "adjust", "average")
+__all__ = ["DesignStructure", "Stage", "build_structure"]
 
 # a first-stage "sampling fraction" above 1 - _CERTAINTY_TOL counts as a certainty stratum,
 # as R's onestrat does with (N - n) / N < 1e-7
@@ -54,10 +53,6 @@ class Stage:
     n_units: np.ndarray
     fraction: np.ndarray
     parent_factor: np.ndarray
-
-    @property
-    def n_parents(self) -> int:
-        return int(self.n_units.shape[0])
 
     @property
     def n_units_total(self) -> int:
@@ -266,11 +261,7 @@ def build_structure(
     Raises :class:`~flestimate.errors.DesignError` naming the column, what was found
     and the fix.
     """
-    if lonely_psu not in LONELY_PSU_RULES:
-        raise DesignError(
-            f"lonely_psu={lonely_psu!r} is not a known rule. Use one of "
-            f"{', '.join(map(repr, LONELY_PSU_RULES))}."
-        )
+    check_lonely_psu(lonely_psu)
     n = len(frame)
     if n == 0:
         raise DesignError("the data have no rows. A design needs at least one respondent.")
@@ -448,7 +439,7 @@ def build_structure(
             f"{idx.size} strata have a single PSU (strata column "
             f"{', '.join(map(repr, strata_cols)) or '(none)'}; first: "
             f"{first_values(strata_labels[idx][:5])}), so their variance cannot be estimated. "
-            "Choose a rule with lonely_psu= ('remove', 'certainty', 'adjust' or 'average'), "
+            f"Choose a rule with lonely_psu= ({lonely_psu_choices(applied_only=True)}), "
             "or collapse these strata."
         )
 

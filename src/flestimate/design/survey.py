@@ -58,8 +58,9 @@ class SurveyDesign(DesignMethods):
     nest : bool
         PSU ids are numbered within strata (the same id in two strata are two PSUs).
     lonely_psu : {"fail", "remove", "certainty", "adjust", "average"}
-        What to do with strata holding a single PSU, with the meaning of R's
-        ``options(survey.lonely.psu=)``. The default raises a DesignError.
+        What to do with strata holding a single PSU (the rules of
+        :data:`~flestimate.design.lonely_psu.LONELY_PSU_RULES`), with the meaning of
+        R's ``options(survey.lonely.psu=)``. The default raises a DesignError.
 
     Notes
     -----

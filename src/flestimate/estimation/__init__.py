@@ -1,8 +1,28 @@
-"""Design-based estimation: totals, means, ratios, proportions and prevalences by domains."""
+"""Design-based estimation: totals, means, ratios, proportions and prevalences by domains.
+
+The public names are imported on first use, so that the interval methods' registry
+(:mod:`flestimate.estimation.cimethods`) can be read without loading the estimators.
+"""
 
 from __future__ import annotations
 
-from flestimate.estimation.estimators import mean, prevalence, proportion, ratio, total
-from flestimate.estimation.table import EstimateTable
+from typing import TYPE_CHECKING
+
+from flestimate._lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from flestimate.estimation.estimators import mean, prevalence, proportion, ratio, total
+    from flestimate.estimation.table import EstimateTable
+
+__getattr__, __dir__ = lazy_attributes(
+    __name__,
+    {
+        "EstimateTable": "flestimate.estimation.table",
+        **dict.fromkeys(
+            ("mean", "prevalence", "proportion", "ratio", "total"),
+            "flestimate.estimation.estimators",
+        ),
+    },
+)
 
 __all__ = ["EstimateTable", "mean", "prevalence", "proportion", "ratio", "total"]

@@ -1,38 +1,53 @@
-"""Confidence interval methods, vectorised over the rows of a table.
+"""Confidence-interval methods: the formulas, vectorised over the rows of a table, and
+the registry :data:`CI_METHODS` that declares each method of ``ci_method=`` once.
 
-Every function takes arrays (one value per row) and returns ``(lower, upper)``.
+Every formula takes arrays (one value per row) and returns ``(lower, upper)``.
 ``df`` is the t-distribution's degrees of freedom (``inf`` for the normal);
 rows with ``df <= 0`` or a non-finite estimate get NaN bounds.
+
+The registry is read by everything that names an interval method: the estimators'
+argument check and :func:`compute_ci` (the engine) and the coverage study
+(:mod:`flestimate.simulation.coverage`). Adding a method is one
+:func:`register_ci_method` call (or one entry at the end of this module). Importing
+this module loads numpy only (scipy's special functions are loaded when the first
+interval is computed), so that the configuration's validation can read the registry
+without loading the estimators.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
 import numpy as np
 
 # scipy.special, not scipy.stats: the same quantile functions, without the second of
-# import time that scipy.stats costs on every `flestimate` command
-from scipy import special
+# import time that scipy.stats costs on every `flestimate` command; reached as an
+# attribute of scipy, whose submodules load on first use (SciPy >= 1.9), so that the
+# registry can be read (config validation) without loading them
+import scipy
+
+from flestimate.errors import EstimationError, ValidationError, closest_name
 
 __all__ = [
+    "CI_INPUTS",
     "CI_METHODS",
+    "CIMethod",
     "asin_ci",
+    "compute_ci",
+    "get_ci_method",
     "korn_graubard",
     "likelihood_ci",
     "logit_ci",
+    "register_ci_method",
+    "remove_ci_method",
     "t_quantile",
     "wald",
     "wilson",
 ]
-
-CI_METHODS = (
-    "wald",
-    "logit",
-    "asin",
-    "wilson",
-    "korn-graubard",
-    "korn-graubard-nchs",
-    "likelihood",
-)
 
 
 def t_quantile(level: float, df: np.ndarray | float) -> np.ndarray:
@@ -45,7 +60,11 @@ def t_quantile(level: float, df: np.ndarray | float) -> np.ndarray:
     df = np.asarray(df, dtype=np.float64)
     q = (1.0 + level) / 2.0
     with np.errstate(invalid="ignore"):
-        out = np.where(np.isinf(df), special.ndtri(q), special.stdtrit(np.where(df > 0, df, 1.0), q))
+        out = np.where(
+            np.isinf(df),
+            scipy.special.ndtri(q),
+            scipy.special.stdtrit(np.where(df > 0, df, 1.0), q),
+        )
     return np.where(df > 0, out, np.nan)
 
 
@@ -81,10 +100,10 @@ def logit_ci(p, se, df, level):
     p = np.asarray(p, dtype=np.float64)
     t = t_quantile(level, df)
     with np.errstate(divide="ignore", invalid="ignore"):
-        eta = special.logit(p)
+        eta = scipy.special.logit(p)
         half = t * np.asarray(se) / (p * (1.0 - p))
-        lo = special.expit(eta - half)
-        hi = special.expit(eta + half)
+        lo = scipy.special.expit(eta - half)
+        hi = scipy.special.expit(eta + half)
     bad = (p <= 0) | (p >= 1)
     return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
 
@@ -186,9 +205,11 @@ def korn_graubard(p, se, df, n, level, *, nchs: bool = False):
     with np.errstate(divide="ignore", invalid="ignore"):
         ne = p * (1.0 - p) / v
         t_d = np.where(
-            np.isinf(df), special.ndtri(alpha / 2), special.stdtrit(np.where(df > 0, df, 1), alpha / 2)
+            np.isinf(df),
+            scipy.special.ndtri(alpha / 2),
+            scipy.special.stdtrit(np.where(df > 0, df, 1), alpha / 2),
         )
-        t_n = special.stdtrit(np.where(n > 1, n - 1, 1), alpha / 2)
+        t_n = scipy.special.stdtrit(np.where(n > 1, n - 1, 1), alpha / 2)
         nstar = ne * (t_n / t_d) ** 2
         nstar = np.where(n > 1, nstar, np.nan)
         if nchs:
@@ -203,8 +224,8 @@ def korn_graubard(p, se, df, n, level, *, nchs: bool = False):
         hi = np.full(p.shape, np.nan)
         ok = ~bad
         xo, no = x[ok], nstar[ok]
-        lo[ok] = special.betaincinv(np.where(xo > 0, xo, 1), no - xo + 1, alpha / 2)
-        hi[ok] = special.betaincinv(xo + 1, np.where(no - xo > 0, no - xo, 1), 1 - alpha / 2)
+        lo[ok] = scipy.special.betaincinv(np.where(xo > 0, xo, 1), no - xo + 1, alpha / 2)
+        hi[ok] = scipy.special.betaincinv(xo + 1, np.where(no - xo > 0, no - xo, 1), 1 - alpha / 2)
     lo = np.where(x <= 0, 0.0, lo)
     hi = np.where(nstar - x <= 0, 1.0, hi)
     return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
@@ -244,11 +265,11 @@ def likelihood_ci(p, se, df, level, dispersion):
     ok = (p > 0) & (p < 1) & np.isfinite(target) & (target > 0)
     pp = np.where(ok, p, 0.5)
     tg = np.where(ok, target, 1.0)
-    eta0 = special.logit(pp)
+    eta0 = scipy.special.logit(pp)
 
     def kl(eta):
-        mu = special.expit(eta)
-        return special.xlogy(pp, pp / mu) + special.xlogy(1 - pp, (1 - pp) / (1 - mu))
+        mu = scipy.special.expit(eta)
+        return scipy.special.xlogy(pp, pp / mu) + scipy.special.xlogy(1 - pp, (1 - pp) / (1 - mu))
 
     bounds = []
     for sign in (-1.0, 1.0):
@@ -267,6 +288,189 @@ def likelihood_ci(p, se, df, level, dispersion):
             inside = kl(mid) < tg
             lo_e = np.where(inside, mid, lo_e)
             hi_e = np.where(inside, hi_e, mid)
-        bounds.append(special.expit(0.5 * (lo_e + hi_e)))
+        bounds.append(scipy.special.expit(0.5 * (lo_e + hi_e)))
     lo, hi = bounds
     return np.where(ok, lo, np.nan), np.where(ok, hi, np.nan)
+
+
+# ----------------------------------------------------------------------------- registry
+
+#: Inputs an interval method may need beyond the estimate, SE, df and level, passed to
+#: its function as keywords: the unweighted rows of the domain, and the quasi-binomial
+#: dispersion of the variable (:func:`likelihood_ci`).
+CI_INPUTS = ("n", "dispersion")
+
+
+@dataclass(frozen=True)
+class CIMethod:
+    """One interval method of ``ci_method=``, declared once in :data:`CI_METHODS`.
+
+    Attributes
+    ----------
+    name : str
+        The value of ``ci_method=``, recorded in the ``ci_method`` column of a table.
+    function : callable
+        ``function(estimate, se, df, level=level, **inputs) -> (lower, upper)``, arrays
+        with one value per row, on the scale of a proportion (not per 1,000).
+    description : str
+        One line, for error messages and the documentation.
+    proportions_only : bool
+        True for an interval of a proportion in [0, 1] (a transformed or exact
+        interval); False for one that applies to any estimate (Wald).
+    needs : tuple of str
+        The inputs of :data:`CI_INPUTS` that ``function`` takes as keywords.
+    aliases : tuple of str
+        Other names that ``ci_method=`` accepts for this method (the table records
+        ``name``).
+    """
+
+    name: str
+    function: Callable[..., tuple[np.ndarray, np.ndarray]]
+    description: str
+    proportions_only: bool = True
+    needs: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+
+
+_REGISTRY: dict[str, CIMethod] = {}
+_ALIASES: dict[str, str] = {}  # alias -> name
+
+#: The interval methods by name, in the order of the documentation and of the coverage
+#: study: a read-only view of the registry (:func:`register_ci_method` adds to it).
+#: ``tuple(CI_METHODS)`` gives the names.
+CI_METHODS: Mapping[str, CIMethod] = MappingProxyType(_REGISTRY)
+
+
+def register_ci_method(method: CIMethod) -> CIMethod:
+    """Add an interval method to :data:`CI_METHODS`: every estimator with ``ci_method=``
+    and the coverage study accept it from then on (a taken name is refused, so the
+    methods already registered keep their numbers).
+
+    Raises
+    ------
+    ValidationError
+        ``method`` is not a :class:`CIMethod`, its name or an alias is taken or empty,
+        its function is not callable, or it needs an input not in :data:`CI_INPUTS`.
+    """
+    if not isinstance(method, CIMethod):
+        raise ValidationError(
+            f"register_ci_method() takes a CIMethod, not a {type(method).__name__}; build one "
+            "with CIMethod(name, function, description, ...)."
+        )
+    for part in ("needs", "aliases"):
+        if not isinstance(getattr(method, part), tuple):
+            raise ValidationError(
+                f"CI method {method.name!r}: {part} must be a tuple of names, e.g. ('n',); "
+                f"found {getattr(method, part)!r}."
+            )
+    for name in (method.name, *method.aliases):
+        if not isinstance(name, str) or not name:
+            raise ValidationError(
+                f"CI method name {name!r} must be a non-empty string (the value of ci_method=)."
+            )
+        if name in _REGISTRY or name in _ALIASES:
+            raise ValidationError(
+                f"ci_method name {name!r} is already registered; give the new method another "
+                f"name, or remove_ci_method({_ALIASES.get(name, name)!r}) first."
+            )
+    if len({method.name, *method.aliases}) != 1 + len(method.aliases):
+        raise ValidationError(f"CI method {method.name!r} repeats a name among its aliases.")
+    if not callable(method.function):
+        raise ValidationError(f"CI method {method.name!r}: function must be callable.")
+    unknown = [k for k in method.needs if k not in CI_INPUTS]
+    if unknown:
+        raise ValidationError(
+            f"CI method {method.name!r} needs {', '.join(map(repr, unknown))}; the inputs an "
+            f"interval can take are {', '.join(map(repr, CI_INPUTS))}."
+        )
+    _REGISTRY[method.name] = method
+    _ALIASES.update(dict.fromkeys(method.aliases, method.name))
+    return method
+
+
+def remove_ci_method(name: str) -> CIMethod:
+    """Remove a method (and its aliases) from :data:`CI_METHODS`; returns it."""
+    method = get_ci_method(name)
+    del _REGISTRY[method.name]
+    for alias in method.aliases:
+        del _ALIASES[alias]
+    return method
+
+
+def get_ci_method(name: Any, *, proportion: bool = True) -> CIMethod:
+    """The registered method called ``name`` (or one of its aliases).
+
+    Parameters
+    ----------
+    name : str
+        The value given to ``ci_method=``.
+    proportion : bool, default True
+        Whether the interval is for a proportion; when False, a method for
+        proportions only is refused.
+
+    Raises
+    ------
+    ValidationError
+        The name is not registered (the message lists the methods and suggests the
+        closest name), or the method is for proportions and the estimate is not one.
+    """
+    key = _ALIASES.get(name, name) if isinstance(name, str) else None
+    method = _REGISTRY.get(key) if key is not None else None
+    if method is None:
+        close = closest_name(name, [*_REGISTRY, *_ALIASES])
+        hint = f" Did you mean {close!r}?" if close else ""
+        raise ValidationError(
+            f"ci_method={name!r} is not known.{hint} Use one of "
+            f"{', '.join(map(repr, _REGISTRY))} (formulas in flestimate.estimation.cimethods)."
+        )
+    if method.proportions_only and not proportion:
+        usable = "; ".join(
+            f"{m.name!r} ({m.description})" for m in _REGISTRY.values() if not m.proportions_only
+        )
+        raise ValidationError(
+            f"ci_method={name!r} ({method.description}) is an interval for a proportion; this "
+            f"estimate is not a proportion. Use one of: {usable}."
+        )
+    return method
+
+
+def compute_ci(
+    method: str,
+    p: np.ndarray,
+    se: np.ndarray,
+    df: np.ndarray,
+    n: np.ndarray,
+    level: float,
+    dispersion: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Interval bounds (unscaled) by a method of :data:`CI_METHODS`, for arrays of rows.
+
+    The method's function gets the estimate, SE, df and level, and the inputs it
+    declares (``n``: rows of the domain; ``dispersion``); one look-up per call.
+    """
+    entry = get_ci_method(method)
+    given = {"n": n, "dispersion": dispersion}
+    missing = [k for k in entry.needs if given[k] is None]
+    if missing:
+        raise EstimationError(
+            f"the {entry.name} interval needs the {missing[0]}; re-run the estimator."
+        )
+    return entry.function(p, se, df, level=level, **{k: given[k] for k in entry.needs})
+
+
+for _method in (
+    CIMethod("wald", wald, "estimate +/- t SE, R's confint; for any estimate",
+             proportions_only=False),
+    CIMethod("logit", logit_ci, "logit-transformed Wald interval, R's svyciprop 'xlogit'"),
+    CIMethod("asin", asin_ci, "arcsine-square-root-transformed interval, R's 'asin'"),
+    CIMethod("wilson", wilson, "Wilson score interval with the effective size, R's 'wilson'"),
+    CIMethod("korn-graubard", korn_graubard,
+             "Clopper-Pearson with the df-adjusted effective size, R's 'beta'", needs=("n",)),
+    CIMethod("korn-graubard-nchs", functools.partial(korn_graubard, nchs=True),
+             "Korn-Graubard with the effective size capped at n, the NCHS standard", needs=("n",)),
+    CIMethod("likelihood", likelihood_ci,
+             "profile likelihood of a quasi-binomial model, R's 'likelihood'",
+             needs=("dispersion",)),
+):  # fmt: skip
+    register_ci_method(_method)
+del _method

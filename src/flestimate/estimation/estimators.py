@@ -22,7 +22,7 @@ from flestimate.errors import (
     EstimationError,
     ValidationError,
 )
-from flestimate.estimation.cimethods import CI_METHODS
+from flestimate.estimation.cimethods import compute_ci, get_ci_method
 from flestimate.estimation.columns import (
     column_names,
     indicator_columns,
@@ -31,7 +31,7 @@ from flestimate.estimation.columns import (
 )
 from flestimate.estimation.deff import design_effects
 from flestimate.estimation.domains import encode_domains
-from flestimate.estimation.table import EstimateTable, check_level, compute_ci
+from flestimate.estimation.table import EstimateTable, check_level
 
 if TYPE_CHECKING:
     from flestimate.design.interface import VarianceEngine
@@ -155,7 +155,7 @@ def _estimate(
     df_f = df_rows.ravel()
     n_f = n_rows.ravel()
     dispersion = None
-    if ci_method == "likelihood":
+    if "dispersion" in get_ci_method(ci_method).needs:
         # svyvar of the Pearson residuals (y - p) / sqrt(p (1 - p)) of svyglm(y ~ 1):
         # n / (n - 1) for a 0/1 variable
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -265,14 +265,11 @@ def _estimate(
 # ----------------------------------------------------------------------------- public
 
 
-def _common(level, df, ci_method):
+def _common(level, df, ci_method, *, proportion):
+    """The checked level, df rule and interval method's name (an alias resolved)."""
     lv = check_level(level)
     d = _check_df(df)
-    if ci_method not in CI_METHODS:
-        raise ValidationError(
-            f"ci_method={ci_method!r} is not known. Use one of {', '.join(map(repr, CI_METHODS))}."
-        )
-    return lv, d
+    return lv, d, get_ci_method(ci_method, proportion=proportion).name
 
 
 def total(
@@ -322,7 +319,7 @@ def total(
     Lumley, T. survey R package, ``svytotal``.
     Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed. Springer.
     """
-    lv, d = _common(level, df, "wald")
+    lv, d, ci = _common(level, df, "wald", proportion=False)
     names = column_names(y, "y")
     ys, valid = numeric_columns(design.data, names, na_rm)
     return _estimate(
@@ -335,7 +332,7 @@ def total(
         by=by,
         level=lv,
         df=d,
-        ci_method="wald",
+        ci_method=ci,
         scale=1.0,
         binary=False,
         has_category=False,
@@ -388,7 +385,7 @@ def mean(
     Lumley, T. survey R package, ``svymean``, ``svyby``.
     Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed. Springer.
     """
-    lv, d = _common(level, df, "wald")
+    lv, d, ci = _common(level, df, "wald", proportion=False)
     names = column_names(y, "y")
     ys, valid = numeric_columns(design.data, names, na_rm)
     return _estimate(
@@ -401,7 +398,7 @@ def mean(
         by=by,
         level=lv,
         df=d,
-        ci_method="wald",
+        ci_method=ci,
         scale=1.0,
         binary=False,
         has_category=False,
@@ -456,7 +453,7 @@ def ratio(
     Lumley, T. survey R package, ``svyratio``.
     Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed. Springer.
     """
-    lv, d = _common(level, df, "wald")
+    lv, d, ci = _common(level, df, "wald", proportion=False)
     nums, dens, ys, xs, valid = ratio_columns(design.data, numerator, denominator, na_rm)
     labels = [(f"{a}/{b}", None) for a, b in zip(nums, dens, strict=False)]
     return _estimate(
@@ -469,7 +466,7 @@ def ratio(
         by=by,
         level=lv,
         df=d,
-        ci_method="wald",
+        ci_method=ci,
         scale=1.0,
         binary=False,
         has_category=False,
@@ -510,9 +507,9 @@ def proportion(
         Degrees of freedom of the t quantiles: R's ``degf`` of each domain, of
         the whole design, or a number.
     ci_method : str, default "logit"
-        One of "wald", "logit", "asin", "wilson", "korn-graubard",
-        "korn-graubard-nchs", "likelihood" (formulas in
-        :mod:`flestimate.estimation.cimethods`).
+        The interval method: a name of the registry
+        :data:`~flestimate.estimation.cimethods.CI_METHODS` ("wald", "logit",
+        "korn-graubard", ...; formulas in :mod:`flestimate.estimation.cimethods`).
     scale : {1, 100, 1000}, default 1
         Multiplier of the estimate, SE and interval.
 
@@ -539,7 +536,7 @@ def proportion(
 
 def _binary_estimate(design, statistic, y, *, by, level, na_rm, df, ci_method, scale):
     """Shared body of :func:`proportion` and :func:`prevalence` (0/1 or category indicators)."""
-    lv, d = _common(level, df, ci_method)
+    lv, d, ci_method = _common(level, df, ci_method, proportion=True)
     if scale not in (1, 100, 1000):
         raise ValidationError(f"scale={scale!r} must be 1, 100 or 1000.")
     names = column_names(y, "y")

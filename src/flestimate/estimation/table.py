@@ -12,8 +12,9 @@ import pandas as pd
 
 from flestimate.errors import Diagnostic, EstimationError, ValidationError
 from flestimate.estimation import cimethods
+from flestimate.estimation.cimethods import compute_ci
 
-__all__ = ["EstimateTable", "compute_ci"]
+__all__ = ["EstimateTable"]
 
 _RESULT_COLUMNS = (
     "estimate",
@@ -31,39 +32,6 @@ _RESULT_COLUMNS = (
     "n_effective",
     "flags",
 )
-
-
-def compute_ci(
-    method: str,
-    p: np.ndarray,
-    se: np.ndarray,
-    df: np.ndarray,
-    n: np.ndarray,
-    level: float,
-    dispersion: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Interval bounds (unscaled) by a named method; see :mod:`flestimate.estimation.cimethods`."""
-    if method == "wald":
-        return cimethods.wald(p, se, df, level)
-    if method == "logit":
-        return cimethods.logit_ci(p, se, df, level)
-    if method == "asin":
-        return cimethods.asin_ci(p, se, df, level)
-    if method == "wilson":
-        return cimethods.wilson(p, se, df, level)
-    if method == "korn-graubard":
-        return cimethods.korn_graubard(p, se, df, n, level)
-    if method == "korn-graubard-nchs":
-        return cimethods.korn_graubard(p, se, df, n, level, nchs=True)
-    if method == "likelihood":
-        if dispersion is None:
-            raise EstimationError(
-                "the likelihood interval needs the dispersion; re-run the estimator."
-            )
-        return cimethods.likelihood_ci(p, se, df, level, dispersion)
-    raise ValidationError(
-        f"ci_method={method!r} is not known. Use one of {', '.join(map(repr, cimethods.CI_METHODS))}."
-    )
 
 
 def check_level(level: Any) -> float:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -38,8 +38,7 @@ import pandas as pd
 
 from flestimate.design import SurveyDesign
 from flestimate.errors import FlestimateError, ValidationError
-from flestimate.estimation.cimethods import CI_METHODS
-from flestimate.estimation.table import compute_ci
+from flestimate.estimation.cimethods import CI_METHODS, CIMethod, compute_ci
 from flestimate.simulation.parameters import check_float, check_int
 from flestimate.simulation.survey import simulate
 
@@ -60,8 +59,9 @@ __all__ = [
     "summarise",
 ]
 
-#: CI methods compared: every method of the engine's registry, in its order.
-METHODS: tuple[str, ...] = tuple(CI_METHODS)
+#: CI methods compared: the engine's registry itself (a read-only mapping, iterated as
+#: the names in the registry's order), so a method registered later is compared too.
+METHODS: Mapping[str, CIMethod] = CI_METHODS
 
 #: Share of each stratum's enumeration areas in the sample. Small, as in national surveys,
 #: so that the with-replacement (ultimate cluster) variance that the design declares
@@ -138,7 +138,7 @@ def intervals(
 
     Notes
     -----
-    The engine's own :func:`flestimate.estimation.table.compute_ci`; the likelihood
+    The engine's own :func:`flestimate.estimation.cimethods.compute_ci`; the likelihood
     interval's dispersion is :math:`n/(n-1)` (a 0/1 variable), as in the engine.
     """
     with np.errstate(divide="ignore", invalid="ignore"):

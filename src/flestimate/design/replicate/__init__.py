@@ -23,6 +23,7 @@ replicates (or the full-sample estimate with ``mse=True``), as R's ``svrVar``.
 
 The package's modules, each with one job:
 
+- :mod:`~flestimate.design.replicate.registry`: the replicate methods, declared once;
 - :mod:`~flestimate.design.replicate.factors`: the factor classes (stored or implicit);
 - :mod:`~flestimate.design.replicate.rank`: rank of replicate weights and the df;
 - :mod:`~flestimate.design.replicate.variance`: the replication variance;
@@ -31,20 +32,36 @@ The package's modules, each with one job:
   delivered replicate weight columns;
 - :mod:`~flestimate.design.replicate.design`: :class:`ReplicateDesign` and
   :func:`replicate_design`.
+
+The design and its machinery are imported on first use, so that reading the
+registry (:data:`REPLICATE_METHODS`) does not load them.
 """
 
 from __future__ import annotations
 
-from flestimate.design.replicate.design import ReplicateDesign, replicate_design
-from flestimate.design.replicate.rank import weights_rank
-from flestimate.design.replicate.schemes import DESIGN_METHODS, METHODS
-from flestimate.design.replicate.variance import replicate_variance
+from typing import TYPE_CHECKING
+
+from flestimate._lazy import lazy_attributes
+from flestimate.design.replicate.registry import DESIGN_METHODS, METHODS, REPLICATE_METHODS
+
+if TYPE_CHECKING:
+    from flestimate.design.replicate.design import ReplicateDesign, replicate_design
+    from flestimate.design.replicate.variance import replicate_variance
+
+__getattr__, __dir__ = lazy_attributes(
+    __name__,
+    {
+        "ReplicateDesign": "flestimate.design.replicate.design",
+        "replicate_design": "flestimate.design.replicate.design",
+        "replicate_variance": "flestimate.design.replicate.variance",
+    },
+)
 
 __all__ = [
     "DESIGN_METHODS",
     "METHODS",
+    "REPLICATE_METHODS",
     "ReplicateDesign",
     "replicate_design",
     "replicate_variance",
-    "weights_rank",
 ]

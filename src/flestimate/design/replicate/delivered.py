@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from flestimate.design.kernel import first_rows
-from flestimate.design.replicate.schemes import METHODS, check_method, check_rho
+from flestimate.design.replicate.registry import check_method
+from flestimate.design.replicate.schemes import check_rho
 from flestimate.design.structure import DesignStructure
 from flestimate.errors import DesignError, ValidationError, first_values
 
@@ -192,7 +193,7 @@ def scales_for(
     method: str, R: int, scale: Any, rscales: Any, rho: Any
 ) -> tuple[float, np.ndarray, float | None]:
     """R's ``svrepdesign`` defaults of scale and rscales (combined weights)."""
-    check_method(method, METHODS, rho)
+    uses_rho = check_method(method, rho, from_design=False).uses_rho
     fixed = {"brr": "1/R", "fay": "1/(R (1 - rho)^2)", "sdr": "4/R"}
     if method in fixed and scale is not None:
         raise ValidationError(
@@ -241,7 +242,7 @@ def scales_for(
         sc = 4.0 / R
     else:  # jkn, other
         sc = 1.0
-    r = check_rho(rho) if method == "fay" else None
+    r = check_rho(rho) if uses_rho else None
     return sc, rs, r
 
 

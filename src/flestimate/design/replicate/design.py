@@ -27,7 +27,8 @@ from flestimate.design.replicate.delivered import (
 )
 from flestimate.design.replicate.factors import DenseFactors
 from flestimate.design.replicate.rank import domain_ranks
-from flestimate.design.replicate.schemes import DESIGN_METHODS, check_method, replicate_factors
+from flestimate.design.replicate.registry import check_method
+from flestimate.design.replicate.schemes import replicate_factors
 from flestimate.design.replicate.variance import replication_variance
 from flestimate.design.structure import DesignStructure
 from flestimate.design.totals import DomainTotals
@@ -54,7 +55,9 @@ class ReplicateDesign(DesignMethods):
         unit in each replicate, as delivered by NSOs), or a regular expression
         matching their names (the weight column itself is never included).
     method : {"jk1", "jkn", "brr", "fay", "bootstrap", "subbootstrap", "sdr", "other"}
-        How the replicates were made; sets the default scale and rscales.
+        How the replicates were made (a method of
+        :data:`~flestimate.design.replicate.registry.REPLICATE_METHODS`); sets the
+        default scale and rscales.
     scale : float, optional
         Overall multiplier c. Defaults as R: BRR 1/R, Fay 1/(R(1-rho)^2), JK1
         (R-1)/R, bootstrap and subbootstrap 1/(R-1), SDR 4/R, JKn and other 1.
@@ -573,7 +576,7 @@ def replicate_design(
     Proceedings of the Section on Government Statistics, ASA, 154-159.
     Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed., Springer.
     """
-    check_method(method, DESIGN_METHODS, rho)
+    check_method(method, rho, from_design=True)
     if design.residualizers:
         raise DesignError(
             "this design carries calibration (post-stratification, raking or GREG) applied "

@@ -31,7 +31,6 @@ __all__ = [
     "rank_gram",
     "rank_grams",
     "sparse_rank",
-    "weights_rank",
 ]
 
 # R's degf: qr(weights, tol = 1e-5)$rank - 1
@@ -244,21 +243,6 @@ def pattern_ranks(
             A = A * valid[:, None, :]  # (b, R, kmax)
             ranks[chunk] = rank_grams(A @ np.swapaxes(A, 1, 2), cap=count[chunk])
     return ranks
-
-
-def weights_rank(weights: np.ndarray, tol: float = RANK_TOL) -> int:
-    """Rank of a replicate-weight matrix (n, R) with R's ``qr(weights, tol = 1e-5)`` rule.
-
-    Notes
-    -----
-    Computed from the Gram matrix :math:`W^T W` (see :func:`rank_gram`).
-
-    References
-    ----------
-    Lumley, T. survey R package, ``degf.svyrep.design``.
-    """
-    W = np.asarray(weights, dtype=np.float64)
-    return rank_gram(W.T @ W, tol)
 
 
 def domain_ranks(factors: Factors, row_weight: np.ndarray, totals: DomainTotals) -> np.ndarray:

@@ -18,12 +18,7 @@ from flestimate.design.replicate.factors import DenseFactors, Factors, Jackknife
 from flestimate.design.structure import _CERTAINTY_TOL, DesignStructure
 from flestimate.errors import DesignError, FlestimateWarning, ValidationError, first_values
 
-__all__ = ["DESIGN_METHODS", "METHODS", "check_method", "check_rho", "replicate_factors"]
-
-# methods that build replicates from a design (R's as.svrepdesign types)
-DESIGN_METHODS = ("jk1", "jkn", "brr", "fay", "bootstrap", "subbootstrap", "sdr")
-# methods of delivered replicate weights (R's svrepdesign types)
-METHODS = (*DESIGN_METHODS, "other")
+__all__ = ["check_rho", "replicate_factors"]
 
 
 def _warn(msg: str) -> None:
@@ -282,19 +277,6 @@ def _rng(rng: Any) -> np.random.Generator:
     raise ValidationError(f"rng={rng!r} must be an int seed, a numpy.random.Generator or None.")
 
 
-def check_method(method: Any, methods: tuple[str, ...], rho: Any) -> None:
-    """``method`` is one of ``methods``, and ``rho`` is given with method "fay" only."""
-    if method not in methods:
-        raise ValidationError(
-            f"method={method!r} is not known. Use one of {', '.join(map(repr, methods))}."
-        )
-    if rho is not None and method != "fay":
-        raise ValidationError(
-            f"rho= is used by method='fay' only; method={method!r} was given with rho={rho!r}. "
-            "Drop rho= or use method='fay'."
-        )
-
-
 def check_rho(rho: Any) -> float:
     try:
         r = float(rho)
@@ -320,7 +302,8 @@ def replicate_factors(
     rscales and Fay's rho (formulas in
     :func:`flestimate.design.replicate.replicate_design`).
 
-    ``method`` is one of :data:`DESIGN_METHODS` (checked by the caller).
+    ``method`` is one of
+    :data:`~flestimate.design.replicate.registry.DESIGN_METHODS` (checked by the caller).
     """
     if n_replicates is not None:
         if isinstance(n_replicates, bool) or not isinstance(n_replicates, (int, np.integer)):
