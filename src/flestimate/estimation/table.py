@@ -102,6 +102,9 @@ class EstimateTable:
     _df: np.ndarray = field(repr=False)
     _n: np.ndarray = field(repr=False)
     _dispersion: np.ndarray | None = field(repr=False, default=None)
+    _deff_pooled: np.ndarray | None = field(repr=False, default=None)
+    # a total with an interval for proportions: the domain sizes its interval is relative to
+    _base: np.ndarray | None = field(repr=False, default=None)
     _covariance: Callable[[], np.ndarray] | None = field(repr=False, default=None)
     diagnostics: tuple[Diagnostic, ...] = ()
 
@@ -155,9 +158,13 @@ class EstimateTable:
         Lumley, T. survey R package, ``confint.svystat``, ``svyciprop(level=)``.
         """
         lv = check_level(level)
-        lo, hi = compute_ci(
-            self.ci_method, self._p, self._se, self._df, self._n, lv, self._dispersion
-        )
+        base = 1.0 if self._base is None else self._base
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lo, hi = compute_ci(
+                self.ci_method, self._p / base, self._se / base, self._df, self._n, lv,
+                self._dispersion, self._deff_pooled,
+            )
+        lo, hi = lo * base, hi * base
         frame = self._frame.copy()
         frame["ci_lower"] = lo * self.scale
         frame["ci_upper"] = hi * self.scale
