@@ -31,6 +31,7 @@ from flestimate.estimation.columns import (
 )
 from flestimate.estimation.deff import design_effects
 from flestimate.estimation.domains import encode_domains
+from flestimate.estimation.labels import labelled_columns
 from flestimate.estimation.table import EstimateTable, check_level
 
 if TYPE_CHECKING:
@@ -250,7 +251,7 @@ def _estimate(
             "flags": [";".join(f) for f in flags],
         }
     )
-    frame_out = pd.DataFrame(out)
+    frame_out = labelled_columns(pd.DataFrame(out), domains.columns, design.value_labels)
 
     def covariance() -> np.ndarray:
         C = cov_fn()
