@@ -149,11 +149,13 @@ def intervals(
     Notes
     -----
     The engine's own :func:`flestimate.estimation.cimethods.compute_ci`; the likelihood
-    interval's dispersion is :math:`n/(n-1)` (a 0/1 variable), as in the engine.
+    interval's dispersion is :math:`n/(n-1)` (a 0/1 variable), as in the engine. Each
+    sample is a one-row table: its pooled design effect is its own (1 without a case).
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         dispersion = n / (n - 1.0)
-    return compute_ci(method, p, se, df, n, level, dispersion)
+    own = pooled_deff(p, se, n, np.arange(np.size(p)))
+    return compute_ci(method, p, se, df, n, level, dispersion, own)
 
 
 def coverage_study(
