@@ -201,8 +201,15 @@ def test_columns_and_renderings(design):
         "flags",
     ]
     text, html = str(t), t._repr_html_()
-    for v in f["estimate"].dropna().head(3):
-        assert f"{v:.6g}" in text and f"{v:.6g}" in html
+    assert repr(t) == text  # a terminal shows the numbers, not <EstimateTable ...>
+    for head in ("estimate", "se", "CI lower", "CI upper", "cv", "deff", "df", "flags"):
+        assert head in text and f"<th>{head}</th>" in html
+    for r in f[f["se"] > 0].head(3).itertuples():
+        # rounded to the decimals that give the SE two significant digits
+        d = int(max(0, 1 - np.floor(np.log10(r.se))))
+        for v in (r.estimate, r.se, r.ci_lower, r.ci_upper):
+            assert f"{v:,.{d}f}" in text and f"{v:,.{d}f}" in html
+        assert f"{r.cv:.3f}" in text and f"{r.cv:.3f}" in html
     cat = design.proportion("sex").to_frame()
     assert "category" in cat.columns and list(cat["category"]) == ["female", "male", "other"]
     np.testing.assert_allclose(cat["estimate"].sum(), 1.0, rtol=1e-12)
