@@ -21,6 +21,7 @@ from flestimate.errors import (
     DomainWarning,
     EstimationError,
     ValidationError,
+    strata_have,
 )
 from flestimate.estimation.cimethods import compute_ci, get_ci_method, pooled_deff
 from flestimate.estimation.columns import (
@@ -221,7 +222,7 @@ def _estimate(
         diagnostics.append(
             Diagnostic(
                 "lonely_psu",
-                f"{lonely} strata have a single PSU; rule lonely_psu={structure.lonely_psu!r} "
+                f"{strata_have(lonely)} a single PSU; rule lonely_psu={structure.lonely_psu!r} "
                 "was applied.",
             )
         )
