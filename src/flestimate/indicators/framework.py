@@ -8,8 +8,8 @@ change, not a code change.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from types import MappingProxyType
@@ -19,7 +19,8 @@ import yaml
 
 from flestimate.errors import MappingError
 
-__all__ = ["Dimension", "Framework", "Indicator", "frameworks", "get_framework"]
+__all__ = ["Dimension", "Framework", "FrameworkCatalogue", "Indicator", "frameworks",
+           "get_framework"]
 
 #: Roles an indicator can have. ``involuntary``: an involuntariness indicator (2012) or an
 #: involuntary-work element (ICLS). ``penalty``: a menace-of-penalty indicator (2012) or a
