@@ -30,6 +30,7 @@ __all__ = [
     "ReliabilityWarning",
     "ValidationError",
     "closest_name",
+    "strata_have",
     "first_values",
 ]
 
@@ -131,6 +132,11 @@ def first_values(values: Iterable[Any] | Sequence[Any], limit: int = 5) -> str:
             break
         out.append(repr(v) if isinstance(v, str) else str(v))
     return ", ".join(out)
+
+
+def strata_have(count: int) -> str:
+    """``"1 stratum has"`` or ``"3 strata have"``: the subject of a message about strata."""
+    return "1 stratum has" if count == 1 else f"{count:,} strata have"
 
 
 def closest_name(value: Any, names: Iterable[str], cutoff: float = 0.5) -> str | None:

@@ -316,7 +316,8 @@ def _estimate(design: Any, statistic: str, y: str, by: list[str], pop_col: str |
             est = design.prevalence(y, by=by_arg, ci_method=spec_ci, level=level, scale=scale,
                                     na_rm=na_rm)
         else:
-            est = design.total(y, by=by_arg, level=level, na_rm=na_rm)
+            # the prevalence's method on the count's share of the population (issue 15)
+            est = design.total(y, by=by_arg, level=level, na_rm=na_rm, ci_method=spec_ci)
         found.extend(getattr(est, "diagnostics", ()))
     return _restrict(est.to_frame(), pop_col)
 
@@ -581,8 +582,12 @@ def _methods(config: Config, class_settings: dict | None, framework: str | None)
     )
     paras.append(
         f"Confidence intervals are {config.level * 100:g}% intervals by the {config.ci_method} "
-        f"method for prevalences; numbers of persons use intervals based on the Student t "
-        f"distribution with the design degrees of freedom."
+        f"method. The interval of a number of persons is the same method's interval of its "
+        f"share of the population (its estimate and standard error divided by the weighted "
+        f"population size), times that size: when the population size is fixed by the "
+        f"weighting it is exactly the population times the prevalence interval. A domain "
+        f"with no case gets a one-sided interval whose effective size is its sample size "
+        f"divided by the design effect pooled over the table's domains with cases."
     )
     if config.duration is not None:
         paras.append(

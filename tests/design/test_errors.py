@@ -68,7 +68,7 @@ def test_psu_repeated_across_strata_needs_nest(frame):
 def test_lonely_psu_fail(frame):
     f = frame.copy()
     f.loc[f["stratum"] == 2, "psu"] = 99
-    with pytest.raises(DesignError, match=r"1 strata have a single PSU.*first: 2.*lonely_psu="):
+    with pytest.raises(DesignError, match=r"1 stratum has a single PSU.*first: 2.*lonely_psu="):
         SurveyDesign(f, weight="w", strata="stratum", psu="psu")
     SurveyDesign(f, weight="w", strata="stratum", psu="psu", lonely_psu="adjust")
 

@@ -22,12 +22,12 @@ from flestimate.estimation import cimethods
 def kg_f_form(p, v, n, df, level, cap=False):
     """Korn-Graubard bounds from F quantiles (NCHS macro form), computed independently."""
     a = 1 - level
-    if p in (0.0, 1.0) or v == 0:
-        nstar = n
-    else:
-        nstar = p * (1 - p) / v * (stats.t.ppf(a / 2, n - 1) / stats.t.ppf(a / 2, df)) ** 2
-        if cap:
-            nstar = min(nstar, n)
+    # at the boundary the effective size is n (design effect 1 when none is pooled)
+    factor = (stats.t.ppf(a / 2, n - 1) / stats.t.ppf(a / 2, df)) ** 2
+    boundary = p in (0.0, 1.0) or v == 0
+    nstar = n * min(factor, 1.0) if boundary else p * (1 - p) / v * factor
+    if cap:
+        nstar = min(nstar, n)
     x = nstar * p
     if x == 0:
         lo = 0.0
@@ -67,14 +67,15 @@ def test_korn_graubard_matches_f_form(p, se, n, df, level, cap):
 
 
 def test_korn_graubard_boundary_is_exact_one_sided():
-    # p = 0: [0, 1 - (alpha/2)^(1/n)], the exact Clopper-Pearson bound
+    # p = 0, no design effect, infinite df: [0, 1 - (alpha/2)^(1/n)], the exact
+    # Clopper-Pearson bound
     lo, hi = cimethods.korn_graubard(
-        np.array([0.0]), np.array([0.0]), np.array([10.0]), np.array([57.0]), 0.95
+        np.array([0.0]), np.array([0.0]), np.array([np.inf]), np.array([57.0]), 0.95
     )
     assert lo[0] == 0.0
     np.testing.assert_allclose(hi[0], 1 - 0.025 ** (1 / 57), rtol=1e-12)
     lo, hi = cimethods.korn_graubard(
-        np.array([1.0]), np.array([0.0]), np.array([10.0]), np.array([57.0]), 0.95
+        np.array([1.0]), np.array([0.0]), np.array([np.inf]), np.array([57.0]), 0.95
     )
     assert hi[0] == 1.0
     np.testing.assert_allclose(lo[0], 0.025 ** (1 / 57), rtol=1e-12)
@@ -200,8 +201,15 @@ def test_columns_and_renderings(design):
         "flags",
     ]
     text, html = str(t), t._repr_html_()
-    for v in f["estimate"].dropna().head(3):
-        assert f"{v:.6g}" in text and f"{v:.6g}" in html
+    assert repr(t) == text  # a terminal shows the numbers, not <EstimateTable ...>
+    for head in ("estimate", "se", "CI lower", "CI upper", "cv", "deff", "df", "flags"):
+        assert head in text and f"<th>{head}</th>" in html
+    for r in f[f["se"] > 0].head(3).itertuples():
+        # rounded to the decimals that give the SE two significant digits
+        d = int(max(0, 1 - np.floor(np.log10(r.se))))
+        for v in (r.estimate, r.se, r.ci_lower, r.ci_upper):
+            assert f"{v:,.{d}f}" in text and f"{v:,.{d}f}" in html
+        assert f"{r.cv:.3f}" in text and f"{r.cv:.3f}" in html
     cat = design.proportion("sex").to_frame()
     assert "category" in cat.columns and list(cat["category"]) == ["female", "male", "other"]
     np.testing.assert_allclose(cat["estimate"].sum(), 1.0, rtol=1e-12)

@@ -30,11 +30,22 @@ prev <- function(design) {
        ci_lower = 1000 * as.numeric(ci[1]), ci_upper = 1000 * as.numeric(ci[2]),
        df = degf(design), n_unweighted = nrow(design))
 }
+kg <- function(p, v, n, df, level = 0.95) {
+  # svyciprop(method = "beta")'s formula, for a proportion given with its variance
+  a <- 1 - level
+  ne <- p * (1 - p) / v * (qt(a / 2, n - 1) / qt(a / 2, df))^2
+  c(qbeta(a / 2, ne * p, ne * (1 - p) + 1), qbeta(1 - a / 2, ne * p + 1, ne * (1 - p)))
+}
 tot <- function(design, var) {
+  # number of persons: the Korn-Graubard interval of the count's share of the
+  # population's weighted size N (estimate and SE divided by N), times N
+  # (flestimate's rule for counts, docs/methodology/ci-methods.md)
   t <- svytotal(as.formula(paste0("~", var)), design)
-  ci <- confint(t, df = degf(design), level = 0.95)
+  N <- sum(weights(design, "sampling"))
+  ci <- N * kg(as.numeric(coef(t)) / N, as.numeric(vcov(t)) / N^2, nrow(design),
+               degf(design))
   list(estimate = as.numeric(coef(t)), se = as.numeric(SE(t)),
-       ci_lower = as.numeric(ci[1]), ci_upper = as.numeric(ci[2]), df = degf(design),
+       ci_lower = ci[1], ci_upper = ci[2], df = degf(design),
        n_unweighted = nrow(design))
 }
 both <- function(design) {

@@ -69,7 +69,7 @@ def expected(design, y, statistic, by, pop=None):
         est = design.prevalence(y, by=full or None, ci_method="korn-graubard", level=0.95,
                                 scale=1000)
     else:
-        est = design.total(y, by=full or None, level=0.95)
+        est = design.total(y, by=full or None, ci_method="korn-graubard", level=0.95)
     f = est.to_frame()
     if pop:
         f = f[f[pop] == 1].drop(columns=[pop])

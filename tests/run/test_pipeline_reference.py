@@ -4,7 +4,7 @@ The reference script (tests/reference/make_reference_pipeline.R) uses the sample
 true status ``fl_true`` (data/sample/truth_respondents.csv) as the indicator, so the
 comparison covers the pipeline's design, reference populations as domains (R's
 ``subset`` of the full design), Korn-Graubard intervals per 1,000, totals with
-t intervals and the stock on any given day, without the classifier.
+the Korn-Graubard interval of their share of the population times its size, and the stock on any given day, without the classifier.
 """
 
 from __future__ import annotations

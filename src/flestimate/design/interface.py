@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -84,6 +84,12 @@ class VarianceEngine(abc.ABC):
     @abc.abstractmethod
     def degf(self) -> float:
         """Degrees of freedom of the whole design (R's ``degf``)."""
+
+    @property
+    def value_labels(self) -> dict[str, dict[Any, str]]:
+        """``{column: {code: label}}`` of the data (from :func:`flestimate.read_survey`;
+        empty for a plain DataFrame): estimators show the labels of ``by`` columns."""
+        return dict(self.data.attrs.get("value_labels", {}))
 
     @property
     def lonely_psu(self) -> str:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from flestimate._keys import blank_levels, clash_text, cross_codes, text_number_clashes
 from flestimate.design.lonely_psu import check_lonely_psu, lonely_psu_choices
-from flestimate.errors import DesignError, LonelyPSUWarning, first_values
+from flestimate.errors import DesignError, LonelyPSUWarning, first_values, strata_have
 
 __all__ = ["DesignStructure", "Stage", "build_structure"]
 
@@ -436,7 +436,7 @@ def build_structure(
     if lonely.any() and lonely_psu == "fail":
         idx = np.flatnonzero(lonely)
         raise DesignError(
-            f"{idx.size} strata have a single PSU (strata column "
+            f"{strata_have(idx.size)} a single PSU (strata column "
             f"{', '.join(map(repr, strata_cols)) or '(none)'}; first: "
             f"{first_values(strata_labels[idx][:5])}), so their variance cannot be estimated. "
             f"Choose a rule with lonely_psu= ({lonely_psu_choices(applied_only=True)}), "
@@ -446,7 +446,7 @@ def build_structure(
     if lonely.any():
         idx = np.flatnonzero(lonely)
         warnings.warn(
-            f"{idx.size} strata have a single PSU (first: {first_values(strata_labels[idx][:5])}); "
+            f"{strata_have(idx.size)} a single PSU (first: {first_values(strata_labels[idx][:5])}); "
             f"their variance contribution follows lonely_psu={lonely_psu!r}.",
             LonelyPSUWarning,
             stacklevel=3,

@@ -29,7 +29,14 @@ def _frame_of(data: Any) -> pd.DataFrame:
     for attr in ("frame", "data", "df"):
         value = getattr(data, attr, None)
         if isinstance(value, pd.DataFrame):
-            return value
+            labels = getattr(data, "value_labels", None)
+            if not labels:
+                return value
+            # the value labels travel with the data (a shallow copy: no column is copied,
+            # the caller's frame is untouched), so every design built on it shows them
+            frame = value.copy(deep=False)
+            frame.attrs["value_labels"] = {str(k): dict(v) for k, v in labels.items()}
+            return frame
     raise DesignError(
         f"data must be a pandas DataFrame or a SurveyData; found {type(data).__name__}. "
         "Read the file with flestimate.read_survey() or pass a DataFrame."

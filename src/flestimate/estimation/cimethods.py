@@ -42,6 +42,7 @@ __all__ = [
     "korn_graubard",
     "likelihood_ci",
     "logit_ci",
+    "pooled_deff",
     "register_ci_method",
     "remove_ci_method",
     "t_quantile",
@@ -165,7 +166,7 @@ def wilson(p, se, df, level):
     return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
 
 
-def korn_graubard(p, se, df, n, level, *, nchs: bool = False):
+def korn_graubard(p, se, df, n, level, *, nchs: bool = False, deff_pooled=None):
     """Korn-Graubard (design-adjusted Clopper-Pearson) interval.
 
     Parameters
@@ -176,6 +177,11 @@ def korn_graubard(p, se, df, n, level, *, nchs: bool = False):
         Unweighted number of rows of the domain.
     nchs : bool
         Cap the effective size at ``n`` (NCHS presentation standard).
+    deff_pooled : array, optional
+        The design effect that stands for a row's own where that one cannot be
+        measured (:math:`\\hat p \\in \\{0, 1\\}`, e.g. a domain without a case):
+        :func:`pooled_deff` of the table's rows of the same variable. 1 when not
+        given (the unweighted size, as before).
 
     Notes
     -----
@@ -185,9 +191,15 @@ def korn_graubard(p, se, df, n, level, *, nchs: bool = False):
     :math:`= B^{-1}(1-\\alpha/2; x^* + 1, n^* - x^*)` (R's ``svyciprop(method="beta")``,
     which uses ``n = nrow(design)``: for a ``svyby`` domain, the domain's rows).
     ``nchs=True`` uses :math:`\\min(n^*, n)`. Where R gives no number
-    (:math:`\\hat p \\in \\{0, 1\\}` or :math:`\\hat v = 0`) both variants use
-    :math:`n^* = n` without the df factor, which at :math:`\\hat p = 0` gives the
-    exact one-sided bound :math:`[0, 1 - (\\alpha/2)^{1/n}]` (symmetrically at 1).
+    (:math:`\\hat p \\in \\{0, 1\\}` or :math:`\\hat v = 0`, e.g. a domain with no
+    case) the effective size cannot be measured; both variants then use the pooled
+    design effect :math:`\\mathrm{deff}_p` (``deff_pooled``) of the table's rows that
+    have cases: :math:`n^* = (n/\\mathrm{deff}_p)\\min(1, (t_{\\alpha/2, n-1}/t_{\\alpha/2, d})^2)`,
+    which at :math:`\\hat p = 0` gives the one-sided bound
+    :math:`[0, 1 - (\\alpha/2)^{1/n^*}]` (symmetrically at 1). With
+    :math:`\\mathrm{deff}_p = 1` and :math:`d = \\infty` this is the exact
+    Clopper-Pearson bound of :math:`n` independent draws, which under-covers in a
+    clustered domain (docs/methodology/ci-coverage.md, zero-case domains).
 
     References
     ----------
@@ -215,7 +227,11 @@ def korn_graubard(p, se, df, n, level, *, nchs: bool = False):
         if nchs:
             nstar = np.minimum(nstar, n)
         boundary = (p <= 0) | (p >= 1) | ~(v > 0)
-        nstar = np.where(boundary, n, nstar)
+        dp = np.ones_like(p) if deff_pooled is None else np.asarray(deff_pooled, dtype=float)
+        # never more than n / deff: the df factor only widens the bound
+        n_zero = n / np.where(np.isfinite(dp) & (dp > 1.0), dp, 1.0) * np.minimum(
+            (t_n / t_d) ** 2, 1.0)
+        nstar = np.where(boundary, np.minimum(n_zero, n) if nchs else n_zero, nstar)
         x = nstar * p
         bad = (df <= 0) | ~np.isfinite(p) | ~(n > 0)
         # the beta quantiles only where they are reported: a domain inside one PSU has
@@ -229,6 +245,46 @@ def korn_graubard(p, se, df, n, level, *, nchs: bool = False):
     lo = np.where(x <= 0, 0.0, lo)
     hi = np.where(nstar - x <= 0, 1.0, hi)
     return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
+
+
+def pooled_deff(p, se, n, groups=None):
+    """Pooled design effect of the rows with a measurable one, per group of rows.
+
+    Parameters
+    ----------
+    p, se, n : array
+        Proportions, standard errors and unweighted sizes, one per row.
+    groups : array of int, optional
+        The group of each row (the variable of a table); one group when omitted.
+
+    Returns
+    -------
+    ndarray
+        For every row, :math:`\\max(1, \\sum_i n_i / \\sum_i n_{e,i})` over the rows
+        :math:`i` of its group with :math:`0 < \\hat p_i < 1` and :math:`\\hat v_i > 0`,
+        where :math:`n_{e,i} = \\hat p_i(1-\\hat p_i)/\\hat v_i`; 1 when the group has no
+        such row.
+
+    Notes
+    -----
+    The ratio of the total sample size to the total effective size of the domains
+    with cases: the design effect of the table's domains pooled with weights
+    :math:`n_{e,i}`. It stands in for the design effect of a domain with no case
+    (:func:`korn_graubard`), whose own cannot be estimated.
+    """
+    p = np.asarray(p, dtype=np.float64)
+    v = np.asarray(se, dtype=np.float64) ** 2
+    n = np.asarray(n, dtype=np.float64)
+    g = np.zeros(p.shape, dtype=np.intp) if groups is None else np.asarray(groups, dtype=np.intp)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ne = p * (1.0 - p) / v
+    use = (p > 0) & (p < 1) & (v > 0) & np.isfinite(ne) & (n > 0)
+    size = int(g.max()) + 1 if g.size else 0
+    sum_n = np.bincount(g[use], weights=n[use], minlength=size)
+    sum_ne = np.bincount(g[use], weights=ne[use], minlength=size)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        deff = np.where(sum_ne > 0, sum_n / sum_ne, 1.0)
+    return np.maximum(deff, 1.0)[g]
 
 
 def likelihood_ci(p, se, df, level, dispersion):
@@ -296,9 +352,10 @@ def likelihood_ci(p, se, df, level, dispersion):
 # ----------------------------------------------------------------------------- registry
 
 #: Inputs an interval method may need beyond the estimate, SE, df and level, passed to
-#: its function as keywords: the unweighted rows of the domain, and the quasi-binomial
-#: dispersion of the variable (:func:`likelihood_ci`).
-CI_INPUTS = ("n", "dispersion")
+#: its function as keywords: the unweighted rows of the domain, the quasi-binomial
+#: dispersion of the variable (:func:`likelihood_ci`) and the pooled design effect of
+#: the table's rows (:func:`pooled_deff`; for a domain without a case).
+CI_INPUTS = ("n", "dispersion", "deff_pooled")
 
 
 @dataclass(frozen=True)
@@ -442,14 +499,18 @@ def compute_ci(
     n: np.ndarray,
     level: float,
     dispersion: np.ndarray | None = None,
+    deff_pooled: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Interval bounds (unscaled) by a method of :data:`CI_METHODS`, for arrays of rows.
 
     The method's function gets the estimate, SE, df and level, and the inputs it
-    declares (``n``: rows of the domain; ``dispersion``); one look-up per call.
+    declares (``n``: rows of the domain; ``dispersion``; ``deff_pooled``, by default
+    :func:`pooled_deff` of all the rows given); one look-up per call.
     """
     entry = get_ci_method(method)
-    given = {"n": n, "dispersion": dispersion}
+    if deff_pooled is None and "deff_pooled" in entry.needs:
+        deff_pooled = pooled_deff(p, se, n)
+    given = {"n": n, "dispersion": dispersion, "deff_pooled": deff_pooled}
     missing = [k for k in entry.needs if given[k] is None]
     if missing:
         raise EstimationError(
@@ -465,9 +526,11 @@ for _method in (
     CIMethod("asin", asin_ci, "arcsine-square-root-transformed interval, R's 'asin'"),
     CIMethod("wilson", wilson, "Wilson score interval with the effective size, R's 'wilson'"),
     CIMethod("korn-graubard", korn_graubard,
-             "Clopper-Pearson with the df-adjusted effective size, R's 'beta'", needs=("n",)),
+             "Clopper-Pearson with the df-adjusted effective size, R's 'beta'",
+             needs=("n", "deff_pooled")),
     CIMethod("korn-graubard-nchs", functools.partial(korn_graubard, nchs=True),
-             "Korn-Graubard with the effective size capped at n, the NCHS standard", needs=("n",)),
+             "Korn-Graubard with the effective size capped at n, the NCHS standard",
+             needs=("n", "deff_pooled")),
     CIMethod("likelihood", likelihood_ci,
              "profile likelihood of a quasi-binomial model, R's 'likelihood'",
              needs=("dispersion",)),

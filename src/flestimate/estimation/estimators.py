@@ -21,8 +21,9 @@ from flestimate.errors import (
     DomainWarning,
     EstimationError,
     ValidationError,
+    strata_have,
 )
-from flestimate.estimation.cimethods import compute_ci, get_ci_method
+from flestimate.estimation.cimethods import compute_ci, get_ci_method, pooled_deff
 from flestimate.estimation.columns import (
     column_names,
     indicator_columns,
@@ -31,6 +32,7 @@ from flestimate.estimation.columns import (
 )
 from flestimate.estimation.deff import design_effects
 from flestimate.estimation.domains import encode_domains
+from flestimate.estimation.labels import labelled_columns
 from flestimate.estimation.table import EstimateTable, check_level
 
 if TYPE_CHECKING:
@@ -76,6 +78,7 @@ def _estimate(
     scale: float,
     binary: bool,
     has_category: bool,
+    relative: bool = False,
 ) -> EstimateTable:
     structure = design.structure
     frame = design.data
@@ -160,7 +163,18 @@ def _estimate(
         # n / (n - 1) for a 0/1 variable
         with np.errstate(divide="ignore", invalid="ignore"):
             dispersion = n_f / (n_f - 1.0)
-    lo, hi = compute_ci(ci_method, p, se_f, df_f, n_f, level, dispersion)
+    # a total by a method for proportions: the interval of its share of the domain's
+    # weighted size (same estimate, SE / N), times that size (docs/methodology/ci-methods.md)
+    base = sum_w.ravel().astype(float) if relative else None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_ci, se_ci = (p / base, se_f / base) if base is not None else (p, se_f)
+    deff_pooled = None
+    if "deff_pooled" in get_ci_method(ci_method).needs:
+        # rows are domain-major: row i holds variable i % K
+        deff_pooled = pooled_deff(p_ci, se_ci, n_f, np.tile(np.arange(K), D))
+    lo, hi = compute_ci(ci_method, p_ci, se_ci, df_f, n_f, level, dispersion, deff_pooled)
+    if base is not None:
+        lo, hi = lo * base, hi * base
     if statistic in ("proportion", "prevalence"):
         with np.errstate(divide="ignore", invalid="ignore"):
             n_eff = p * (1 - p) / se_f**2
@@ -189,6 +203,10 @@ def _estimate(
         zero_var = (var_f == 0) | (np.sqrt(np.abs(var_f)) <= 1e-10 * np.abs(p))
     for i in np.flatnonzero(~empty_f & zero_var):
         flags[i].append("zero_variance")
+    if statistic in ("proportion", "prevalence") or relative:
+        # no case in the domain: the interval rests on the pooled design effect
+        for i in np.flatnonzero(~empty_f & (p == 0)):
+            flags[i].append("zero_cases")
     for i in np.flatnonzero(~empty_f & ~(df_f > 0)):
         flags[i].append("df_nonpositive")
     if empty_f.any():
@@ -204,7 +222,7 @@ def _estimate(
         diagnostics.append(
             Diagnostic(
                 "lonely_psu",
-                f"{lonely} strata have a single PSU; rule lonely_psu={structure.lonely_psu!r} "
+                f"{strata_have(lonely)} a single PSU; rule lonely_psu={structure.lonely_psu!r} "
                 "was applied.",
             )
         )
@@ -234,7 +252,7 @@ def _estimate(
             "flags": [";".join(f) for f in flags],
         }
     )
-    frame_out = pd.DataFrame(out)
+    frame_out = labelled_columns(pd.DataFrame(out), domains.columns, design.value_labels)
 
     def covariance() -> np.ndarray:
         C = cov_fn()
@@ -257,6 +275,8 @@ def _estimate(
         _df=df_f,
         _n=n_f,
         _dispersion=dispersion,
+        _deff_pooled=deff_pooled,
+        _base=base,
         _covariance=covariance,
         diagnostics=tuple(diagnostics),
     )
@@ -280,6 +300,7 @@ def total(
     level: float = 0.95,
     na_rm: bool = False,
     df: str | float = "domain",
+    ci_method: str = "wald",
 ) -> EstimateTable:
     r"""Estimated population total of each variable, by domains.
 
@@ -301,6 +322,12 @@ def total(
     df : {"domain", "design"} or float, default "domain"
         Degrees of freedom of the t quantiles: R's ``degf`` of each domain, of
         the whole design, or a number.
+    ci_method : str, default "wald"
+        ``"wald"`` (:math:`\hat Y \pm t\,\mathrm{SE}`), or, for a variable with
+        values in [0, 1] (a number of persons), any interval for proportions of
+        :data:`~flestimate.estimation.cimethods.CI_METHODS` (e.g.
+        ``"korn-graubard"``), applied to the total's share of the domain's weighted
+        size (see Notes).
 
     Returns
     -------
@@ -313,15 +340,26 @@ def total(
     totals of :math:`w y 1_d` (SURVEY-METHODS E1). ``deff`` is R's ``deff=TRUE``:
     :math:`\hat V / (\hat N^2 (1 - n/\hat N) S^2_w / n)`.
 
+    With an interval for proportions, the interval of the number of persons is
+    :math:`\hat N_d \cdot CI(\hat Y_d/\hat N_d,\ \mathrm{SE}(\hat Y_d)/\hat N_d)`,
+    :math:`\hat N_d` the domain's weighted size: it keeps the total's own variance
+    (that of :math:`\hat N_d` included). When :math:`\hat N_d` is fixed (weights
+    calibrated or post-stratified to a known size of the domain),
+    :math:`\mathrm{SE}(\hat Y_d)/N_d` is the SE of the prevalence, so the interval is
+    exactly :math:`N_d` times the prevalence's interval by the same method.
+
     References
     ----------
     Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley.
     Lumley, T. survey R package, ``svytotal``.
     Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed. Springer.
     """
-    lv, d, ci = _common(level, df, "wald", proportion=False)
+    lv, d, ci = _common(level, df, ci_method, proportion=True)
     names = column_names(y, "y")
     ys, valid = numeric_columns(design.data, names, na_rm)
+    relative = ci != "wald"
+    if relative:
+        check_unit_interval(ys, valid, names, ci)
     return _estimate(
         design,
         "total",
@@ -336,7 +374,24 @@ def total(
         scale=1.0,
         binary=False,
         has_category=False,
+        relative=relative,
     )
+
+
+def check_unit_interval(
+    ys: list[np.ndarray], valid: list[np.ndarray | None], names: list[str], ci_method: str
+) -> None:
+    """Refuse a variable outside [0, 1] for a total with an interval for proportions."""
+    for y, ok, name in zip(ys, valid, names, strict=True):
+        vals = y if ok is None else y[ok]
+        bad = ~((vals >= 0) & (vals <= 1))
+        if bad.any():
+            raise ValidationError(
+                f"column {name!r} has {int(bad.sum()):,} values outside [0, 1] (first: "
+                f"{', '.join(f'{v:g}' for v in vals[bad][:3])}); ci_method={ci_method!r} is an "
+                "interval for a number of persons (a 0/1 variable). Use ci_method='wald' for "
+                "the total of another variable."
+            )
 
 
 def mean(
@@ -388,6 +443,9 @@ def mean(
     lv, d, ci = _common(level, df, "wald", proportion=False)
     names = column_names(y, "y")
     ys, valid = numeric_columns(design.data, names, na_rm)
+    relative = ci != "wald"
+    if relative:
+        check_unit_interval(ys, valid, names, ci)
     return _estimate(
         design,
         "mean",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -11,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from flestimate.errors import Diagnostic, EstimationError, ValidationError
-from flestimate.estimation import cimethods
+from flestimate.estimation import cimethods, display
 from flestimate.estimation.cimethods import compute_ci
 
 __all__ = ["EstimateTable"]
@@ -102,6 +101,9 @@ class EstimateTable:
     _df: np.ndarray = field(repr=False)
     _n: np.ndarray = field(repr=False)
     _dispersion: np.ndarray | None = field(repr=False, default=None)
+    _deff_pooled: np.ndarray | None = field(repr=False, default=None)
+    # a total with an interval for proportions: the domain sizes its interval is relative to
+    _base: np.ndarray | None = field(repr=False, default=None)
     _covariance: Callable[[], np.ndarray] | None = field(repr=False, default=None)
     diagnostics: tuple[Diagnostic, ...] = ()
 
@@ -155,9 +157,13 @@ class EstimateTable:
         Lumley, T. survey R package, ``confint.svystat``, ``svyciprop(level=)``.
         """
         lv = check_level(level)
-        lo, hi = compute_ci(
-            self.ci_method, self._p, self._se, self._df, self._n, lv, self._dispersion
-        )
+        base = 1.0 if self._base is None else self._base
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lo, hi = compute_ci(
+                self.ci_method, self._p / base, self._se / base, self._df, self._n, lv,
+                self._dispersion, self._deff_pooled,
+            )
+        lo, hi = lo * base, hi * base
         frame = self._frame.copy()
         frame["ci_lower"] = lo * self.scale
         frame["ci_upper"] = hi * self.scale
@@ -185,10 +191,7 @@ class EstimateTable:
         return pd.DataFrame(C, index=labels, columns=labels)
 
     def _row_labels(self) -> list[str]:
-        cols = [*self.by, "variable"] + (["category"] if "category" in self._frame else [])
-        return [
-            " / ".join(str(v) for v in row) for row in self._frame[cols].itertuples(index=False)
-        ]
+        return display.row_labels(self._frame, self.by)
 
     def difference(self, row_a: int, row_b: int) -> EstimateTable:
         """Estimate of (row_a - row_b) with its SE and a Wald interval.
@@ -266,63 +269,26 @@ class EstimateTable:
         )
 
     # ------------------------------------------------------------------ rendering
-    def _cells(self) -> tuple[list[str], list[list[str]]]:
-        """Header and formatted cells: the one source of the text and HTML renderings."""
-        f = self._frame
-        cols = [*self.by, "variable"] + (["category"] if "category" in f else [])
-        shown = cols + [
-            "estimate",
-            "se",
-            "ci_lower",
-            "ci_upper",
-            "df",
-            "deff",
-            "n_unweighted",
-            "flags",
-        ]
-        rows = []
-        for rec in f[shown].itertuples(index=False):
-            cells = []
-            for name, v in zip(shown, rec, strict=False):
-                if name in ("estimate", "se", "ci_lower", "ci_upper", "deff"):
-                    cells.append("" if pd.isna(v) else f"{v:.6g}")
-                elif name in ("df", "n_unweighted"):
-                    cells.append("" if pd.isna(v) else f"{v:g}")
-                else:
-                    cells.append(str(v))
-            rows.append(cells)
-        return shown, rows
-
-    def _title(self) -> str:
-        return (
-            f"{self.statistic} ({len(self)} rows; {self.ci_method} {self.level:.0%} CI; "
-            f"df={self.df_rule}; lonely_psu={self.lonely_psu}"
-            + (f"; per {self.scale:g}" if self.scale != 1 else "")
-            + ")"
-        )
-
+    # (flestimate.estimation.display: the one source of the text, HTML and plot)
     def __str__(self) -> str:
-        head, rows = self._cells()
-        widths = [
-            max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)
-        ]
-        lines = [self._title(), "  ".join(h.rjust(w) for h, w in zip(head, widths, strict=False))]
-        lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=False)) for r in rows]
-        if self.diagnostics:
-            lines += [f"note: {d.message}" for d in self.diagnostics]
-        return "\n".join(lines)
+        return display.text_table(self)
 
     def __repr__(self) -> str:
-        return f"<EstimateTable {self._title()}>"
+        return display.text_table(self)
 
     def _repr_html_(self) -> str:
-        head, rows = self._cells()
-        out = [f"<table><caption>{html.escape(self._title())}</caption><thead><tr>"]
-        out += [f"<th>{html.escape(h)}</th>" for h in head]
-        out.append("</tr></thead><tbody>")
-        for r in rows:
-            out.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>")
-        out.append("</tbody></table>")
-        for d in self.diagnostics:
-            out.append(f"<p>note: {html.escape(d.message)}</p>")
-        return "".join(out)
+        return display.html_table(self)
+
+    def plot(self, *, ax: Any = None):
+        """Forest plot of the rows: each estimate with its interval (matplotlib).
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Where to draw; new axes by default (shown by a notebook).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        return display.forest_plot(self, ax=ax)

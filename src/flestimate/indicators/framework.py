@@ -8,6 +8,7 @@ change, not a code change.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -18,7 +19,8 @@ import yaml
 
 from flestimate.errors import MappingError
 
-__all__ = ["Dimension", "Framework", "Indicator", "frameworks", "get_framework"]
+__all__ = ["Dimension", "Framework", "FrameworkCatalogue", "Indicator", "frameworks",
+           "get_framework"]
 
 #: Roles an indicator can have. ``involuntary``: an involuntariness indicator (2012) or an
 #: involuntary-work element (ICLS). ``penalty``: a menace-of-penalty indicator (2012) or a
@@ -163,13 +165,58 @@ def _load_all() -> MappingProxyType:
     return MappingProxyType(out)
 
 
-def frameworks() -> MappingProxyType:
+class FrameworkCatalogue(Mapping):
+    """The frameworks by id (a read-only mapping) that shows itself as a table:
+    framework, version, indicator id, role, dimension and wording, one row per
+    indicator (:meth:`to_frame`; text at a terminal, HTML in a notebook)."""
+
+    def __init__(self, frameworks: Mapping[str, Framework]):
+        self._fws = frameworks
+
+    def __getitem__(self, key: str) -> Framework:
+        return self._fws[key]
+
+    def __iter__(self):
+        return iter(self._fws)
+
+    def __len__(self) -> int:
+        return len(self._fws)
+
+    def to_frame(self):
+        """One row per indicator: ``framework``, ``version``, ``indicator``, ``role``,
+        ``dimension`` (its name), ``strength`` and ``wording``."""
+        import pandas as pd
+
+        rows = []
+        for fw in self._fws.values():
+            names = {d.id: d.name for d in fw.dimensions}
+            rows += [{"framework": fw.id, "version": fw.version, "indicator": i.id,
+                      "role": i.role, "dimension": names.get(i.dimension or "", i.dimension or ""),
+                      "strength": i.strength or "", "wording": i.label}
+                     for i in fw.indicators]
+        return pd.DataFrame(rows)
+
+    def __repr__(self) -> str:
+        import pandas as pd
+
+        frame = self.to_frame()
+        heads = [f"{fw.id} (version {fw.version}): {fw.title}" for fw in self._fws.values()]
+        with pd.option_context("display.max_colwidth", 70, "display.width", 200):
+            body = frame.drop(columns=["version"]).to_string(index=False)
+        return "\n".join([*heads, body])
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().to_html(index=False)
+
+
+def frameworks() -> FrameworkCatalogue:
     """The frameworks shipped with flestimate, by id.
 
     Returns
     -------
-    mapping of str to Framework
-        Read-only: ``{"icls-2018": Framework(...), "ilo-2012": Framework(...)}``.
+    FrameworkCatalogue
+        Read-only mapping ``{"icls-2018": Framework(...), "ilo-2012": Framework(...)}``
+        that displays as a table of the indicators (``to_frame()``).
 
     Examples
     --------
@@ -179,7 +226,7 @@ def frameworks() -> MappingProxyType:
     >>> frameworks()["ilo-2012"].indicator("UR-I1").strength
     'strong'
     """
-    return _load_all()
+    return FrameworkCatalogue(_load_all())
 
 
 def get_framework(framework_id: str, *, where: str = "framework") -> Framework:

@@ -8,6 +8,7 @@ rules are read from :class:`flestimate.config.ReliabilitySpec`:
 - coefficient of variation above ``cv_suppress``: suppressed; above ``cv_flag``:
   caution;
 - design degrees of freedom below ``min_df``: caution;
+- no case in the domain (flag ``zero_cases``): caution, never ``ok``;
 - optionally the NCHS data presentation standard for proportions (prevalences and
   shares): suppressed when n < 30 or the effective sample size < 30, when the
   absolute CI width exceeds 0.30, or when the relative CI width exceeds 130% with
@@ -319,13 +320,17 @@ def apply_disclosure_control(
     # caution notes, for the published rows only
     cv_warn = (cv > rules.cv_flag) & ~imprecise
     df_low = df < rules.min_df
+    # no case in the domain: a 0 with an interval from the pooled design effect, never "ok"
+    flags = out["flags"].astype(str).to_numpy() if "flags" in out.columns else np.full(m, "")
+    zero = np.char.find(flags.astype(str), "zero_cases") >= 0
     notes = _join_notes(
+        np.where(zero, "no case in the sample (interval from the pooled design effect)", ""),
         np.where(cv_warn, "CV = " + _fmt_each(cv, ".2f") + f" > {rules.cv_flag:g}: use with caution",
                  ""),
         np.where(df_low, "df = " + _fmt_each(df, "g") + f" < {rules.min_df}", ""),
         np.where(review, "NCHS: df < 8, review", ""),
     )
-    caution = (cv_warn | df_low | review) & ~suppressed
+    caution = (cv_warn | df_low | review | zero) & ~suppressed
 
     out["quality"] = np.where(suppressed, "suppressed", np.where(caution, "caution", "ok"))
     out["quality_notes"] = np.where(suppressed, "", notes)

@@ -38,7 +38,13 @@ import pandas as pd
 
 from flestimate.design import SurveyDesign
 from flestimate.errors import FlestimateError, ValidationError
-from flestimate.estimation.cimethods import CI_METHODS, CIMethod, compute_ci
+from flestimate.estimation.cimethods import (
+    CI_METHODS,
+    CIMethod,
+    compute_ci,
+    korn_graubard,
+    pooled_deff,
+)
 from flestimate.simulation.parameters import check_float, check_int
 from flestimate.simulation.survey import simulate
 
@@ -49,7 +55,10 @@ __all__ = [
     "SCENARIOS",
     "SIMULATE_KEYS",
     "SUMMARY_COLUMNS",
+    "DOMAIN_SCENARIOS",
+    "ZERO_RULES",
     "coverage_study",
+    "domain_coverage_study",
     "intervals",
     "main",
     "markdown_table",
@@ -57,6 +66,7 @@ __all__ = [
     "plot_summary",
     "sample_estimates",
     "summarise",
+    "summarise_domains",
 ]
 
 #: CI methods compared: the engine's registry itself (a read-only mapping, iterated as
@@ -139,11 +149,13 @@ def intervals(
     Notes
     -----
     The engine's own :func:`flestimate.estimation.cimethods.compute_ci`; the likelihood
-    interval's dispersion is :math:`n/(n-1)` (a 0/1 variable), as in the engine.
+    interval's dispersion is :math:`n/(n-1)` (a 0/1 variable), as in the engine. Each
+    sample is a one-row table: its pooled design effect is its own (1 without a case).
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         dispersion = n / (n - 1.0)
-    return compute_ci(method, p, se, df, n, level, dispersion)
+    own = pooled_deff(p, se, n, np.arange(np.size(p)))
+    return compute_ci(method, p, se, df, n, level, dispersion, own)
 
 
 def coverage_study(
@@ -238,6 +250,122 @@ def coverage_study(
                 f"{time.perf_counter() - t0:.0f} s"
             )
     return pd.concat(frames, ignore_index=True)
+
+
+#: Scenarios of the domain study: the clustered scenarios, where a domain without a
+#: case is most often a domain whose cases sit in unsampled hot spots.
+DOMAIN_SCENARIOS: tuple[dict[str, Any], ...] = tuple(
+    sc for sc in SCENARIOS if sc["name"] in ("p0.5%-mid", "p0.5%-high", "p2%-mid", "p2%-high")
+)
+
+#: Rules for the Korn-Graubard interval of a domain without a case, compared by
+#: :func:`domain_coverage_study`: the engine's (effective size n / pooled design effect)
+#: and the former one (the domain's unweighted n).
+ZERO_RULES = ("pooled deff", "unweighted n")
+
+
+def domain_coverage_study(
+    scenarios: Sequence[dict[str, Any]] = DOMAIN_SCENARIOS,
+    *,
+    by: str = "sector",
+    replications: int = 200,
+    respondents: int = 10_000,
+    level: float = 0.95,
+    rng: int = 20181010,
+) -> pd.DataFrame:
+    """Coverage of the Korn-Graubard interval in small domains, those without a case included.
+
+    Each sample's prevalence is estimated ``by`` a domain column (by default the 21
+    economic sectors, from a few respondents to thousands), as
+    ``SurveyDesign.prevalence("fl", by=by)`` does; the interval is computed by each
+    rule of :data:`ZERO_RULES` (they differ only where a domain has no case).
+
+    Parameters
+    ----------
+    scenarios, replications, respondents, level, rng
+        As in :func:`coverage_study`.
+    by : str, default "sector"
+        The domain column of the simulated survey. Domains whose true prevalence is 0
+        (which every interval covers) and the blank category are left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per scenario x sample x domain x rule: ``scenario``, ``sample``,
+        ``domain``, ``rule``, ``true_p``, ``estimate``, ``se``, ``df``, ``n``,
+        ``deff_pooled``, ``lower``, ``upper``.
+
+    Examples
+    --------
+    >>> from flestimate.simulation.coverage import DOMAIN_SCENARIOS, domain_coverage_study
+    >>> rec = domain_coverage_study(DOMAIN_SCENARIOS[:1], replications=2, respondents=2_000)
+    >>> sorted(rec["rule"].unique())
+    ['pooled deff', 'unweighted n']
+    """
+    import warnings
+
+    scenarios = _check_scenarios(scenarios)
+    replications = check_int("replications", replications, 1, 10_000_000)
+    level = check_float("level", level, 0.0, 1.0)
+    rng = check_int("rng", rng, 0, 2**63 - 1)
+    frames = []
+    for i, sc in enumerate(scenarios):
+        survey = simulate(respondents, rng=rng + i, keep_population=True,
+                          **{k: sc[k] for k in SIMULATE_KEYS})
+        population = cast(pd.DataFrame, survey.population)
+        truth = population.groupby(by, observed=True)["fl"].mean()
+        truth = truth[(truth > 0) & (truth.index.astype(str) != "")]
+        for j, sample in enumerate(survey.draw_samples(replications, rng=rng + 1000 + i)):
+            design = SurveyDesign(sample[["fl", "stratum", "psu", "w_final", by]],
+                                  weight="w_final", strata="stratum", psu="psu")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                f = design.prevalence("fl", by=by, scale=1).to_frame()
+            dp = pooled_deff(f["estimate"], f["se"], f["n_unweighted"])
+            f = f.assign(deff_pooled=dp)
+            f = f[f[by].isin(truth.index)]
+            p, se, df, n = (f[c].to_numpy(dtype=float)
+                            for c in ("estimate", "se", "df", "n_unweighted"))
+            for rule, deff in zip(ZERO_RULES, (f["deff_pooled"].to_numpy(), None), strict=True):
+                lo, hi = korn_graubard(p, se, df, n, level, deff_pooled=deff)
+                frames.append(pd.DataFrame({
+                    "scenario": sc["name"], "sample": j, "domain": f[by].to_numpy(),
+                    "rule": rule, "true_p": truth.reindex(f[by]).to_numpy(), "estimate": p,
+                    "se": se, "df": df, "n": n, "deff_pooled": f["deff_pooled"].to_numpy(),
+                    "lower": lo, "upper": hi,
+                }))  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
+def summarise_domains(records: pd.DataFrame) -> pd.DataFrame:
+    """Coverage of :func:`domain_coverage_study` per scenario, rule and case status.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``scenario``, ``rule``, ``cases`` (``"none"`` for domains without a case in the
+        sample, ``"some"`` otherwise, ``"all"`` for both), ``domains`` (sample x domain
+        cells), ``coverage``, ``miss_above`` (truth above the interval),
+        ``miss_below``, ``mean_deff_pooled`` and ``mean_upper_per_1000``.
+    """
+    cols = ("scenario", "rule", "true_p", "estimate", "lower", "upper", "deff_pooled")
+    _require_columns(records, cols, "records (the result of domain_coverage_study)")
+    r = records.assign(
+        above=records["true_p"] > records["upper"],
+        below=records["true_p"] < records["lower"],
+        cases=np.where(records["estimate"] <= 0, "none", "some"),
+    )
+    r["covered"] = ~r["above"] & ~r["below"] & np.isfinite(r["upper"])
+    both = pd.concat([r, r.assign(cases="all")], ignore_index=True)
+    g = both.groupby(["scenario", "rule", "cases"], sort=False)
+    return pd.DataFrame({
+        "domains": g.size(),
+        "coverage": g["covered"].mean(),
+        "miss_above": g["above"].mean(),
+        "miss_below": g["below"].mean(),
+        "mean_deff_pooled": g["deff_pooled"].mean(),
+        "mean_upper_per_1000": 1000 * g["upper"].mean(),
+    }).reset_index()  # fmt: skip
 
 
 def _check_scenarios(scenarios: Any) -> list[dict[str, Any]]:
@@ -431,7 +559,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=20181010)
     ap.add_argument("--out", type=Path, default=None, help="folder for the results")
     ap.add_argument("--quick", action="store_true", help="two scenarios, 20 samples each")
+    ap.add_argument("--domains", action="store_true",
+                    help="the domain study instead (zero-case domains; domain_coverage_study)")
     args = ap.parse_args(argv)
+    if args.domains:
+        return _main_domains(args)
     scenarios = SCENARIOS
     reps = args.replications
     if args.quick:
@@ -462,6 +594,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         fig = plot_summary(summary)
         fig.savefig(args.out / "coverage.png", dpi=110)
         plt.close(fig)
+    return 0
+
+
+def _main_domains(args: argparse.Namespace) -> int:
+    """``--domains``: print and write (``domain-coverage-summary.csv``) the domain study."""
+    t0 = time.perf_counter()
+    scenarios = DOMAIN_SCENARIOS[:1] if args.quick else DOMAIN_SCENARIOS
+    try:
+        records = domain_coverage_study(scenarios, replications=20 if args.quick else
+                                        args.replications, respondents=args.respondents,
+                                        rng=args.seed)
+    except FlestimateError as exc:
+        print(f"python -m flestimate.simulation.coverage: error: {exc}", file=sys.stderr)
+        return 2
+    summary = summarise_domains(records)
+    print(summary.round(4).to_string(index=False))
+    print(f"total {time.perf_counter() - t0:.0f} s")
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        summary.to_csv(args.out / "domain-coverage-summary.csv", index=False, float_format="%.6g")
     return 0
 
 

@@ -16,7 +16,13 @@ from flestimate.design.hadamard import hadamard
 from flestimate.design.kernel import first_rows
 from flestimate.design.replicate.factors import DenseFactors, Factors, JackknifeFactors
 from flestimate.design.structure import _CERTAINTY_TOL, DesignStructure
-from flestimate.errors import DesignError, FlestimateWarning, ValidationError, first_values
+from flestimate.errors import (
+    DesignError,
+    FlestimateWarning,
+    ValidationError,
+    first_values,
+    strata_have,
+)
 
 __all__ = ["check_rho", "replicate_factors"]
 
@@ -51,7 +57,7 @@ def _jackknife(design: Any, method: str) -> tuple[JackknifeFactors, float, np.nd
     adjust = lone & (rule == "adjust")
     if lone.any() and rule == "fail":  # the design already refuses this; kept for safety
         raise DesignError(
-            f"{int(lone.sum())} strata have a single PSU (first: "
+            f"{strata_have(int(lone.sum()))} a single PSU (first: "
             f"{first_values(s.strata_labels[np.flatnonzero(lone)][:5])}). Choose lonely_psu= "
             "when building the design."
         )
