@@ -14,6 +14,7 @@ Checks that need the data (do the columns exist?) are done by
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -161,6 +162,27 @@ class Config:
 
 def _err(key: str, found: Any, allowed: str) -> ConfigError:
     return ConfigError(f"{key}: found {shown(found)} ({type(found).__name__}); {allowed}")
+
+
+def _check_finite(value: Any, key: str = "", depth: int = 0) -> None:
+    """Refuse a number that is not finite (``.nan``, ``.inf``) or beyond the float range,
+    anywhere in the config: a NaN threshold turns every comparison with it false (so
+    ``cv_suppress: .nan`` suppressed nothing) and an infinite period made the stock 0."""
+    if depth > 60:
+        raise ConfigError(f"{key or 'config'}: nested more than 60 levels deep; flatten it")
+    if isinstance(value, bool):
+        return
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _err(key or "config", value, "expected a finite number (not .nan or .inf)")
+    if isinstance(value, int) and abs(value) > 1e300:
+        raise _err(key or "config", value, "expected a number of at most 1e300 in size")
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            name = k if isinstance(k, str) else shown(k)
+            _check_finite(v, f"{key}.{name[:60]}" if key else name[:60], depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_finite(v, f"{key}[{i}]", depth + 1)
 
 
 def _check_keys(section: Mapping, key: str, allowed: Iterable[str], required: Iterable[str] = ()):
@@ -449,6 +471,7 @@ def parse_config(raw: Any, *, base_dir: Path | str = ".", path: Path | None = No
     if not isinstance(raw, Mapping):
         raise _err("config", raw, "expected a YAML mapping with at least 'input', 'design' and 'tables'")
     _check_keys(raw, "", _TOP_KEYS, required=("input", "design"))
+    _check_finite(raw)
 
     inp = raw["input"]
     if isinstance(inp, str):

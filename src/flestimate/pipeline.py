@@ -375,6 +375,18 @@ def _add_columns(frame: pd.DataFrame, config: Config, indicators: set[str],
         dcol = config.duration.variable
         T = config.duration.period
         d = pd.to_numeric(frame[dcol], errors="coerce").to_numpy(dtype=float)
+        outside = np.isfinite(d) & ((d < 0) | (d > T))
+        if outside.any():
+            # a "don't know" code (99) or -1 is no duration: clipping it to T or 0 would
+            # be a silent guess, so it is missing (counted for the full period below)
+            codes = ", ".join(f"{v:g}" for v in np.unique(d[outside])[:5])
+            warnings_out.append({
+                "code": "duration_out_of_range",
+                "severity": "warning",
+                "message": (f"{int(outside.sum())} values of {dcol!r} are outside [0, {T:g}] "
+                            f"(e.g. {codes}); they are treated as missing"),
+            })
+            d = np.where(outside, np.nan, d)
         for ind in sorted(indicators):
             y = pd.to_numeric(frame[ind], errors="coerce").to_numpy(dtype=float)
             pos = y > 0
@@ -387,7 +399,7 @@ def _add_columns(frame: pd.DataFrame, config: Config, indicators: set[str],
                                 f"{dcol!r}; they count for the full period (T = {T:g}) in the "
                                 f"stock on any given day"),
                 })
-            share = np.where(np.isfinite(d), np.clip(d, 0, T) / T, 1.0)
+            share = np.where(np.isfinite(d), d / T, 1.0)
             new[f"{ind}{_STOCK_SUFFIX}"] = np.where(np.isfinite(y), y * share, np.nan)
     return frame.assign(**new), pop_cols
 
@@ -672,7 +684,8 @@ def run_pipeline(config: Config, *, progress: Progress | None = None) -> RunResu
     Prevalence per ``scale`` of population ``P`` (a 0/1 domain column):
     ``R = scale * sum(w y P) / sum(w P)``, estimated as a domain ratio of the full
     design (Taylor-linearised or replicate variance). Number of persons:
-    ``Y = sum(w y P)``. Stock on any given day: ``S = sum(w y P min(d, T) / T)``.
+    ``Y = sum(w y P)``. Stock on any given day: ``S = sum(w y P d / T)``, with ``d`` the
+    duration; a ``d`` missing or outside ``[0, T]`` (a "don't know" code) counts as ``T``.
 
     References
     ----------
