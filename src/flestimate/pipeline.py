@@ -23,10 +23,12 @@ window of length ``T``.
 from __future__ import annotations
 
 import contextlib
+import csv
 import dataclasses
 import difflib
 import hashlib
 import inspect
+import io
 import platform
 import sys
 import threading
@@ -41,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from flestimate.config import Config, TableSpec, check_columns
-from flestimate.errors import ConfigError, DomainWarning, FlestimateWarning
+from flestimate.errors import ConfigError, DomainWarning, FlestimateWarning, shown
 from flestimate.estimation.domains import encode_domains
 from flestimate.report.disclosure import (
     IDENTIFIER_MAX_MEDIAN,
@@ -173,6 +175,31 @@ def _margin_tables(step: Any, totals: pd.DataFrame, key: str) -> dict[str, Any]:
     return out
 
 
+def _read_totals(step: Any) -> pd.DataFrame:
+    """The totals CSV of a weighting step: UTF-8, not empty, each column named once."""
+    where = f"{step.key}.totals: {step.totals.name}"
+    try:
+        text = step.totals.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{where} is not a UTF-8 text file ({exc.reason} at byte {exc.start}); "
+                          f"save it as CSV UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{where} cannot be read ({exc.strerror or exc})") from None
+    header = next(csv.reader(io.StringIO(text)), [])
+    if not text.strip() or not header:
+        raise ConfigError(f"{where} is empty; it needs a header row (the margin columns and "
+                          f"'count') and one row per cell")
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        raise ConfigError(f"{where}: column {shown(twice[0])} appears more than once in the "
+                          f"header; name each column once")
+    try:
+        return pd.read_csv(io.StringIO(text))
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise ConfigError(f"{where} is not a readable CSV file "
+                          f"({shown(str(exc).splitlines()[0] if str(exc) else exc, 120)})") from None
+
+
 def _call_weighting(design: Any, step: Any) -> Any:
     import flestimate
 
@@ -182,7 +209,7 @@ def _call_weighting(design: Any, step: Any) -> Any:
     names = [p for p in params if p != "design"]
     kwargs = dict(step.options)
     if step.totals is not None:
-        table = pd.read_csv(step.totals)
+        table = _read_totals(step)
         if step.step == "rake":
             kwargs["margins"] = _margin_tables(step, table, "margins")
         elif step.step == "calibrate":
@@ -205,7 +232,17 @@ def _call_weighting(design: Any, step: Any) -> Any:
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise ConfigError(f"{step.key}.{k}: unknown option of flestimate.{fname}; {hint}"
                               f"its options are: {', '.join(names)}")
-    return fn(design, **kwargs)
+    required = [p for p, v in params.items() if p != "design" and v.default is v.empty
+                and v.kind in (v.KEYWORD_ONLY, v.POSITIONAL_OR_KEYWORD) and p not in kwargs]
+    if required:
+        raise ConfigError(f"{step.key}: the {step.step} step needs the option"
+                          f"{'s' if len(required) > 1 else ''} {', '.join(required)} "
+                          f"(see flestimate.{fname}); add {required[0]}: ... under the step")
+    try:
+        return fn(design, **kwargs)
+    except (TypeError, AttributeError) as exc:  # an option of the wrong kind (a number for a list, ...)
+        raise ConfigError(f"{step.key}: flestimate.{fname} cannot use these options: "
+                          f"{shown(str(exc), 200)}") from None
 
 
 def _read_options(config: Config) -> dict[str, Any]:

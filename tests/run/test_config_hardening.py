@@ -98,3 +98,106 @@ def test_durations_outside_the_period_are_missing_with_a_count(sample):
     assert res.headline["stock"]["estimate"] == pytest.approx(ref.headline["stock"]["estimate"],
                                                               rel=1e-12)
     assert not [w for w in ref.warnings if w.get("code") == "duration_out_of_range"]
+
+
+# ------------------------------------------------------------------ defect 10: named errors
+
+
+def run_cli(cfg: Path, capsys, *extra: str) -> tuple[int, str]:
+    code = main(["run", str(cfg), "--out", str(cfg.parent / "out"), "-q", *extra])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return code, err
+
+
+@pytest.mark.parametrize(
+    ("filter_text", "match"),
+    [
+        ("(" * 300 + "age >= 18" + ")" * 300, r"populations\.adults: filter .* nested more than 50"),
+        ("not " * 400 + "worked", r"populations\.adults: filter .* nested more than 50"),
+        (" or ".join(["age == 18"] * 20_000), r"populations\.adults: filter .* is 259,996 characters"),
+    ],
+)
+def test_deep_or_long_filters_are_config_errors(sample, capsys, filter_text, match):
+    edit(sample, "adults: age >= 18", f"adults: '{filter_text}'")
+    with pytest.raises(ConfigError, match=match) as exc:
+        load_config(sample)
+    assert len(str(exc.value)) < 400
+    assert run_cli(sample, capsys)[0] == 2
+
+
+def test_filter_at_the_depth_limit_still_parses(sample):
+    edit(sample, "adults: age >= 18", "adults: '" + "(" * 49 + "age >= 18" + ")" * 49 + "'")
+    assert load_config(sample).populations["adults"].columns == ("age",)
+
+
+def test_nonresponse_step_without_options(sample, capsys):
+    edit(sample, "  - step: poststratify\n    totals: margins.csv\n", "  - step: nonresponse\n")
+    code, err = run_cli(sample, capsys)
+    assert code == 2
+    assert "weighting[0]: the nonresponse step needs the options responded, cells" in err
+
+
+def test_weighting_option_of_the_wrong_kind(sample, capsys):
+    edit(sample, "    totals: margins.csv\n",
+         "    totals: margins.csv\n  - step: trim\n    upper: [1]\n")
+    code, err = run_cli(sample, capsys)
+    assert code == 2
+    assert "weighting[1]: flestimate.trim_weights cannot use these options" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (b"", r"weighting\[0\]\.totals: margins\.csv is empty"),
+        (b"\n\n", r"weighting\[0\]\.totals: margins\.csv is empty"),
+        ("region,sex,count\nNord-\xe9st,1,10\n".encode("latin-1"),
+         r"margins\.csv is not a UTF-8 text file"),
+        (b"region,count,count\nA,1,2\n", r"margins\.csv: column 'count' appears more than once"),
+    ],
+)
+def test_bad_totals_csv(sample, capsys, content, match):
+    (sample.parent / "margins.csv").write_bytes(content)
+    code, err = run_cli(sample, capsys)
+    assert code == 2
+    assert re.search(match, err), err
+
+
+def test_output_move_failure_is_a_named_error(sample, capsys, monkeypatch):
+    """--out at a mount point, or a file that cannot be renamed into place (EBUSY)."""
+    import errno
+    import os
+
+    from flestimate.report import folder
+
+    real = os.replace
+
+    def busy(src, dst, *args, **kwargs):
+        if folder.STAGING_PREFIX in str(src):
+            raise OSError(errno.EBUSY, "Device or resource busy", str(dst))
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(folder.os, "replace", busy)
+    code, err = run_cli(sample, capsys)
+    assert code == 2
+    assert "cannot be written (Device or resource busy" in err
+    out = sample.parent / "out"
+    assert not any(p.name.startswith(folder.STAGING_PREFIX) for p in out.iterdir()) \
+        if out.exists() else True
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["--margin", "1e-300"], r"--margin: found 1e-300 .* an infinite number of respondents"),
+        (["--margin", "1e-9"], r"--margin: found 1e-09 .* more than 10,000,000,000 respondents"),
+        (["--margin", "0.001", "--deff", "1e308"], r"--deff: found 1e\+308; .* at most 1000"),
+        (["--margin", "0.001", "--deff", "nan"], r"--deff: found nan"),
+        (["--margin", "nan"], r"--margin: found nan"),
+    ],
+)
+def test_plan_refuses_out_of_range_options(capsys, args, match):
+    assert main(["plan", "--prevalence", "0.0035", *args]) == 2
+    err = capsys.readouterr().err
+    assert re.search(match, err), err
+    assert "Traceback" not in err
