@@ -307,6 +307,14 @@ def _parse_design(raw: Any) -> DesignSpec:
             _str_list(w, "design.replicate.weights")
         else:
             _str(w, "design.replicate.weights")
+            if len(w) > 200:
+                raise _err("design.replicate.weights", w, "expected a regular expression of at "
+                           "most 200 characters (e.g. '^rw_[0-9]+$') or a list of columns")
+            try:
+                re.compile(w)
+            except re.error as exc:
+                raise _err("design.replicate.weights", w, f"expected a regular expression "
+                           f"(e.g. '^rw_[0-9]+$'): {exc}") from None
         _choice(rep["method"], "design.replicate.method", REPLICATE_METHODS)
         for k in ("strata", "psu", "fpc"):
             if sec.get(k) is not None:

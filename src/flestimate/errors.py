@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -135,7 +136,8 @@ def first_values(values: Iterable[Any] | Sequence[Any], limit: int = 5) -> str:
         if i == limit:
             out.append("...")
             break
-        out.append(shown(v) if isinstance(v, str) else shown(v).strip("'"))
+        plain = isinstance(v, (str, list, tuple, dict, set, frozenset, int))
+        out.append(shown(v) if plain else str(v)[:60])
     return ", ".join(out)
 
 
@@ -188,7 +190,9 @@ def shown(value: Any, limit: int = 60) -> str:
             return put(f"<an integer of about {int(v.bit_length() * 0.30103) + 1} digits>")
         if isinstance(v, (int, float, bool, datetime.date)) or v is None:
             return put(str(v) if isinstance(v, datetime.date) else repr(v))
-        return put(f"<{type(v).__name__}>")
+        if isinstance(v, numbers.Number):  # numpy scalars: 2, not np.int64(2)
+            return put(str(v))
+        return put(repr(v))  # other scalars (pd.NA, Decimal, ...) have short reprs
 
     walk(value, frozenset())
     text = "".join(parts)

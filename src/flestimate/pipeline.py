@@ -30,6 +30,7 @@ import hashlib
 import inspect
 import io
 import platform
+import re
 import sys
 import threading
 import time
@@ -272,11 +273,18 @@ def _build_design(frame: pd.DataFrame, config: Config) -> Any:
         rep = dict(d.replicate)
         weights = rep.pop("weights")
         if isinstance(weights, str):
-            prefix = weights
-            weights = [c for c in frame.columns if str(c).startswith(prefix) and c != d.weight]
+            # a regular expression searched in each column name (as documented and as
+            # ReplicateDesign reads it); a plain prefix such as "rw_" has no metacharacter
+            pattern = re.compile(weights)
+            if pattern.search(str(d.weight)):
+                raise ConfigError(f"design.replicate.weights: the pattern {shown(weights)} also "
+                                  f"matches the weight column {shown(d.weight)}; anchor it so that it "
+                                  f"matches the replicate weights only (e.g. '^rw_[0-9]+$')")
+            weights = [c for c in frame.columns if pattern.search(str(c))]
             if not weights:
-                raise ConfigError(f"design.replicate.weights: no column starts with {prefix!r}; "
-                                  f"give the prefix of the replicate weight columns or a list")
+                raise ConfigError(f"design.replicate.weights: the regular expression "
+                                  f"{shown(pattern.pattern)} matches no column "
+                                  f"(e.g. '^rw_' for rw_1, rw_2, ...); give a pattern or a list")
         else:
             missing = [c for c in weights if c not in frame.columns]
             if missing:

@@ -201,3 +201,66 @@ def test_plan_refuses_out_of_range_options(capsys, args, match):
     err = capsys.readouterr().err
     assert re.search(match, err), err
     assert "Traceback" not in err
+
+
+# ------------------------------------------------------------------ defect 11
+
+
+def _replicate_config(tmp_path: Path, weights) -> dict:
+    frame = pd.read_parquet(SAMPLE / "fl_survey.parquet")
+    path = tmp_path / "rep.parquet"
+    if not path.exists():
+        rng = np.random.default_rng(7)
+        codes, idx = np.unique(frame["psu"].to_numpy(), return_inverse=True)
+        factors = rng.poisson(1.0, size=(10, len(codes))).astype(float)
+        reps = {f"rw_{r + 1}": frame["w_final"].to_numpy() * factors[r, idx] for r in range(10)}
+        # a column whose name holds "rw_" but not at the start: the anchored pattern skips it
+        reps["brw_flag"] = np.ones(len(frame))
+        pd.concat([frame, pd.DataFrame(reps)], axis=1).to_parquet(path)
+    return {
+        "input": {"path": str(path)}, "mapping": str(SAMPLE / "mapping.yaml"),
+        "design": {"weight": "w_final", "replicate": {"weights": weights, "method": "bootstrap"}},
+        "sensitivity": False, "tables": [{"name": "national"}],
+    }
+
+
+def test_replicate_weights_are_a_regular_expression(tmp_path):
+    listed = run_pipeline(parse_config(_replicate_config(
+        tmp_path, [f"rw_{r}" for r in range(1, 11)]), base_dir=tmp_path))
+    by_regex = run_pipeline(parse_config(_replicate_config(tmp_path, r"^rw_\d+$"),
+                                         base_dir=tmp_path))
+    assert by_regex.headline["prevalence"] == listed.headline["prevalence"]
+    assert listed.headline["prevalence"]["se"] > 0
+
+
+@pytest.mark.parametrize(
+    ("weights", "match"),
+    [
+        ("w", r"design\.replicate\.weights: the pattern 'w' also matches the weight column"),
+        ("^zz", r"design\.replicate\.weights: the regular expression '\^zz' matches no column"),
+    ],
+)
+def test_replicate_pattern_refused_with_data(tmp_path, weights, match):
+    cfg = parse_config(_replicate_config(tmp_path, weights), base_dir=tmp_path)
+    with pytest.raises(ConfigError, match=match):
+        run_pipeline(cfg)
+
+
+def test_replicate_pattern_checked_at_load(tmp_path):
+    with pytest.raises(ConfigError, match=r"design\.replicate\.weights: .*regular expression"):
+        parse_config(_replicate_config(tmp_path, "rw_[0-9"), base_dir=tmp_path)
+
+
+def test_any_positive_scale_works_end_to_end(sample, capsys):
+    edit(sample, "scale: 1000", "scale: 100000")
+    edit(sample, "sensitivity: true", "sensitivity: false")
+    out = sample.parent / "out"
+    assert main(["run", str(sample), "--out", str(out), "-q"]) == 0
+    nat = pd.read_csv(out / "national.csv")
+    row = nat[nat["statistic"] == "prevalence"].iloc[0]
+    assert row["unit"] == "per 100,000 of the total population"
+    persons = nat[nat["statistic"] == "total"].iloc[0]
+    # prevalence per 100,000 = 100,000 x persons / population
+    assert row["estimate"] == pytest.approx(1e5 * persons["estimate"] / persons["n_weighted"],
+                                            rel=1e-9)
+    assert "per 100,000" in (out / "report.html").read_text(encoding="utf-8")
