@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,14 +15,6 @@ from flestimate.errors import ConfigError
 from flestimate.pipeline import run_pipeline
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
-
-
-@pytest.fixture
-def sample(tmp_path: Path) -> Path:
-    """A copy of the bundled sample (config, mapping, survey, margins) in ``tmp_path``."""
-    for name in ("example.yaml", "mapping.yaml", "fl_survey.sav", "fl_survey.csv", "margins.csv"):
-        shutil.copy(SAMPLE / name, tmp_path / name)
-    return tmp_path / "example.yaml"
 
 
 def edit(cfg: Path, old: str, new: str) -> Path:

@@ -250,6 +250,17 @@ def _as_tuple(value: Any) -> tuple[Any, ...]:
     return (value,)
 
 
+def _plain_code(value: Any) -> bool:
+    """A code or value a data column can hold: text, a finite float or a 64-bit integer."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    if isinstance(value, float):
+        return bool(np.isfinite(value))
+    return isinstance(value, str)
+
+
 def _in_codes(code: Any, codes: tuple[Any, ...]) -> bool:
     for c in codes:
         try:
@@ -277,7 +288,14 @@ def _build(raw: dict[str, Any], src: str) -> QuestionnaireMapping:
         raise MappingError(
             f"{src}: key 'framework' is missing; set it to 'ilo-2012' or 'icls-2018'."
         )
-    fw = get_framework(str(raw["framework"]), where=f"{src}: framework")
+    fid = raw["framework"]
+    fw = get_framework(fid if isinstance(fid, str) else shown(fid), where=f"{src}: framework")
+    for section in ("codes", "settings", "columns", "values", "indicators"):
+        if raw.get(section) is not None and not isinstance(raw[section], dict):
+            raise MappingError(
+                f"{src}: {section}: found {shown(raw[section])}; expected a mapping of keys to "
+                f"values (indented 'key: value' lines)."
+            )
 
     # codes
     codes_raw = {_norm_key(k): v for k, v in (raw.get("codes") or {"yes": [1], "no": [2]}).items()}
@@ -291,7 +309,7 @@ def _build(raw: dict[str, Any], src: str) -> QuestionnaireMapping:
         raise MappingError(f"{src}: codes.yes is empty; list the code(s) that mean yes, e.g. [1].")
     for k in CODE_KEYS:
         for v in getattr(codes, k):
-            if isinstance(v, (bool, list, dict)) or v is None:
+            if not _plain_code(v):
                 raise MappingError(
                     f"{src}: codes.{k}: {shown(v)} is not a code; give numbers or strings."
                 )
@@ -416,6 +434,13 @@ def _build(raw: dict[str, Any], src: str) -> QuestionnaireMapping:
                 f"{src}: values: unknown key {shown(k)}; valid keys: {', '.join(VALUE_KEYS)}."
             )
     values = {k: _as_tuple(values_raw.get(k, DEFAULT_VALUES[k])) for k in VALUE_KEYS}
+    for k, vals in values.items():
+        bad_values = [v for v in vals if not _plain_code(v)]
+        if bad_values:
+            raise MappingError(
+                f"{src}: values.{k}: {shown(bad_values[0])} is not a value of a column; give "
+                f"numbers or strings."
+            )
 
     # indicators
     ind_raw = raw.get("indicators") or {}

@@ -126,8 +126,9 @@ def parse_yaml(text: str, *, name: str, error: type[Exception],
     -------
     The parsed value (``None`` for an empty document).
     """
-    loader = _BoundedLoader(text, max_depth)
+    loader = None
     try:
+        loader = _BoundedLoader(text, max_depth)  # refuses a control character at once
         node = loader.get_single_node()
         if node is None:
             return None
@@ -143,7 +144,8 @@ def parse_yaml(text: str, *, name: str, error: type[Exception],
     except RecursionError:  # pragma: no cover - the depth budget is far below the limit
         raise error(f"{name}: nested too deeply; flatten the structure") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_yaml_file(path: str | Path, *, error: type[Exception], what: str = "file",
