@@ -116,6 +116,7 @@ class TableSpec:
     ci_method: str
     level: float
     key: str
+    missing_domain: bool = False  # rows with a missing ``by`` value form a "Missing" domain
 
 
 @dataclass(frozen=True)
@@ -408,7 +409,7 @@ def _parse_tables(raw: Any, *, indicator, populations, ci_method, level) -> tupl
     if not isinstance(raw, list) or not raw:
         raise _err("tables", raw, "expected a non-empty list of tables, each with a 'name'")
     allowed = ("name", "title", "indicator", "population", "statistics", "by", "total",
-               "ci_method", "level")  # fmt: skip
+               "ci_method", "level", "missing_domain")  # fmt: skip
     tables = []
     seen: set[str] = set()
     for i, item in enumerate(raw):
@@ -423,7 +424,7 @@ def _parse_tables(raw: Any, *, indicator, populations, ci_method, level) -> tupl
             raise _err(f"{key}.name", name, "table names must be unique")
         seen.add(name)
         pop = item.get("population", "total")
-        if pop not in populations:
+        if not isinstance(pop, str) or pop not in populations:
             _choice(pop, f"{key}.population", list(populations))
         stats = item.get("statistics", ["prevalence", "total"])
         if isinstance(stats, str):
@@ -436,6 +437,10 @@ def _parse_tables(raw: Any, *, indicator, populations, ci_method, level) -> tupl
             raise _err(f"{key}.by", list(by),
                        "the 'share' statistic needs exactly one 'by' column (the distribution of "
                        "persons in forced labour over its categories)")
+        missing_domain = _bool(item.get("missing_domain", False), f"{key}.missing_domain")
+        if missing_domain and "share" in stats:
+            raise _err(f"{key}.missing_domain", True, "a 'share' table is the distribution over "
+                       "the known categories; remove missing_domain or the share statistic")
         tables.append(
             TableSpec(
                 name=name,
@@ -449,6 +454,7 @@ def _parse_tables(raw: Any, *, indicator, populations, ci_method, level) -> tupl
                 level=_number(item.get("level", level), f"{key}.level", lo=0, hi=1,
                               lo_open=True, hi_open=True),
                 key=key,
+                missing_domain=missing_domain,
             )
         )
     return tuple(tables)
@@ -510,7 +516,7 @@ def parse_config(raw: Any, *, base_dir: Path | str = ".", path: Path | None = No
     head = _mapping(raw.get("headline"), "headline")
     _check_keys(head, "headline", ("population",))
     headline_pop = head.get("population", "total")
-    if headline_pop not in populations:
+    if not isinstance(headline_pop, str) or headline_pop not in populations:
         _choice(headline_pop, "headline.population", list(populations))
 
     duration = None

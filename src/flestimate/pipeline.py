@@ -68,6 +68,8 @@ _WEIGHTING_FUNCTIONS = {
 _POP_PREFIX = "_pop_"
 _STOCK_SUFFIX = "_stock"
 _CAT_PREFIX = "_cat_"
+_MISSING_PREFIX = "_missing_as_domain_"
+MISSING_DOMAIN = "Missing"
 
 
 # ---------------------------------------------------------------- progress
@@ -416,6 +418,10 @@ def _add_columns(frame: pd.DataFrame, config: Config, indicators: set[str],
             col = f"{_CAT_PREFIX}{t.by[0]}"
             if col not in new:
                 new[col] = frame[t.by[0]].astype("category")
+    for t in config.tables:
+        if t.missing_domain:
+            for col in t.by:
+                new.setdefault(f"{_MISSING_PREFIX}{col}", _with_missing_domain(frame[col]))
     if config.duration is not None:
         dcol = config.duration.variable
         T = config.duration.period
@@ -447,6 +453,32 @@ def _add_columns(frame: pd.DataFrame, config: Config, indicators: set[str],
             share = np.where(np.isfinite(d), d / T, 1.0)
             new[f"{ind}{_STOCK_SUFFIX}"] = np.where(np.isfinite(y), y * share, np.nan)
     return frame.assign(**new), pop_cols
+
+
+def _with_missing_domain(values: pd.Series) -> pd.Series:
+    """``values`` as a categorical whose missing values (NaN, blank text) are the last
+    category, "Missing" (``tables[].missing_domain``): the domains then add up to the Total."""
+    blank = values.isna().to_numpy(dtype=bool)
+    if not isinstance(values.dtype, pd.CategoricalDtype) and _is_text(values):
+        blank |= values.astype("string").str.strip().fillna("").eq("").to_numpy(dtype=bool)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        levels = list(values.cat.categories)
+    else:
+        known = pd.unique(values[~blank])
+        try:
+            levels = sorted(known)
+        except TypeError:  # mixed types: keep the order of appearance
+            levels = list(known)
+    label = MISSING_DOMAIN
+    while label in levels:
+        label = f"({label})"
+    cat = pd.Categorical(values.where(~blank), categories=[*levels, label])
+    return pd.Series(cat, index=values.index).fillna(label)
+
+
+def _is_text(values: pd.Series) -> bool:
+    return bool(pd.api.types.is_string_dtype(values.dtype)
+                or pd.api.types.is_object_dtype(values.dtype))
 
 
 def _refuse_identifying_tables(frame: pd.DataFrame, config: Config,
@@ -506,8 +538,10 @@ def _build_table(design: Any, t: TableSpec, config: Config, pop_col: str | None,
         api_stat = "prevalence" if stat == "prevalence" else "total"
         scale = config.scale if stat == "prevalence" else 1.0
         if by:
-            f = _estimate(design, api_stat, y, by, pop_col, t.ci_method, t.level, scale, diags,
-                          config.na_rm)
+            est_by = [f"{_MISSING_PREFIX}{c}" for c in by] if t.missing_domain else by
+            f = _estimate(design, api_stat, y, est_by, pop_col, t.ci_method, t.level, scale,
+                          diags, config.na_rm)
+            f = f.rename(columns=dict(zip(est_by, by, strict=True)))
             pieces.append(tidy_rows(f, by=by, statistic=stat, scale=scale))
         if t.total or not by:
             f = _estimate(design, api_stat, y, [], pop_col, t.ci_method, t.level, scale, diags,

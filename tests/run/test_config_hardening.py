@@ -255,3 +255,52 @@ def test_any_positive_scale_works_end_to_end(sample, capsys):
     assert row["estimate"] == pytest.approx(1e5 * persons["estimate"] / persons["n_weighted"],
                                             rel=1e-9)
     assert "per 100,000" in (out / "report.html").read_text(encoding="utf-8")
+
+
+def _region_config(tmp_path: Path, missing_domain: bool | None) -> dict:
+    path = tmp_path / "holes.csv"
+    if not path.exists():
+        data = pd.read_csv(SAMPLE / "fl_survey.csv")
+        fl_rows = data.index[data["dur_months"].notna()]  # respondents in forced labour
+        data.loc[fl_rows[:40], "region"] = np.nan
+        data.loc[data.index[:500], "region"] = np.nan
+        data.to_csv(path, index=False)
+    table = {"name": "by_region", "by": ["region"], "statistics": ["total", "prevalence"]}
+    if missing_domain is not None:
+        table["missing_domain"] = missing_domain
+    return {"input": {"path": str(path)}, "mapping": str(SAMPLE / "mapping.yaml"),
+            "design": {"weight": "w_final", "strata": "stratum", "psu": "psu"},
+            "sensitivity": False, "tables": [table],
+            # nothing suppressed: the test adds the domains up
+            "reliability": {"min_n": 0, "cv_flag": 50, "cv_suppress": 100,
+                            "complementary": False}}
+
+
+def test_missing_by_values_as_their_own_domain(tmp_path):
+    res = run_pipeline(parse_config(_region_config(tmp_path, True), base_dir=tmp_path))
+    t = res.tables[0].frame
+    totals = t[t["statistic"] == "total"]
+    domains = totals[totals["region"].notna()]
+    total = totals.loc[totals["region"].isna(), "estimate"].iloc[0]
+    assert list(domains["region"].astype(str))[-1] == "Missing"
+    # with the missing domain, the domains add up to the Total
+    assert domains["estimate"].sum() == pytest.approx(total, rel=1e-9)
+    assert not [w for w in res.warnings if "belong to no domain" in str(w.get("message"))]
+
+    without = run_pipeline(parse_config(_region_config(tmp_path, None), base_dir=tmp_path))
+    t0 = without.tables[0].frame
+    tot0 = t0[t0["statistic"] == "total"]
+    dom0 = tot0[tot0["region"].notna()]
+    assert "Missing" not in set(dom0["region"].astype(str))
+    # the known regions are the same estimates either way; without the option they fall
+    # short of the Total by the missing domain
+    assert domains["estimate"].to_numpy()[:-1] == pytest.approx(dom0["estimate"].to_numpy(),
+                                                                rel=1e-9)
+    assert dom0["estimate"].sum() == pytest.approx(total - domains["estimate"].iloc[-1], rel=1e-9)
+
+
+def test_missing_domain_refused_for_a_share(tmp_path):
+    cfg = _region_config(tmp_path, True)
+    cfg["tables"][0]["statistics"] = ["share"]
+    with pytest.raises(ConfigError, match=r"tables\[0\]\.missing_domain: found True"):
+        parse_config(cfg, base_dir=tmp_path)
