@@ -1,7 +1,8 @@
 """The configuration of ``flestimate run``: YAML schema and validation.
 
-A config file is read with ``yaml.safe_load`` (no code is ever evaluated) and
-checked key by key. Every error names the key path (``tables[2].by[0]``), the
+A config file is read by :func:`flestimate.io.safe_yaml.read_yaml_file` (a safe
+loader: no code is ever evaluated; size, nesting and alias expansion are bounded) and
+checked key by key; a number that is not finite (``.nan``, ``.inf``) is refused anywhere. Every error names the key path (``tables[2].by[0]``), the
 value found and what is allowed; an unknown key suggests the closest known key.
 Relative paths are resolved against the folder of the config file. Filters
 (reference populations) are parsed by the safe language of :mod:`flestimate.expr`.
@@ -13,16 +14,16 @@ Checks that need the data (do the columns exist?) are done by
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from flestimate.errors import ConfigError
+from flestimate.errors import ConfigError, shown
 from flestimate.expr import ExpressionError, Filter
+from flestimate.io.safe_yaml import read_yaml_file
 
 __all__ = [
     "CI_METHODS",
@@ -115,6 +116,7 @@ class TableSpec:
     ci_method: str
     level: float
     key: str
+    missing_domain: bool = False  # rows with a missing ``by`` value form a "Missing" domain
 
 
 @dataclass(frozen=True)
@@ -159,22 +161,39 @@ class Config:
 # ---------------------------------------------------------------- helpers
 
 
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _err(key: str, found: Any, allowed: str) -> ConfigError:
-    return ConfigError(f"{key}: found {_show(found)} ({type(found).__name__}); {allowed}")
+    return ConfigError(f"{key}: found {shown(found)} ({type(found).__name__}); {allowed}")
+
+
+def _check_finite(value: Any, key: str = "", depth: int = 0) -> None:
+    """Refuse a number that is not finite (``.nan``, ``.inf``) or beyond the float range,
+    anywhere in the config: a NaN threshold turns every comparison with it false (so
+    ``cv_suppress: .nan`` suppressed nothing) and an infinite period made the stock 0."""
+    if depth > 60:
+        raise ConfigError(f"{key or 'config'}: nested more than 60 levels deep; flatten it")
+    if isinstance(value, bool):
+        return
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _err(key or "config", value, "expected a finite number (not .nan or .inf)")
+    if isinstance(value, int) and abs(value) > 1e300:
+        raise _err(key or "config", value, "expected a number of at most 1e300 in size")
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            name = k if isinstance(k, str) else shown(k)
+            _check_finite(v, f"{key}.{name[:60]}" if key else name[:60], depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_finite(v, f"{key}[{i}]", depth + 1)
 
 
 def _check_keys(section: Mapping, key: str, allowed: Iterable[str], required: Iterable[str] = ()):
     allowed = list(allowed)
     for k in section:
         if k not in allowed:
-            close = difflib.get_close_matches(str(k), allowed, n=1, cutoff=0.5)
+            name = shown(k).strip("'") if isinstance(k, str) else shown(k)
+            close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.5)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            where = f"{key}.{k}" if key else str(k)
+            where = f"{key}.{name}" if key else name
             raise ConfigError(
                 f"{where}: unknown key; {hint}allowed keys{' in ' + key if key else ''}: "
                 f"{', '.join(allowed)}"
@@ -252,13 +271,17 @@ def _str_list(value: Any, key: str) -> tuple[str, ...]:
 
 def _file(value: Any, key: str, base: Path) -> Path:
     _str(value, key)
-    p = Path(value).expanduser()
-    if not p.is_absolute():
-        p = base / p
-    if not p.is_file():
+    try:
+        p = Path(value).expanduser()
+        if not p.is_absolute():
+            p = base / p
+        found = p.is_file()
+    except (OSError, RuntimeError, ValueError):  # a name too long, a NUL byte, no home folder
+        found = False
+    if not found:
         raise ConfigError(
-            f"{key}: file not found: {value!r} (looked for {p}; relative paths are "
-            f"resolved against the config file's folder)"
+            f"{key}: file not found: {shown(value)} (looked in {shown(str(base), 200)}; "
+            f"relative paths are resolved against the config file's folder)"
         )
     return p
 
@@ -285,11 +308,19 @@ def _parse_design(raw: Any) -> DesignSpec:
             _str_list(w, "design.replicate.weights")
         else:
             _str(w, "design.replicate.weights")
+            if len(w) > 200:
+                raise _err("design.replicate.weights", w, "expected a regular expression of at "
+                           "most 200 characters (e.g. '^rw_[0-9]+$') or a list of columns")
+            try:
+                re.compile(w)
+            except re.error as exc:
+                raise _err("design.replicate.weights", w, f"expected a regular expression "
+                           f"(e.g. '^rw_[0-9]+$'): {exc}") from None
         _choice(rep["method"], "design.replicate.method", REPLICATE_METHODS)
         for k in ("strata", "psu", "fpc"):
             if sec.get(k) is not None:
                 raise ConfigError(
-                    f"design.{k}: found {sec[k]!r} together with design.replicate; a replicate "
+                    f"design.{k}: found {shown(sec[k])} together with design.replicate; a replicate "
                     f"design carries its design in the replicate weights: remove design.{k}"
                 )
     weight = _str(sec.get("weight"), "design.weight")
@@ -378,7 +409,7 @@ def _parse_tables(raw: Any, *, indicator, populations, ci_method, level) -> tupl
     if not isinstance(raw, list) or not raw:
         raise _err("tables", raw, "expected a non-empty list of tables, each with a 'name'")
     allowed = ("name", "title", "indicator", "population", "statistics", "by", "total",
-               "ci_method", "level")  # fmt: skip
+               "ci_method", "level", "missing_domain")  # fmt: skip
     tables = []
     seen: set[str] = set()
     for i, item in enumerate(raw):
@@ -393,7 +424,7 @@ def _parse_tables(raw: Any, *, indicator, populations, ci_method, level) -> tupl
             raise _err(f"{key}.name", name, "table names must be unique")
         seen.add(name)
         pop = item.get("population", "total")
-        if pop not in populations:
+        if not isinstance(pop, str) or pop not in populations:
             _choice(pop, f"{key}.population", list(populations))
         stats = item.get("statistics", ["prevalence", "total"])
         if isinstance(stats, str):
@@ -406,6 +437,10 @@ def _parse_tables(raw: Any, *, indicator, populations, ci_method, level) -> tupl
             raise _err(f"{key}.by", list(by),
                        "the 'share' statistic needs exactly one 'by' column (the distribution of "
                        "persons in forced labour over its categories)")
+        missing_domain = _bool(item.get("missing_domain", False), f"{key}.missing_domain")
+        if missing_domain and "share" in stats:
+            raise _err(f"{key}.missing_domain", True, "a 'share' table is the distribution over "
+                       "the known categories; remove missing_domain or the share statistic")
         tables.append(
             TableSpec(
                 name=name,
@@ -419,6 +454,7 @@ def _parse_tables(raw: Any, *, indicator, populations, ci_method, level) -> tupl
                 level=_number(item.get("level", level), f"{key}.level", lo=0, hi=1,
                               lo_open=True, hi_open=True),
                 key=key,
+                missing_domain=missing_domain,
             )
         )
     return tuple(tables)
@@ -449,6 +485,7 @@ def parse_config(raw: Any, *, base_dir: Path | str = ".", path: Path | None = No
     if not isinstance(raw, Mapping):
         raise _err("config", raw, "expected a YAML mapping with at least 'input', 'design' and 'tables'")
     _check_keys(raw, "", _TOP_KEYS, required=("input", "design"))
+    _check_finite(raw)
 
     inp = raw["input"]
     if isinstance(inp, str):
@@ -479,7 +516,7 @@ def parse_config(raw: Any, *, base_dir: Path | str = ".", path: Path | None = No
     head = _mapping(raw.get("headline"), "headline")
     _check_keys(head, "headline", ("population",))
     headline_pop = head.get("population", "total")
-    if headline_pop not in populations:
+    if not isinstance(headline_pop, str) or headline_pop not in populations:
         _choice(headline_pop, "headline.population", list(populations))
 
     duration = None
@@ -522,7 +559,7 @@ def parse_config(raw: Any, *, base_dir: Path | str = ".", path: Path | None = No
 
 
 def load_config(path: str | Path) -> Config:
-    """Read and validate a YAML config file (``yaml.safe_load``: no code is evaluated).
+    """Read and validate a YAML config file (a safe, bounded loader: no code is evaluated).
 
     Parameters
     ----------
@@ -541,15 +578,7 @@ def load_config(path: str | Path) -> Config:
     p = Path(path).expanduser()
     if not p.is_file():
         raise ConfigError(f"config file not found: {str(path)!r}; create one with 'flestimate init DATA'")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{p.name}: not valid YAML{where}: {problem}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{p.name}: not a UTF-8 text file ({exc.reason})") from None
+    raw = read_yaml_file(p, error=ConfigError, what="config file")
     if raw is None:
         raise ConfigError(f"{p.name}: the config file is empty; create one with 'flestimate init DATA'")
     return parse_config(raw, base_dir=p.resolve().parent, path=p.resolve())
@@ -558,7 +587,7 @@ def load_config(path: str | Path) -> Config:
 def _missing(key: str, col: str, columns: list[str], what: str) -> ConfigError:
     close = difflib.get_close_matches(col, columns, n=1, cutoff=0.6)
     hint = f"did you mean {close[0]!r}? " if close else ""
-    return ConfigError(f"{key}: {what} {col!r} is not a column of the data; {hint}"
+    return ConfigError(f"{key}: {what} {shown(col)} is not a column of the data; {hint}"
                        f"the data has {len(columns)} columns")
 
 
@@ -600,7 +629,7 @@ def check_columns(config: Config, columns: Iterable[str], *, indicators: Iterabl
             close = difflib.get_close_matches(t.indicator, inds, n=1, cutoff=0.5)
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise ConfigError(
-                f"{t.key}.indicator: unknown indicator {t.indicator!r}; {hint}"
+                f"{t.key}.indicator: unknown indicator {shown(t.indicator)}; {hint}"
                 f"the classifier produced: {', '.join(inds[:12])}"
             )
         for j, col in enumerate(t.by):

@@ -8,7 +8,9 @@ count, first offending values or rows) and the fix.
 
 from __future__ import annotations
 
+import datetime
 import difflib
+import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +34,7 @@ __all__ = [
     "closest_name",
     "strata_have",
     "first_values",
+    "shown",
 ]
 
 
@@ -124,19 +127,82 @@ class Diagnostic:
 
 
 def first_values(values: Iterable[Any] | Sequence[Any], limit: int = 5) -> str:
-    """Format the first ``limit`` items of ``values`` for an error message: ``"17, 402, 9001, ..."``."""
+    """Format the first ``limit`` items of ``values`` for an error message: ``"17, 402, 9001, ..."``.
+
+    Each item is shown by :func:`shown` (at most 60 characters), so a message stays short
+    whatever the values hold.
+    """
     out = []
     for i, v in enumerate(values):
         if i == limit:
             out.append("...")
             break
-        out.append(repr(v) if isinstance(v, str) else str(v))
+        plain = isinstance(v, (str, list, tuple, dict, set, frozenset, int))
+        out.append(shown(v) if plain else str(v)[:60])
     return ", ".join(out)
 
 
 def strata_have(count: int) -> str:
     """``"1 stratum has"`` or ``"3 strata have"``: the subject of a message about strata."""
     return "1 stratum has" if count == 1 else f"{count:,} strata have"
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """A ``repr``-like text of ``value`` for a message, at most ``limit`` characters.
+
+    The text is built while walking ``value`` and the walk stops as soon as ``limit`` is
+    reached, so a huge or deeply nested object (a YAML alias bomb, a 2 MB filter) costs
+    no more than a short one; ``repr(value)[:limit]`` would build the whole text first.
+    Self-containing lists and dicts are shown as ``[...]``/``{...}``.
+
+    Examples
+    --------
+    >>> shown("age >= 18")
+    "'age >= 18'"
+    >>> shown(list(range(10**6)), limit=20)
+    '[0, 1, 2, 3, 4, 5...'
+    """
+    parts: list[str] = []
+    budget = [limit + 4]  # stop the walk a little past the limit; the cut is exact below
+
+    def put(text: str) -> bool:
+        parts.append(text[: budget[0]])
+        budget[0] -= len(text)
+        return budget[0] > 0
+
+    def walk(v: Any, active: frozenset[int]) -> bool:
+        if isinstance(v, (list, tuple, set, frozenset, dict)):
+            if id(v) in active:
+                return put("[...]" if not isinstance(v, dict) else "{...}")
+            inner = active | {id(v)}
+            opening, closing = (("{", "}") if isinstance(v, (dict, set, frozenset))
+                                else ("(", ")") if isinstance(v, tuple) else ("[", "]"))
+            if not put(opening):
+                return False
+            for i, item in enumerate(v.items() if isinstance(v, dict) else v):
+                if i and not put(", "):
+                    return False
+                if isinstance(v, dict):
+                    if not (walk(item[0], inner) and put(": ") and walk(item[1], inner)):
+                        return False
+                elif not walk(item, inner):
+                    return False
+            return put(closing)
+        if isinstance(v, str):
+            text = repr(v[: budget[0] + 2])
+            return put(text if len(v) <= budget[0] + 2 else text[:-1])
+        if isinstance(v, int) and not isinstance(v, bool) and v.bit_length() > 64:
+            # str() of a huge int is slow (and refused above 4300 digits)
+            return put(f"<an integer of about {int(v.bit_length() * 0.30103) + 1} digits>")
+        if isinstance(v, (int, float, bool, datetime.date)) or v is None:
+            return put(str(v) if isinstance(v, datetime.date) else repr(v))
+        if isinstance(v, numbers.Number):  # numpy scalars: 2, not np.int64(2)
+            return put(str(v))
+        return put(repr(v))  # other scalars (pd.NA, Decimal, ...) have short reprs
+
+    walk(value, frozenset())
+    text = "".join(parts)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def closest_name(value: Any, names: Iterable[str], cutoff: float = 0.5) -> str | None:

@@ -40,9 +40,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from flestimate.errors import ConfigError
+from flestimate.errors import ConfigError, shown
 
-__all__ = ["ExpressionError", "Filter", "parse_filter"]
+__all__ = ["MAX_FILTER_CHARS", "MAX_FILTER_DEPTH", "ExpressionError", "Filter", "parse_filter"]
+
+#: longest filter text accepted: a reference population is a few conditions, and a
+#: 2.7 MB filter (200,000 terms) once took minutes and gigabytes and was copied into
+#: every output
+MAX_FILTER_CHARS = 10_000
+#: deepest nesting of parentheses and 'not' (the parser is recursive)
+MAX_FILTER_DEPTH = 50
 
 
 class ExpressionError(ConfigError):
@@ -98,7 +105,7 @@ class _Tok:
 def _fail(source: str, pos: int, why: str) -> ExpressionError:
     near = source[pos:pos + 12]
     where = f"at position {pos + 1} (near {near!r})" if near.strip() else "at the end"
-    return ExpressionError(f"filter {source!r}: {why} {where}")
+    return ExpressionError(f"filter {shown(source, 80)}: {why} {where}")
 
 
 def _unescape(body: str) -> str:
@@ -131,7 +138,7 @@ def _tokenize(source: str) -> list[_Tok]:
         elif kind == "name":
             low = text.lower()
             if text.startswith("__"):
-                raise _fail(source, pos, f"names starting with '__' are not allowed ({text!r})")
+                raise _fail(source, pos, f"names starting with '__' are not allowed ({shown(text)})")
             if low in _FORBIDDEN_WORDS:
                 raise _fail(source, pos, _FORBIDDEN_WORDS[low])
             if low in _KEYWORDS:
@@ -199,6 +206,13 @@ class _Parser:
         self.source = source
         self.toks = _tokenize(source)
         self.i = 0
+        self.depth = 0
+
+    def deeper(self, tok: _Tok) -> None:
+        self.depth += 1
+        if self.depth > MAX_FILTER_DEPTH:
+            raise self.error(tok, f"parentheses and 'not' are nested more than "
+                                  f"{MAX_FILTER_DEPTH} levels deep; simplify the filter")
 
     def peek(self) -> _Tok:
         return self.toks[self.i]
@@ -219,11 +233,11 @@ class _Parser:
 
     @staticmethod
     def _show(tok: _Tok) -> str:
-        return "the end of the filter" if tok.kind == "end" else repr(tok.text)
+        return "the end of the filter" if tok.kind == "end" else shown(tok.text)
 
     def parse(self):
         if self.peek().kind == "end":
-            raise ExpressionError(f"filter {self.source!r} is empty; write e.g. 'age >= 18'")
+            raise ExpressionError(f"filter {shown(self.source, 80)} is empty; write e.g. 'age >= 18'")
         node = self.or_expr()
         tok = self.peek()
         if tok.kind != "end":
@@ -248,15 +262,20 @@ class _Parser:
         tok = self.peek()
         if tok.kind == "kw" and tok.value == "not":
             self.next()
-            return _Not(self.not_expr())
+            self.deeper(tok)
+            node = _Not(self.not_expr())
+            self.depth -= 1
+            return node
         return self.predicate()
 
     def predicate(self):
         tok = self.peek()
         if tok.kind == "op" and tok.value == "(":
             self.next()
+            self.deeper(tok)
             node = self.or_expr()
             self.expect_op(")")
+            self.depth -= 1
             return node
         left = self.operand()
         tok = self.peek()
@@ -390,14 +409,20 @@ class Filter:
     def __init__(self, source: str):
         if not isinstance(source, str):
             raise ExpressionError(
-                f"a filter must be text such as 'age >= 18', found {type(source).__name__} {source!r}"
+                f"a filter must be text such as 'age >= 18', found {type(source).__name__} {shown(source, 80)}"
+            )
+        if len(source) > MAX_FILTER_CHARS:
+            raise ExpressionError(
+                f"filter {shown(source, 80)} is {len(source):,} characters long; at most "
+                f"{MAX_FILTER_CHARS:,} are allowed. Define the population by a column of the "
+                f"data (e.g. an indicator computed beforehand) instead"
             )
         self.source = source
         self._tree = _Parser(source).parse()
         self.columns = tuple(dict.fromkeys(_columns(self._tree)))
 
     def __repr__(self) -> str:
-        return f"Filter({self.source!r})"
+        return f"Filter({shown(self.source, 80)})"
 
     def check_columns(self, columns: Iterable[str]) -> None:
         """Raise :class:`ExpressionError` if the filter names a column not in ``columns``."""
@@ -408,7 +433,7 @@ class Filter:
                 close = difflib.get_close_matches(col, available, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise ExpressionError(
-                    f"filter {self.source!r}: unknown column {col!r}{hint} "
+                    f"filter {shown(self.source, 80)}: unknown column {shown(col)}{hint} "
                     f"(the data has {len(available)} columns)"
                 )
 
@@ -453,7 +478,7 @@ class Filter:
         if {ka, kb} == {"text", "number"}:
             col = node.left if isinstance(node.left, _Col) else node.right
             raise ExpressionError(
-                f"filter {self.source!r}: column {col.name!r} is compared with a value of "
+                f"filter {shown(self.source, 80)}: column {shown(col.name)} is compared with a value of "
                 f"another type (text vs number); quote text values, leave numbers unquoted"
             )
 
@@ -481,8 +506,8 @@ class Filter:
             for v in node.values:
                 if isinstance(v, str) != textual and not isinstance(s.dtype, pd.CategoricalDtype):
                     raise ExpressionError(
-                        f"filter {self.source!r}: column {node.operand.name!r} holds "
-                        f"{'text' if textual else 'numbers'} but the list has {v!r}"
+                        f"filter {shown(self.source, 80)}: column {shown(node.operand.name)} holds "
+                        f"{'text' if textual else 'numbers'} but the list has {shown(v)}"
                     )
             res = s.isin(list(node.values)).fillna(False).to_numpy(dtype=bool) & s.notna().to_numpy()
             return ~res & s.notna().to_numpy() if node.negate else res

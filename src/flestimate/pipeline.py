@@ -23,11 +23,14 @@ window of length ``T``.
 from __future__ import annotations
 
 import contextlib
+import csv
 import dataclasses
 import difflib
 import hashlib
 import inspect
+import io
 import platform
+import re
 import sys
 import threading
 import time
@@ -41,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from flestimate.config import Config, TableSpec, check_columns
-from flestimate.errors import ConfigError, DomainWarning, FlestimateWarning
+from flestimate.errors import ConfigError, DomainWarning, FlestimateWarning, shown
 from flestimate.estimation.domains import encode_domains
 from flestimate.report.disclosure import (
     IDENTIFIER_MAX_MEDIAN,
@@ -65,6 +68,8 @@ _WEIGHTING_FUNCTIONS = {
 _POP_PREFIX = "_pop_"
 _STOCK_SUFFIX = "_stock"
 _CAT_PREFIX = "_cat_"
+_MISSING_PREFIX = "_missing_as_domain_"
+MISSING_DOMAIN = "Missing"
 
 
 # ---------------------------------------------------------------- progress
@@ -173,6 +178,31 @@ def _margin_tables(step: Any, totals: pd.DataFrame, key: str) -> dict[str, Any]:
     return out
 
 
+def _read_totals(step: Any) -> pd.DataFrame:
+    """The totals CSV of a weighting step: UTF-8, not empty, each column named once."""
+    where = f"{step.key}.totals: {step.totals.name}"
+    try:
+        text = step.totals.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{where} is not a UTF-8 text file ({exc.reason} at byte {exc.start}); "
+                          f"save it as CSV UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{where} cannot be read ({exc.strerror or exc})") from None
+    header = next(csv.reader(io.StringIO(text)), [])
+    if not text.strip() or not header:
+        raise ConfigError(f"{where} is empty; it needs a header row (the margin columns and "
+                          f"'count') and one row per cell")
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        raise ConfigError(f"{where}: column {shown(twice[0])} appears more than once in the "
+                          f"header; name each column once")
+    try:
+        return pd.read_csv(io.StringIO(text))
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise ConfigError(f"{where} is not a readable CSV file "
+                          f"({shown(str(exc).splitlines()[0] if str(exc) else exc, 120)})") from None
+
+
 def _call_weighting(design: Any, step: Any) -> Any:
     import flestimate
 
@@ -182,7 +212,7 @@ def _call_weighting(design: Any, step: Any) -> Any:
     names = [p for p in params if p != "design"]
     kwargs = dict(step.options)
     if step.totals is not None:
-        table = pd.read_csv(step.totals)
+        table = _read_totals(step)
         if step.step == "rake":
             kwargs["margins"] = _margin_tables(step, table, "margins")
         elif step.step == "calibrate":
@@ -205,7 +235,17 @@ def _call_weighting(design: Any, step: Any) -> Any:
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise ConfigError(f"{step.key}.{k}: unknown option of flestimate.{fname}; {hint}"
                               f"its options are: {', '.join(names)}")
-    return fn(design, **kwargs)
+    required = [p for p, v in params.items() if p != "design" and v.default is v.empty
+                and v.kind in (v.KEYWORD_ONLY, v.POSITIONAL_OR_KEYWORD) and p not in kwargs]
+    if required:
+        raise ConfigError(f"{step.key}: the {step.step} step needs the option"
+                          f"{'s' if len(required) > 1 else ''} {', '.join(required)} "
+                          f"(see flestimate.{fname}); add {required[0]}: ... under the step")
+    try:
+        return fn(design, **kwargs)
+    except (TypeError, AttributeError) as exc:  # an option of the wrong kind (a number for a list, ...)
+        raise ConfigError(f"{step.key}: flestimate.{fname} cannot use these options: "
+                          f"{shown(str(exc), 200)}") from None
 
 
 def _read_options(config: Config) -> dict[str, Any]:
@@ -235,11 +275,18 @@ def _build_design(frame: pd.DataFrame, config: Config) -> Any:
         rep = dict(d.replicate)
         weights = rep.pop("weights")
         if isinstance(weights, str):
-            prefix = weights
-            weights = [c for c in frame.columns if str(c).startswith(prefix) and c != d.weight]
+            # a regular expression searched in each column name (as documented and as
+            # ReplicateDesign reads it); a plain prefix such as "rw_" has no metacharacter
+            pattern = re.compile(weights)
+            if pattern.search(str(d.weight)):
+                raise ConfigError(f"design.replicate.weights: the pattern {shown(weights)} also "
+                                  f"matches the weight column {shown(d.weight)}; anchor it so that it "
+                                  f"matches the replicate weights only (e.g. '^rw_[0-9]+$')")
+            weights = [c for c in frame.columns if pattern.search(str(c))]
             if not weights:
-                raise ConfigError(f"design.replicate.weights: no column starts with {prefix!r}; "
-                                  f"give the prefix of the replicate weight columns or a list")
+                raise ConfigError(f"design.replicate.weights: the regular expression "
+                                  f"{shown(pattern.pattern)} matches no column "
+                                  f"(e.g. '^rw_' for rw_1, rw_2, ...); give a pattern or a list")
         else:
             missing = [c for c in weights if c not in frame.columns]
             if missing:
@@ -372,10 +419,26 @@ def _add_columns(frame: pd.DataFrame, config: Config, indicators: set[str],
             col = f"{_CAT_PREFIX}{t.by[0]}"
             if col not in new:
                 new[col] = frame[t.by[0]].astype("category")
+    for t in config.tables:
+        if t.missing_domain:
+            for col in t.by:
+                new.setdefault(f"{_MISSING_PREFIX}{col}", _with_missing_domain(frame[col]))
     if config.duration is not None:
         dcol = config.duration.variable
         T = config.duration.period
         d = pd.to_numeric(frame[dcol], errors="coerce").to_numpy(dtype=float)
+        outside = np.isfinite(d) & ((d < 0) | (d > T))
+        if outside.any():
+            # a "don't know" code (99) or -1 is no duration: clipping it to T or 0 would
+            # be a silent guess, so it is missing (counted for the full period below)
+            codes = ", ".join(f"{v:g}" for v in np.unique(d[outside])[:5])
+            warnings_out.append({
+                "code": "duration_out_of_range",
+                "severity": "warning",
+                "message": (f"{int(outside.sum())} values of {dcol!r} are outside [0, {T:g}] "
+                            f"(e.g. {codes}); they are treated as missing"),
+            })
+            d = np.where(outside, np.nan, d)
         for ind in sorted(indicators):
             y = pd.to_numeric(frame[ind], errors="coerce").to_numpy(dtype=float)
             pos = y > 0
@@ -388,9 +451,35 @@ def _add_columns(frame: pd.DataFrame, config: Config, indicators: set[str],
                                 f"{dcol!r}; they count for the full period (T = {T:g}) in the "
                                 f"stock on any given day"),
                 })
-            share = np.where(np.isfinite(d), np.clip(d, 0, T) / T, 1.0)
+            share = np.where(np.isfinite(d), d / T, 1.0)
             new[f"{ind}{_STOCK_SUFFIX}"] = np.where(np.isfinite(y), y * share, np.nan)
     return frame.assign(**new), pop_cols
+
+
+def _with_missing_domain(values: pd.Series) -> pd.Series:
+    """``values`` as a categorical whose missing values (NaN, blank text) are the last
+    category, "Missing" (``tables[].missing_domain``): the domains then add up to the Total."""
+    blank = values.isna().to_numpy(dtype=bool)
+    if not isinstance(values.dtype, pd.CategoricalDtype) and _is_text(values):
+        blank |= values.astype("string").str.strip().fillna("").eq("").to_numpy(dtype=bool)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        levels = list(values.cat.categories)
+    else:
+        known = pd.unique(values[~blank])
+        try:
+            levels = sorted(known)
+        except TypeError:  # mixed types: keep the order of appearance
+            levels = list(known)
+    label = MISSING_DOMAIN
+    while label in levels:
+        label = f"({label})"
+    cat = pd.Categorical(values.where(~blank), categories=[*levels, label])
+    return pd.Series(cat, index=values.index).fillna(label)
+
+
+def _is_text(values: pd.Series) -> bool:
+    return bool(pd.api.types.is_string_dtype(values.dtype)
+                or pd.api.types.is_object_dtype(values.dtype))
 
 
 def _refuse_identifying_tables(frame: pd.DataFrame, config: Config,
@@ -450,8 +539,10 @@ def _build_table(design: Any, t: TableSpec, config: Config, pop_col: str | None,
         api_stat = "prevalence" if stat == "prevalence" else "total"
         scale = config.scale if stat == "prevalence" else 1.0
         if by:
-            f = _estimate(design, api_stat, y, by, pop_col, t.ci_method, t.level, scale, diags,
-                          config.na_rm)
+            est_by = [f"{_MISSING_PREFIX}{c}" for c in by] if t.missing_domain else by
+            f = _estimate(design, api_stat, y, est_by, pop_col, t.ci_method, t.level, scale,
+                          diags, config.na_rm)
+            f = f.rename(columns=dict(zip(est_by, by, strict=True)))
             pieces.append(tidy_rows(f, by=by, statistic=stat, scale=scale))
         if t.total or not by:
             f = _estimate(design, api_stat, y, [], pop_col, t.ci_method, t.level, scale, diags,
@@ -677,7 +768,8 @@ def run_pipeline(config: Config, *, progress: Progress | None = None) -> RunResu
     Prevalence per ``scale`` of population ``P`` (a 0/1 domain column):
     ``R = scale * sum(w y P) / sum(w P)``, estimated as a domain ratio of the full
     design (Taylor-linearised or replicate variance). Number of persons:
-    ``Y = sum(w y P)``. Stock on any given day: ``S = sum(w y P min(d, T) / T)``.
+    ``Y = sum(w y P)``. Stock on any given day: ``S = sum(w y P d / T)``, with ``d`` the
+    duration; a ``d`` missing or outside ``[0, T]`` (a "don't know" code) counts as ``T``.
 
     References
     ----------

@@ -146,8 +146,14 @@ def test_bad_options(frame):
         d.proportion("flag", ci_method="exact")
     with pytest.raises(ValidationError, match="df='full'"):
         d.mean("y", df="full")
-    with pytest.raises(ValidationError, match="scale=10"):
-        d.prevalence("flag", scale=10)
+    for bad in (0, -1000, float("nan"), float("inf"), "1000", True):
+        with pytest.raises(ValidationError, match=r"scale=.* must be a finite number > 0"):
+            d.prevalence("flag", scale=bad)
+    # any positive scale works (issue 14): per 10,000 is ten times per 1,000
+    per_10k = d.prevalence("flag", scale=10_000).to_frame()
+    per_1k = d.prevalence("flag", scale=1000).to_frame()
+    for col in ("estimate", "se", "ci_lower", "ci_upper"):
+        assert per_10k[col].iloc[0] == pytest.approx(10 * per_1k[col].iloc[0], rel=1e-12)
     with pytest.raises(EstimationError, match="by= column 'region'"):
         d.mean("y", by="region")
 

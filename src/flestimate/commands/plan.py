@@ -11,7 +11,12 @@ from flestimate.errors import ValidationError
 NAME = "plan"
 HELP = "Sample size needed to estimate a prevalence with a given margin of error."
 
-__all__ = ["SampleSize", "sample_size"]
+__all__ = ["MAX_DEFF", "MAX_SAMPLE", "SampleSize", "sample_size"]
+
+#: largest design effect accepted (a plausible survey is far below)
+MAX_DEFF = 1000.0
+#: largest sample size reported: beyond, the inputs are a mistake
+MAX_SAMPLE = 1e10
 
 
 @dataclass(frozen=True)
@@ -69,10 +74,19 @@ def sample_size(prevalence: float, margin: float, deff: float = 1.0, level: floa
             raise ValidationError(
                 f"{name}: found {value!r}; expected a proportion strictly between 0 and 1{extra}"
             )
-    if not (isinstance(deff, (int, float)) and deff > 0 and math.isfinite(deff)):
-        raise ValidationError(f"--deff: found {deff!r}; expected a design effect > 0 (1 for SRS)")
+    if not (isinstance(deff, (int, float)) and 0 < deff <= MAX_DEFF):
+        raise ValidationError(f"--deff: found {deff!r}; expected a design effect > 0 and at most "
+                              f"{MAX_DEFF:g} (1 for simple random sampling, 1.5 to 4 for a "
+                              f"typical household survey)")
     z = float(norm.ppf(1 - (1 - level) / 2))
-    n = deff * z * z * prevalence * (1 - prevalence) / (margin * margin)
+    n = deff * z * z * prevalence * (1 - prevalence) / margin / margin  # margin**2 may be 0.0
+    if not (math.isfinite(n) and n <= MAX_SAMPLE):
+        raise ValidationError(
+            f"--margin: found {margin!r} (with --deff {deff!r}); the sample needed would be "
+            f"{'more than ' + format(MAX_SAMPLE, ',.0f') if math.isfinite(n) else 'an infinite number of'} "
+            f"respondents, more than the world's population. Give a margin of the order of the "
+            f"prevalence (e.g. --margin {prevalence / 4:.2g} for --prevalence {prevalence:g})"
+        )
     return SampleSize(n=n, n_required=math.ceil(n - 1e-9), z=z, prevalence=prevalence,
                       margin=margin, deff=deff, level=level)
 

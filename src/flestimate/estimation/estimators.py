@@ -9,6 +9,7 @@ replicate weights); it then builds the intervals, design effects and flags.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -568,7 +569,7 @@ def proportion(
         The interval method: a name of the registry
         :data:`~flestimate.estimation.cimethods.CI_METHODS` ("wald", "logit",
         "korn-graubard", ...; formulas in :mod:`flestimate.estimation.cimethods`).
-    scale : {1, 100, 1000}, default 1
+    scale : float > 0, default 1
         Multiplier of the estimate, SE and interval.
 
     Returns
@@ -595,8 +596,10 @@ def proportion(
 def _binary_estimate(design, statistic, y, *, by, level, na_rm, df, ci_method, scale):
     """Shared body of :func:`proportion` and :func:`prevalence` (0/1 or category indicators)."""
     lv, d, ci_method = _common(level, df, ci_method, proportion=True)
-    if scale not in (1, 100, 1000):
-        raise ValidationError(f"scale={scale!r} must be 1, 100 or 1000.")
+    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)) \
+            or not (math.isfinite(scale) and scale > 0):
+        raise ValidationError(f"scale={scale!r} must be a finite number > 0 (1 for a proportion, "
+                              f"100 for per cent, 1000 for per 1,000, 100000 for per 100,000).")
     names = column_names(y, "y")
     ys, valid, labels, has_category = indicator_columns(design.data, names, na_rm)
     if has_category and statistic == "prevalence":
@@ -655,7 +658,7 @@ def prevalence(
     ci_method : str, default "korn-graubard"
         Interval method (R's ``svyciprop(method="beta")``); see :func:`proportion`
         for the others.
-    scale : {1, 100, 1000}, default 1000
+    scale : float > 0, default 1000
         Persons per which the prevalence is reported.
 
     Returns

@@ -15,9 +15,8 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
-from flestimate.errors import MappingError
+from flestimate.errors import MappingError, shown
+from flestimate.io.safe_yaml import parse_yaml
 
 __all__ = ["Dimension", "Framework", "FrameworkCatalogue", "Indicator", "frameworks",
            "get_framework"]
@@ -160,7 +159,9 @@ def _load_all() -> MappingProxyType:
     folder = resources.files("flestimate.indicators").joinpath("frameworks")
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".yaml"):
-            fw = _parse(yaml.safe_load(entry.read_text(encoding="utf-8")), entry.name)
+            text = entry.read_text(encoding="utf-8")
+            fw = _parse(parse_yaml(text, name=f"framework file {entry.name}", error=MappingError),
+                        entry.name)
             out[fw.id] = fw
     return MappingProxyType(out)
 
@@ -232,9 +233,9 @@ def frameworks() -> FrameworkCatalogue:
 def get_framework(framework_id: str, *, where: str = "framework") -> Framework:
     """Return the framework ``framework_id`` or raise a :class:`MappingError` listing valid ids."""
     fws = _load_all()
-    if framework_id not in fws:
+    if not isinstance(framework_id, str) or framework_id not in fws:
         raise MappingError(
-            f"{where}: unknown framework {framework_id!r}; valid frameworks: "
+            f"{where}: unknown framework {shown(framework_id)}; valid frameworks: "
             f"{', '.join(sorted(fws))}."
         )
     return fws[framework_id]

@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from flestimate.errors import MappingError, first_values
+from flestimate.errors import MappingError, first_values, shown
 from flestimate.indicators.framework import Framework, Indicator, get_framework
+from flestimate.io.safe_yaml import read_yaml_file
 
 __all__ = [
     "Codes",
@@ -194,26 +194,6 @@ class QuestionnaireMapping:
 # --------------------------------------------------------------------------- loading
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that refuses duplicate keys (PyYAML silently keeps the last one)."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise MappingError(
-                f"{loader.name}: key {key!r} appears twice (lines {seen[key] + 1} and "
-                f"{key_node.start_mark.line + 1}); an indicator or setting may be given only once."
-            )
-        seen[key] = key_node.start_mark.line
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def load_mapping(source: Any) -> QuestionnaireMapping:
     """Read and check a questionnaire mapping.
 
@@ -251,15 +231,7 @@ def load_mapping(source: Any) -> QuestionnaireMapping:
             raise MappingError(
                 f"mapping file {str(source)!r} does not exist; give the path of a YAML mapping."
             )
-        text = path.read_text(encoding="utf-8")
-        loader = _UniqueKeyLoader(text)
-        loader.name = str(source)
-        try:
-            raw = loader.get_single_data()
-        except yaml.YAMLError as exc:
-            raise MappingError(f"{source}: not valid YAML: {exc}") from None
-        finally:
-            loader.dispose()
+        raw = read_yaml_file(path, error=MappingError, what="mapping file")
         if not isinstance(raw, dict):
             raise MappingError(
                 f"{source}: a mapping file must be a YAML mapping with key 'framework'."
@@ -276,6 +248,17 @@ def _as_tuple(value: Any) -> tuple[Any, ...]:
     if isinstance(value, (list, tuple)):
         return tuple(value)
     return (value,)
+
+
+def _plain_code(value: Any) -> bool:
+    """A code or value a data column can hold: text, a finite float or a 64-bit integer."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    if isinstance(value, float):
+        return bool(np.isfinite(value))
+    return isinstance(value, str)
 
 
 def _in_codes(code: Any, codes: tuple[Any, ...]) -> bool:
@@ -300,28 +283,35 @@ def _norm_key(key: Any) -> Any:
 def _build(raw: dict[str, Any], src: str) -> QuestionnaireMapping:
     unknown = [k for k in raw if k not in TOP_KEYS]
     if unknown:
-        raise MappingError(f"{src}: unknown key {unknown[0]!r}; valid keys: {', '.join(TOP_KEYS)}.")
+        raise MappingError(f"{src}: unknown key {shown(unknown[0])}; valid keys: {', '.join(TOP_KEYS)}.")
     if "framework" not in raw:
         raise MappingError(
             f"{src}: key 'framework' is missing; set it to 'ilo-2012' or 'icls-2018'."
         )
-    fw = get_framework(str(raw["framework"]), where=f"{src}: framework")
+    fid = raw["framework"]
+    fw = get_framework(fid if isinstance(fid, str) else shown(fid), where=f"{src}: framework")
+    for section in ("codes", "settings", "columns", "values", "indicators"):
+        if raw.get(section) is not None and not isinstance(raw[section], dict):
+            raise MappingError(
+                f"{src}: {section}: found {shown(raw[section])}; expected a mapping of keys to "
+                f"values (indented 'key: value' lines)."
+            )
 
     # codes
     codes_raw = {_norm_key(k): v for k, v in (raw.get("codes") or {"yes": [1], "no": [2]}).items()}
     bad = [k for k in codes_raw if k not in CODE_KEYS]
     if bad:
         raise MappingError(
-            f"{src}: codes: unknown key {bad[0]!r}; valid keys: {', '.join(CODE_KEYS)}."
+            f"{src}: codes: unknown key {shown(bad[0])}; valid keys: {', '.join(CODE_KEYS)}."
         )
     codes = Codes(**{k: _as_tuple(codes_raw.get(k)) for k in CODE_KEYS})
     if not codes.yes:
         raise MappingError(f"{src}: codes.yes is empty; list the code(s) that mean yes, e.g. [1].")
     for k in CODE_KEYS:
         for v in getattr(codes, k):
-            if isinstance(v, (bool, list, dict)) or v is None:
+            if not _plain_code(v):
                 raise MappingError(
-                    f"{src}: codes.{k}: {v!r} is not a code; give numbers or strings."
+                    f"{src}: codes.{k}: {shown(v)} is not a code; give numbers or strings."
                 )
     seen: dict[Any, str] = {}
     for k in CODE_KEYS:
@@ -329,7 +319,7 @@ def _build(raw: dict[str, Any], src: str) -> QuestionnaireMapping:
             for prev, pk in seen.items():
                 if _in_codes(v, (prev,)):
                     raise MappingError(
-                        f"{src}: codes: code {v!r} is declared both as {pk!r} and as {k!r}; "
+                        f"{src}: codes: code {shown(v)} is declared both as {shown(pk)} and as {shown(k)}; "
                         "each code must have one meaning."
                     )
             seen[v] = k
@@ -337,7 +327,7 @@ def _build(raw: dict[str, Any], src: str) -> QuestionnaireMapping:
     unknown_codes = raw.get("unknown_codes", "error")
     if unknown_codes not in ("error", "missing"):
         raise MappingError(
-            f"{src}: unknown_codes: {unknown_codes!r} is not allowed; use 'error' or 'missing'."
+            f"{src}: unknown_codes: {shown(unknown_codes)} is not allowed; use 'error' or 'missing'."
         )
 
     # settings
@@ -345,12 +335,12 @@ def _build(raw: dict[str, Any], src: str) -> QuestionnaireMapping:
     for k in settings_raw:
         if k not in CHOICES:
             raise MappingError(
-                f"{src}: settings: unknown setting {k!r}; valid settings: {', '.join(CHOICES)}."
+                f"{src}: settings: unknown setting {shown(k)}; valid settings: {', '.join(CHOICES)}."
             )
     for k, allowed in CHOICES.items():
         if allowed is not None and k in settings_raw and settings_raw[k] not in allowed:
             raise MappingError(
-                f"{src}: settings.{k}: {settings_raw[k]!r} is not allowed; "
+                f"{src}: settings.{k}: {shown(settings_raw[k])} is not allowed; "
                 f"use one of {', '.join(map(repr, allowed))}."
             )
     kw: dict[str, Any] = {k: v for k, v in settings_raw.items() if CHOICES[k] is not None}
@@ -358,19 +348,19 @@ def _build(raw: dict[str, Any], src: str) -> QuestionnaireMapping:
         if k in settings_raw:
             v = settings_raw[k]
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise MappingError(f"{src}: settings.{k}: {v!r} is not a non-negative integer age.")
+                raise MappingError(f"{src}: settings.{k}: {shown(v)} is not a non-negative integer age.")
             kw[k] = v
     if "child_commercial_sex" in settings_raw:
         v = settings_raw["child_commercial_sex"]
         if not isinstance(v, bool):
-            raise MappingError(f"{src}: settings.child_commercial_sex: {v!r} is not true or false.")
+            raise MappingError(f"{src}: settings.child_commercial_sex: {shown(v)} is not true or false.")
         kw["child_commercial_sex"] = v
     if "child_categories" in settings_raw:
         cats = _as_tuple(settings_raw["child_categories"])
         badc = [c for c in cats if c not in CHILD_CATEGORIES]
         if badc:
             raise MappingError(
-                f"{src}: settings.child_categories: {badc[0]!r} is not a category; "
+                f"{src}: settings.child_categories: {shown(badc[0])} is not a category; "
                 f"valid: {', '.join(CHILD_CATEGORIES)}."
             )
         kw["child_categories"] = tuple(c for c in CHILD_CATEGORIES if c in cats)
@@ -382,12 +372,12 @@ def _build(raw: dict[str, Any], src: str) -> QuestionnaireMapping:
     for k, v in overrides.items():
         if k not in fw.ids:
             raise MappingError(
-                f"{src}: settings.strength_overrides: {k!r} is not a {fw.id} indicator id; "
+                f"{src}: settings.strength_overrides: {shown(k)} is not a {fw.id} indicator id; "
                 f"valid ids: {', '.join(fw.ids)}."
             )
         if v not in ("strong", "medium"):
             raise MappingError(
-                f"{src}: settings.strength_overrides.{k}: {v!r}; use 'strong' or 'medium'."
+                f"{src}: settings.strength_overrides.{k}: {shown(v)}; use 'strong' or 'medium'."
             )
     kw["strength_overrides"] = tuple(sorted(overrides.items()))
     settings = Settings(**kw)
@@ -399,18 +389,18 @@ def _build(raw: dict[str, Any], src: str) -> QuestionnaireMapping:
     if not fw.graded:
         if settings.strength_rule != "any":
             raise MappingError(
-                f"{src}: settings.strength_rule: {settings.strength_rule!r} contradicts framework "
-                f"{fw.id!r}, which does not grade its elements; use 'any'."
+                f"{src}: settings.strength_rule: {shown(settings.strength_rule)} contradicts framework "
+                f"{shown(fw.id)}, which does not grade its elements; use 'any'."
             )
         if overrides:
             raise MappingError(
-                f"{src}: settings.strength_overrides: framework {fw.id!r} does not grade its "
+                f"{src}: settings.strength_overrides: framework {shown(fw.id)} does not grade its "
                 "elements; remove strength_overrides."
             )
     if not fw.dimensions and settings.penalty_scope != "any_dimension":
         raise MappingError(
-            f"{src}: settings.penalty_scope: {settings.penalty_scope!r} contradicts framework "
-            f"{fw.id!r}, which has no dimensions; use 'any_dimension'."
+            f"{src}: settings.penalty_scope: {shown(settings.penalty_scope)} contradicts framework "
+            f"{shown(fw.id)}, which has no dimensions; use 'any_dimension'."
         )
 
     # columns
@@ -418,10 +408,10 @@ def _build(raw: dict[str, Any], src: str) -> QuestionnaireMapping:
     for k, v in columns_raw.items():
         if k not in COLUMN_KEYS:
             raise MappingError(
-                f"{src}: columns: unknown key {k!r}; valid keys: {', '.join(COLUMN_KEYS)}."
+                f"{src}: columns: unknown key {shown(k)}; valid keys: {', '.join(COLUMN_KEYS)}."
             )
         if not isinstance(v, str) or not v:
-            raise MappingError(f"{src}: columns.{k}: {v!r} is not a column name.")
+            raise MappingError(f"{src}: columns.{k}: {shown(v)} is not a column name.")
     for k in REQUIRED_COLUMNS:
         if k not in columns_raw:
             raise MappingError(
@@ -441,9 +431,16 @@ def _build(raw: dict[str, Any], src: str) -> QuestionnaireMapping:
     for k in values_raw:
         if k not in VALUE_KEYS:
             raise MappingError(
-                f"{src}: values: unknown key {k!r}; valid keys: {', '.join(VALUE_KEYS)}."
+                f"{src}: values: unknown key {shown(k)}; valid keys: {', '.join(VALUE_KEYS)}."
             )
     values = {k: _as_tuple(values_raw.get(k, DEFAULT_VALUES[k])) for k in VALUE_KEYS}
+    for k, vals in values.items():
+        bad_values = [v for v in vals if not _plain_code(v)]
+        if bad_values:
+            raise MappingError(
+                f"{src}: values.{k}: {shown(bad_values[0])} is not a value of a column; give "
+                f"numbers or strings."
+            )
 
     # indicators
     ind_raw = raw.get("indicators") or {}
@@ -456,13 +453,13 @@ def _build(raw: dict[str, Any], src: str) -> QuestionnaireMapping:
     items = []
     for key, column in ind_raw.items():
         key = str(key)
-        where = f"{src}: indicators.{key}"
+        where = f"{src}: indicators.{key[:60]}"
         if not isinstance(column, str) or not column:
-            raise MappingError(f"{where}: {column!r} is not a column name.")
+            raise MappingError(f"{where}: {shown(column)} is not a column name.")
         base, _, dim = key.partition("@")
         if base not in fw.ids:
             raise MappingError(
-                f"{where}: {base!r} is not a {fw.id} indicator id; valid ids: {', '.join(fw.ids)}."
+                f"{where}: {shown(base)} is not a {fw.id} indicator id; valid ids: {', '.join(fw.ids)}."
             )
         ind = fw.indicator(base)
         if dim:
@@ -470,19 +467,19 @@ def _build(raw: dict[str, Any], src: str) -> QuestionnaireMapping:
                 raise MappingError(
                     f"{where}: only {fw.id} penalty items can carry a dimension suffix"
                     + (
-                        f" (P1@UR, ...); {base!r} is an involuntariness indicator."
+                        f" (P1@UR, ...); {shown(base)} is an involuntariness indicator."
                         if dim_ids
                         else f"; {fw.id} has no dimensions."
                     )
                 )
             if dim not in dim_ids:
                 raise MappingError(
-                    f"{where}: unknown dimension {dim!r}; valid dimensions: {', '.join(dim_ids)}."
+                    f"{where}: unknown dimension {shown(dim)}; valid dimensions: {', '.join(dim_ids)}."
                 )
         elif ind.role == "penalty" and settings.penalty_scope == "same_dimension":
             raise MappingError(
                 f"{where}: settings.penalty_scope 'same_dimension' contradicts a penalty item asked "
-                f"once ({key!r} -> {column!r}); map it per dimension as {base}@UR, {base}@WD, "
+                f"once ({shown(key)} -> {shown(column)}); map it per dimension as {base}@UR, {base}@WD, "
                 f"{base}@IL, or use penalty_scope 'any_dimension'."
             )
         items.append(
@@ -501,14 +498,14 @@ def _build(raw: dict[str, Any], src: str) -> QuestionnaireMapping:
             prev.indicator.id == it.indicator.id and prev.indicator.role == "penalty"
         ):
             raise MappingError(
-                f"{src}: indicators: column {it.column!r} is mapped twice ({prev.key!r} and "
-                f"{it.key!r}); each indicator needs its own question."
+                f"{src}: indicators: column {shown(it.column)} is mapped twice ({shown(prev.key)} and "
+                f"{shown(it.key)}); each indicator needs its own question."
             )
         by_column.setdefault(it.column, it)
     for k, v in columns_raw.items():
         if v in by_column:
             raise MappingError(
-                f"{src}: columns.{k}: {v!r} is also mapped as indicator {by_column[v].key!r}; "
+                f"{src}: columns.{k}: {shown(v)} is also mapped as indicator {shown(by_column[v].key)}; "
                 "a column has one role."
             )
     return QuestionnaireMapping(
@@ -594,7 +591,7 @@ def _fmt_counts(counts: dict[Any, int], labels: dict[Any, str] | None = None) ->
             parts.append(f"... ({len(counts) - 5} more)")
             break
         lab = _label_of(code, labels or {})
-        parts.append(f"{code!r}" + (f" [{lab}]" if lab else "") + f" x{n}")
+        parts.append(f"{shown(code)}" + (f" [{lab}]" if lab else "") + f" x{n}")
     return ", ".join(parts)
 
 
@@ -703,7 +700,7 @@ def check_structure(
     if missing_cols:
         problems.append(
             f"{src}: {len(missing_cols)} mapped column(s) not in the data: "
-            + ", ".join(f"{loc} -> {col!r}" for loc, col in missing_cols[:8])
+            + ", ".join(f"{loc} -> {shown(col)}" for loc, col in missing_cols[:8])
             + ("; ..." if len(missing_cols) > 8 else "")
             + ". Correct the column names in the mapping."
         )
@@ -718,14 +715,14 @@ def check_structure(
             undeclared[col] = counts
             if m.unknown_codes == "error":
                 problems.append(
-                    f"{src}: {loc} -> column {col!r} has {int(und.sum())} value(s) with undeclared "
+                    f"{src}: {loc} -> column {shown(col)} has {int(und.sum())} value(s) with undeclared "
                     f"codes: {_fmt_counts(counts)}. Declare them under 'codes' or set "
                     "'unknown_codes: missing' to treat them as not asked."
                 )
     age = frame[m.columns["age"]]
     if not pd.api.types.is_numeric_dtype(age):
         problems.append(
-            f"{src}: columns.age -> {m.columns['age']!r} is not numeric (dtype {age.dtype}); "
+            f"{src}: columns.age -> {shown(m.columns['age'])} is not numeric (dtype {age.dtype}); "
             "convert ages to numbers."
         )
     for key, vkeys in (
@@ -742,7 +739,7 @@ def check_structure(
             counts = _value_counts(s.to_numpy(dtype=object), bad.to_numpy())
             if m.unknown_codes == "error":
                 problems.append(
-                    f"{src}: columns.{key} -> column {col!r} has {int(bad.sum())} value(s) not "
+                    f"{src}: columns.{key} -> column {shown(col)} has {int(bad.sum())} value(s) not "
                     f"declared under values.{vkeys[0]}/values.{vkeys[1]}: {_fmt_counts(counts)}. "
                     "Declare them under 'values' or set 'unknown_codes: missing'."
                 )
@@ -752,7 +749,7 @@ def check_structure(
         dup = pid.duplicated(keep=False) & pid.notna()
         if dup.any():
             problems.append(
-                f"{src}: columns.person -> {m.columns['person']!r} is not unique: "
+                f"{src}: columns.person -> {shown(m.columns['person'])} is not unique: "
                 f"{int(dup.sum())} rows share a person id (first ids: "
                 f"{first_values(pd.unique(pid[dup]))}). Person ids must be unique within the file."
             )
@@ -764,8 +761,8 @@ def check_structure(
             if orphan.any():
                 rows = np.flatnonzero(orphan)
                 problems.append(
-                    f"{src}: columns.parent -> {m.columns['parent']!r}: {rows.size} row(s) link to "
-                    f"a parent id not found in columns.person -> {m.columns['person']!r} (rows "
+                    f"{src}: columns.parent -> {shown(m.columns['parent'])}: {rows.size} row(s) link to "
+                    f"a parent id not found in columns.person -> {shown(m.columns['person'])} (rows "
                     f"{first_values(frame.index[rows].tolist())}; parent ids "
                     f"{first_values(par.to_numpy()[rows].tolist())}). Correct the ids, or set "
                     "settings.unknown_parent: not_in_forced_labour."

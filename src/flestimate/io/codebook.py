@@ -146,15 +146,16 @@ def _read_mapping_file(path: Path) -> Any:
         ) from None
     except OSError as exc:
         raise LoaderError(f"codebook {str(path)!r} cannot be read: {exc.strerror}.") from None
-    try:
-        if path.suffix.lower() == ".json":
-            return json.loads(text)
-        import yaml
+    if path.suffix.lower() != ".json":
+        from flestimate.io.safe_yaml import parse_yaml
 
-        return yaml.safe_load(text)
-    except Exception as exc:  # yaml.YAMLError, json.JSONDecodeError
+        return parse_yaml(text, name=f"codebook {str(path)!r}", error=LoaderError,
+                          max_alias_nodes=100_000)
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:  # json.JSONDecodeError, nesting too deep
         raise LoaderError(
-            f"codebook {str(path)!r} is not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: "
+            f"codebook {str(path)!r} is not valid JSON: "
             f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}."
         ) from None
 
