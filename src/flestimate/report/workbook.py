@@ -221,8 +221,7 @@ def write_excel(result: RunResult, path: Path) -> None:
         "Each table has two sheets: the publication layout (one row per domain, rounded) "
         f"and '<table>{DATA_SUFFIX}' (one row per domain and statistic, full precision; the "
         "'by' columns are empty on the total row).",
-        "prevalence: per {:,g} of the reference population; total: number of persons.".format(
-            scale),
+        f"prevalence: per {scale:,g} of the reference population; total: number of persons.",
         f"Suppression: unweighted n < {rel.get('min_n')}, or CV > {rel.get('cv_suppress')}"
         + ("; NCHS standard for proportions" if rel.get("nchs") else "")
         + (". In a table with a total, one suppressed cell triggers suppression of the next "
