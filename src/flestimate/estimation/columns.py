@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flestimate.errors import EstimationError, first_values
+from flestimate.errors import EstimationError, first_values, not_in_data
 
 __all__ = [
     "column",
@@ -39,9 +39,7 @@ def column(frame: pd.DataFrame, name: str) -> pd.Series:
     """The analysis column ``name`` of the frame (a clear error when it is missing)."""
     if name not in frame.columns:
         raise EstimationError(
-            f"analysis variable {name!r} is not in the data (columns: "
-            f"{first_values(map(str, frame.columns), 10)}). Check the spelling."
-        )
+            not_in_data(f"analysis variable {name!r}", [name], frame.columns))
     return frame[name]
 
 

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from flestimate.errors import MappingError, first_values
+from flestimate.errors import MappingError, closest_name, first_values
 from flestimate.indicators.framework import Framework, Indicator, get_framework
 
 __all__ = [
@@ -679,6 +679,11 @@ def parent_index(person: pd.Series, parent: pd.Series) -> np.ndarray:
     return out
 
 
+
+def _did_you_mean(name: str, columns) -> str:
+    close = closest_name(name, [str(c) for c in columns])
+    return f" (did you mean {close!r}?)" if close is not None else ""
+
 def check_structure(
     frame: pd.DataFrame, m: QuestionnaireMapping, cache: dict[str, Any] | None = None
 ) -> tuple[list[str], dict]:
@@ -703,7 +708,8 @@ def check_structure(
     if missing_cols:
         problems.append(
             f"{src}: {len(missing_cols)} mapped column(s) not in the data: "
-            + ", ".join(f"{loc} -> {col!r}" for loc, col in missing_cols[:8])
+            + ", ".join(f"{loc} -> {col!r}{_did_you_mean(col, frame.columns)}"
+                        for loc, col in missing_cols[:8])
             + ("; ..." if len(missing_cols) > 8 else "")
             + ". Correct the column names in the mapping."
         )
