@@ -64,6 +64,10 @@ def test_title_merged_headers_labelled_and_header_frozen(example):
     heads = [ws.cell(row=2, column=c).value for c in range(1, width + 1)]
     assert {"n", "Quality"} <= set(heads)
     assert ws.freeze_panes == "B4"
+    data_ws = wb["by_sector_data"]
+    head = [c.value for c in data_ws[4]]
+    units = {r[head.index("unit")].value for r in data_ws.iter_rows(min_row=5)}
+    assert units == {"per 1,000 workers", "persons", "persons on any given day"}
     assert "of the workers population" not in json.dumps(
         [[c.value for c in r] for r in ws.iter_rows()])
 
