@@ -35,6 +35,7 @@ __all__ = [
     "strata_have",
     "first_values",
     "shown",
+    "not_in_data",
 ]
 
 
@@ -217,3 +218,21 @@ def closest_name(value: Any, names: Iterable[str], cutoff: float = 0.5) -> str |
     by_lower = {str(n).lower(): n for n in names}
     close = difflib.get_close_matches(str(value).lower(), list(by_lower), n=1, cutoff=cutoff)
     return by_lower[close[0]] if close else None
+
+
+def not_in_data(subject: str, names: Iterable[Any], columns: Iterable[Any],
+                fix: str = "Check the spelling.") -> str:
+    """The message for names not found among the data's columns, with the closest name.
+
+    ``subject`` says what was looked up (``"weight column 'wt'"``); the message adds,
+    as the command line does, ``did you mean 'w_final'?`` when a column is close to the
+    first missing name, then the first columns and ``fix``:
+
+    >>> not_in_data("weight column 'wfinal'", ["wfinal"], ["psu", "w_final"])
+    "weight column 'wfinal' is not in the data; did you mean 'w_final'? (columns: 'psu', 'w_final'). Check the spelling."
+    """
+    cols = [str(c) for c in columns]
+    first = next(iter(names), None)
+    close = closest_name(first, cols) if first is not None else None
+    hint = f"; did you mean {close!r}?" if close is not None else ""
+    return f"{subject} is not in the data{hint} (columns: {first_values(cols, 10)}). {fix}"

@@ -54,7 +54,7 @@ from flestimate.report.disclosure import (
 from flestimate.report.folder import sha256_file as _sha256
 from flestimate.report.plots import forest_plot_png
 from flestimate.report.result import PublishedTable, RunResult
-from flestimate.report.tables import assemble_table, tidy_rows
+from flestimate.report.tables import assemble_table, population_unit, tidy_rows
 
 __all__ = ["Progress", "run_pipeline", "run_config"]
 
@@ -846,6 +846,7 @@ def run_pipeline(config: Config, *, progress: Progress | None = None) -> RunResu
         headline, sensitivity = protect_headline(headline, sensitivity, config.reliability)
 
         tables: list[PublishedTable] = []
+        var_labels = dict(getattr(data, "variable_labels", None) or {})
         for t in config.tables:
             with progress.step(f"table {t.name}"):
                 tab = _build_table(design, t, config, pop_cols[t.population], labels, diags)
@@ -853,11 +854,12 @@ def run_pipeline(config: Config, *, progress: Progress | None = None) -> RunResu
                 if config.outputs.plots and t.by and "prevalence" in t.statistics:
                     plot = forest_plot_png(
                         tab, list(t.by), statistic="prevalence", title=t.title,
-                        xlabel=f"prevalence per {config.scale:,g} ({t.population})")
+                        xlabel=f"prevalence {population_unit(t.population, config.scale)}")
                 tables.append(PublishedTable(
                     name=t.name, title=t.title, indicator=t.indicator, population=t.population,
                     by=list(t.by), statistics=_table_statistics(t, config),
-                    ci_method=t.ci_method, level=t.level, frame=tab, plot_png=plot))
+                    ci_method=t.ci_method, level=t.level, frame=tab, plot_png=plot,
+                    by_labels={b: str(var_labels.get(b, b)) for b in t.by}))
 
         with progress.step("design and weighting summaries"):
             design_summary = _design_summary(frame, config, design, headline)

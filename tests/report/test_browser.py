@@ -75,3 +75,73 @@ def test_example_report_renders_with_its_headline(tmp_path):
     html = render_and_check(out / "report.html", tmp_path,
                             ["persons were in forced labour", persons, prev, "On any given day"])
     assert html.count("<img") >= 5  # one forest plot per table with domains
+
+
+# ---------------------------------------------------------------- layout (issue 15, point 4)
+
+# run in the page after layout; the result is written into the DOM for --dump-dom
+LAYOUT_PROBE = """<script>
+(function () {
+  var out = {pageOverflow: document.documentElement.scrollWidth - window.innerWidth,
+             tableOverflow: [], wrapped: [], headers: [], tables: 0};
+  document.querySelectorAll(".tablewrap").forEach(function (w) {
+    out.tables += 1;
+    if (w.scrollWidth > w.clientWidth) out.tableOverflow.push(w.scrollWidth - w.clientWidth);
+  });
+  document.querySelectorAll("table.pub td.nw, table.pub th.nw").forEach(function (td) {
+    if (!td.textContent.trim()) return;
+    var r = document.createRange();
+    r.selectNodeContents(td);
+    var tops = {};
+    Array.prototype.forEach.call(r.getClientRects(), function (b) { tops[Math.round(b.top)] = 1; });
+    if (Object.keys(tops).length > 1) out.wrapped.push(td.textContent);
+  });
+  document.querySelectorAll("table.pub th").forEach(function (th) {
+    out.headers.push(th.textContent);
+  });
+  var p = document.createElement("pre");
+  p.id = "layout-probe";
+  p.textContent = JSON.stringify(out);
+  document.body.appendChild(p);
+})();
+</script>"""
+
+
+def test_example_report_tables_fit_and_do_not_wrap(tmp_path):
+    """One row per domain, labelled headers, CI and quality cells on one line, no table
+    wider than the page in a 1,024-pixel window; and the screenshot shows the page."""
+    import html as html_lib
+    import json
+    import re
+
+    import numpy as np
+    from matplotlib.image import imread
+
+    from flestimate.cli import main
+
+    out = tmp_path / "example"
+    assert main(["run", "--example", "--out", str(out), "--quiet"]) == 0
+    page = (out / "report.html").read_text()
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.replace("</body>", LAYOUT_PROBE + "</body>"), encoding="utf-8")
+    shot = tmp_path / "shot.png"
+    res = chromium([f"--screenshot={shot}", "--window-size=1024,1600", probe.resolve().as_uri()],
+                   tmp_path)
+    assert shot.is_file(), res.stderr[-2000:]
+    pixels = imread(shot)[..., :3]
+    assert pixels.shape[:2] == (1600, 1024)
+    ink = (pixels.sum(axis=2) < 2.4).mean()  # share of pixels that are not white-ish
+    assert 0.02 < ink < 0.9 and float(np.std(pixels)) > 0.05
+    dom = chromium(["--window-size=1024,1600", "--dump-dom", probe.resolve().as_uri()], tmp_path)
+    found = re.search(r'<pre id="layout-probe">(.*?)</pre>', dom.stdout, re.S)
+    assert found, dom.stderr[-2000:]
+    layout = json.loads(html_lib.unescape(found.group(1)))
+    assert layout["tables"] == 8
+    assert layout["pageOverflow"] <= 0 and layout["tableOverflow"] == []
+    assert layout["wrapped"] == []
+    heads = set(layout["headers"])
+    assert {"Age group", "Economic activity (ISIC Rev.4 section)", "Quality", "95% CI"} <= heads
+    assert not heads & {"age_group", "sector", "region_label"}
+    # one row per domain: the sex table has Total, male, female
+    sex = re.search(r'id="pub-by_sex".*?<tbody>(.*?)</tbody>', page, re.S).group(1)
+    assert sex.count("<tr") == 3

@@ -120,13 +120,15 @@ def test_writers_produce_every_file(tmp_path):
     assert (east["suppression_reason"] == "fewer than 30 respondents").all()
 
     wb = load_workbook(out / "tables.xlsx")
-    assert wb.sheetnames == ["national", "by_region", "Notes", "Metadata"]
-    ws = wb["by_region"]
+    assert wb.sheetnames == ["national", "national_data", "by_region", "by_region_data", "Notes",
+                             "Metadata"]
+    ws = wb["by_region_data"]
     header = [c.value for c in ws[4]]
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=5)]
     est_i, reason_i, reg_i = (header.index(k) for k in ("estimate", "suppression_reason", "region"))
     east_rows = [r for r in rows if r[reg_i] == 3]
-    assert [r[est_i] for r in east_rows] == ["suppressed", "suppressed"]
+    # a suppressed cell is empty: no word in a numeric column
+    assert [r[est_i] for r in east_rows] == [None, None]
     assert east_rows[0][reason_i] == "fewer than 30 respondents"
     # exactly the suppressed rows are greyed
     sup_i = header.index("suppressed")

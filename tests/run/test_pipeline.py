@@ -115,8 +115,9 @@ def test_example_writes_every_output(example_run):
             "by_sex.csv", "by_age_group.csv", "by_region.csv", "by_migrant.csv",
             "by_sector.csv"} <= names
     wb = load_workbook(example_run / "tables.xlsx", read_only=True)
-    assert wb.sheetnames == ["national", "adults", "children", "by_sex", "by_age_group",
-                             "by_region", "by_migrant", "by_sector", "Notes", "Metadata"]
+    tables = ["national", "adults", "children", "by_sex", "by_age_group", "by_region",
+              "by_migrant", "by_sector"]
+    assert wb.sheetnames == [*(s for t in tables for s in (t, f"{t}_data")), "Notes", "Metadata"]
     man = json.loads((example_run / "manifest.json").read_text())
     assert man["input"]["path"] == "fl_survey.sav"
     assert len(man["input"]["sha256"]) == 64

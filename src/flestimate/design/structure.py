@@ -17,7 +17,7 @@ import pandas as pd
 
 from flestimate._keys import blank_levels, clash_text, cross_codes, text_number_clashes
 from flestimate.design.lonely_psu import check_lonely_psu, lonely_psu_choices
-from flestimate.errors import DesignError, LonelyPSUWarning, first_values, strata_have
+from flestimate.errors import DesignError, LonelyPSUWarning, first_values, not_in_data, strata_have
 
 __all__ = ["DesignStructure", "Stage", "build_structure"]
 
@@ -166,10 +166,7 @@ def _as_list(value: str | Sequence[str] | None, name: str) -> list[str]:
 
 def _column(frame: pd.DataFrame, name: str, role: str) -> pd.Series:
     if name not in frame.columns:
-        raise DesignError(
-            f"{role} column {name!r} is not in the data (columns: "
-            f"{first_values(map(str, frame.columns), 10)}). Check the spelling."
-        )
+        raise DesignError(not_in_data(f"{role} column {name!r}", [name], frame.columns))
     return frame[name]
 
 

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flestimate.errors import EstimationError, first_values
+from flestimate._keys import blank_levels
+from flestimate.errors import EstimationError, first_values, not_in_data
 
 __all__ = [
     "column",
@@ -39,9 +40,7 @@ def column(frame: pd.DataFrame, name: str) -> pd.Series:
     """The analysis column ``name`` of the frame (a clear error when it is missing)."""
     if name not in frame.columns:
         raise EstimationError(
-            f"analysis variable {name!r} is not in the data (columns: "
-            f"{first_values(map(str, frame.columns), 10)}). Check the spelling."
-        )
+            not_in_data(f"analysis variable {name!r}", [name], frame.columns))
     return frame[name]
 
 
@@ -148,21 +147,27 @@ def indicator_columns(
         is_cat = isinstance(col.dtype, pd.CategoricalDtype)
         is_str = pd.api.types.is_object_dtype(col.dtype) or pd.api.types.is_string_dtype(col.dtype)
         if is_cat or (is_str and not pd.api.types.is_bool_dtype(col.dtype)):
-            miss = col.isna().to_numpy()
+            if is_cat:
+                codes = col.cat.codes.to_numpy()
+                cats = list(col.cat.categories)
+            else:
+                codes, levels = pd.factorize(col, sort=True)
+                cats = list(levels)
+            # blank text ("" or spaces) is a missing value, as in the readers and by=
+            blank = blank_levels(pd.Index(cats, dtype=object))
+            miss = codes < 0
+            if blank.any():
+                miss = miss | blank[np.clip(codes, 0, None)] & (codes >= 0)
             if miss.any() and not na_rm:
                 raise EstimationError(
                     f"analysis variable {name!r} has {int(miss.sum())} missing values (rows "
                     f"{_shown_rows(miss, frame.index)}). Pass na_rm=True to estimate from the rows with "
                     "a value, or recode the missing values as a category."
                 )
-            if is_cat:
-                codes = col.cat.codes.to_numpy()
-                cats = list(col.cat.categories)
-            else:
-                codes, cats = pd.factorize(col, sort=True)
-                cats = list(cats)
             ok = ~miss if miss.any() else None
             for j, c in enumerate(cats):
+                if blank[j]:
+                    continue
                 ys.append((codes == j).astype(np.float64))
                 valid.append(ok)
                 labels.append((name, c))

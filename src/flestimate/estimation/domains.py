@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from flestimate._keys import blank_levels, clash_text, cross_codes, text_number_clashes
-from flestimate.errors import Diagnostic, EstimationError, first_values
+from flestimate.errors import Diagnostic, EstimationError, not_in_data
 
 __all__ = ["Domains", "encode_domains"]
 
@@ -129,10 +129,7 @@ def encode_domains(frame: pd.DataFrame, by: str | Sequence[str] | None) -> Domai
         return Domains(np.zeros(n, dtype=np.int64), pd.DataFrame(index=pd.RangeIndex(1)), ())
     missing = [c for c in cols if c not in frame.columns]
     if missing:
-        raise EstimationError(
-            f"by= column {missing[0]!r} is not in the data (columns: "
-            f"{first_values(map(str, frame.columns), 10)}). Check the spelling."
-        )
+        raise EstimationError(not_in_data(f"by= column {missing[0]!r}", missing, frame.columns))
     if len(set(cols)) != len(cols):
         raise EstimationError(f"by= names a column twice ({cols}). Name each column once.")
     is_cat = [isinstance(frame[c].dtype, pd.CategoricalDtype) for c in cols]

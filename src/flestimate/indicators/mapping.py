@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flestimate.errors import MappingError, first_values, shown
+from flestimate.errors import MappingError, closest_name, first_values, shown
 from flestimate.indicators.framework import Framework, Indicator, get_framework
 from flestimate.io.safe_yaml import read_yaml_file
 
@@ -676,6 +676,11 @@ def parent_index(person: pd.Series, parent: pd.Series) -> np.ndarray:
     return out
 
 
+
+def _did_you_mean(name: str, columns) -> str:
+    close = closest_name(name, [str(c) for c in columns])
+    return f" (did you mean {close!r}?)" if close is not None else ""
+
 def check_structure(
     frame: pd.DataFrame, m: QuestionnaireMapping, cache: dict[str, Any] | None = None
 ) -> tuple[list[str], dict]:
@@ -700,7 +705,8 @@ def check_structure(
     if missing_cols:
         problems.append(
             f"{src}: {len(missing_cols)} mapped column(s) not in the data: "
-            + ", ".join(f"{loc} -> {shown(col)}" for loc, col in missing_cols[:8])
+            + ", ".join(f"{loc} -> {shown(col)}{_did_you_mean(col, frame.columns)}"
+                        for loc, col in missing_cols[:8])
             + ("; ..." if len(missing_cols) > 8 else "")
             + ". Correct the column names in the mapping."
         )

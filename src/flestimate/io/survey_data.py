@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flestimate.errors import ValidationError, first_values
+from flestimate.errors import ValidationError, not_in_data
 
 __all__ = ["SourceInfo", "SurveyData"]
 
@@ -200,14 +200,7 @@ class SurveyData:
     # ------------------------------------------------------------------------------ helpers
     def _column(self, column: str) -> pd.Series:
         if column not in self.frame.columns:
-            import difflib
-
-            names = [str(c) for c in self.frame.columns]
-            close = difflib.get_close_matches(str(column), names, n=3, cutoff=0.6)
-            hint = f" Closest: {first_values(close)}." if close else ""
-            raise ValidationError(
-                f"column {column!r} is not in the data ({len(names)} columns).{hint}"
-            )
+            raise ValidationError(not_in_data(f"column {column!r}", [column], self.frame.columns))
         return self.frame[column]
 
     def user_missing_mask(self, column: str) -> np.ndarray:

@@ -52,7 +52,8 @@ def forest_plot(table: pd.DataFrame, by: list[str], *, statistic: str = "prevale
     sup = cells["suppressed"].to_numpy(dtype=bool)
     k = len(cells)
     y = np.arange(k)[::-1]
-    fig = Figure(figsize=(7.0, 0.9 + 0.32 * k), dpi=110)
+    # constrained layout keeps the legend outside the axes: it never covers a bar
+    fig = Figure(figsize=(7.0, 1.2 + 0.32 * k), dpi=110, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     ok = ~sup & np.isfinite(est)
@@ -64,7 +65,7 @@ def forest_plot(table: pd.DataFrame, by: list[str], *, statistic: str = "prevale
             and np.isfinite(total["estimate"].to_numpy(dtype=float)[0])):
         t = float(total["estimate"].to_numpy(dtype=float)[0])
         ax.axvline(t, color="#b03a2e", linestyle="--", linewidth=1, label=f"Total: {t:,.2f}")
-        ax.legend(loc="lower right", fontsize=8, frameon=False)
+        fig.legend(loc="outside lower right", fontsize=8, frameon=False)
     for yi in y[sup]:
         ax.text(0.01, yi, "suppressed", transform=ax.get_yaxis_transform(), va="center",
                 fontsize=8, color="#7f7f7f", style="italic")
@@ -77,7 +78,6 @@ def forest_plot(table: pd.DataFrame, by: list[str], *, statistic: str = "prevale
         ax.set_title(title, fontsize=10)
     ax.grid(axis="x", color="#e5e5e5")
     ax.set_axisbelow(True)
-    fig.tight_layout()
     return fig
 
 

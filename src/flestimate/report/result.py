@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["PublishedTable", "RunResult"]
+__all__ = ["PublishedTable", "RunResult", "to_jsonable"]
 
 
 @dataclass
 class PublishedTable:
-    """One published table and what produced it."""
+    """One published table and what produced it.
+
+    ``by_labels`` maps each ``by`` column to its variable label (the column
+    header of the publication layout); a column without one is shown by name.
+    """
 
     name: str
     title: str
@@ -24,6 +32,7 @@ class PublishedTable:
     level: float
     frame: pd.DataFrame
     plot_png: str | None = None
+    by_labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -68,3 +77,29 @@ class RunResult:
     warnings: list[dict[str, Any]]
     settings: dict[str, Any]
     manifest: dict[str, Any] = field(default_factory=dict)
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert numpy/pandas scalars and containers to JSON types (NaN -> null)."""
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, pd.DataFrame):
+        return [to_jsonable(r) for r in obj.to_dict(orient="records")]
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        f = float(obj)
+        return None if math.isnan(f) or math.isinf(f) else f
+    if obj is None or obj is pd.NA or obj is pd.NaT:
+        return None
+    if isinstance(obj, (datetime, date)):
+        return obj.isoformat()
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, (str, int)):
+        return obj
+    return str(obj)

@@ -19,7 +19,8 @@ import pandas as pd
 from flestimate.config import ReliabilitySpec
 from flestimate.report.disclosure import QUALITY_COLUMNS, apply_disclosure_control
 
-__all__ = ["ESTIMATE_COLUMNS", "STATISTIC_UNITS", "assemble_table", "label_of", "tidy_rows"]
+__all__ = ["ESTIMATE_COLUMNS", "STATISTIC_UNITS", "assemble_table", "label_of", "population_unit",
+           "tidy_rows"]
 
 ESTIMATE_COLUMNS = (
     "estimate", "se", "ci_lower", "ci_upper", "level", "ci_method", "df", "deff", "cv",
@@ -27,11 +28,20 @@ ESTIMATE_COLUMNS = (
 )  # fmt: skip
 
 STATISTIC_UNITS = {
-    "prevalence": "per {scale:,g} of the {population} population",
+    "prevalence": "per {scale:,g} {population}",
     "total": "persons",
     "stock": "persons on any given day",
     "share": "% of persons in forced labour",
 }
+
+
+def population_unit(population: str, scale: float) -> str:
+    """The unit of a prevalence as a publication prints it: ``per 1,000 workers``.
+
+    The population ``total`` (everyone in the survey) reads ``per 1,000 persons``.
+    """
+    return STATISTIC_UNITS["prevalence"].format(
+        scale=scale, population="persons" if population == "total" else population)
 
 
 def label_of(value: Any, labels: Mapping[Any, str] | None) -> str:
@@ -158,7 +168,7 @@ def assemble_table(
             "population": population,
             "statistic": frame["statistic"],
             "unit": [
-                STATISTIC_UNITS[s].format(scale=scale, population=population)
+                population_unit(population, scale) if s == "prevalence" else STATISTIC_UNITS[s]
                 for s in frame["statistic"]
             ],
         }

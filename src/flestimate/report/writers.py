@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from flestimate.config import OutputSpec
 from flestimate.report.folder import MANIFEST, check_file_names, sha256_file, write_into
-from flestimate.report.result import PublishedTable, RunResult
-from flestimate.report.text import FORMULA_START, clean_result, csv_safe_frame
+from flestimate.report.publication import PublicationTable, publication_table
+from flestimate.report.result import RunResult, to_jsonable
+from flestimate.report.text import clean_result, csv_safe_frame
+from flestimate.report.workbook import SheetRows, write_excel
 
 __all__ = ["SheetRows", "write_outputs", "output_names", "to_jsonable", "render_html",
            "write_excel"]
@@ -32,32 +30,6 @@ _TEMPLATE = "report.html.j2"
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Convert numpy/pandas scalars and containers to JSON types (NaN -> null)."""
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, pd.DataFrame):
-        return [to_jsonable(r) for r in obj.to_dict(orient="records")]
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        f = float(obj)
-        return None if math.isnan(f) or math.isinf(f) else f
-    if obj is None or obj is pd.NA or obj is pd.NaT:
-        return None
-    if isinstance(obj, (datetime, date)):
-        return obj.isoformat()
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, (str, int)):
-        return obj
-    return str(obj)
 
 
 def _fmt(x: Any, kind: str) -> str:
@@ -76,45 +48,48 @@ def _fmt(x: Any, kind: str) -> str:
     return f"{f:,.2f}"
 
 
-_STAT_NAMES = {
-    "prevalence": "Prevalence",
-    "total": "Number of persons",
-    "stock": "Persons on any given day",
-    "share": "Share (%)",
-}
-
-
-# ---------------------------------------------------------------- HTML
-
-
-def _display_rows(t: PublishedTable) -> tuple[list[str], list[dict[str, Any]], int]:
-    f = t.frame
-    level_pct = f"{t.level * 100:g}"
-    label_cols = [f"{b}_label" for b in t.by]
-    header = [*(t.by or ["Domain"]), "Statistic", "Estimate", f"{level_pct}% CI", "SE", "CV",
-              "Deff", "n", "df", "Quality"]
+def _html_table(pub: PublicationTable) -> dict[str, Any]:
+    """The publication layout as HTML cells: a statistic's bounds in one CI cell."""
+    head1: list[dict[str, Any]] = []  # {text, colspan, rowspan, cls}
+    head2: list[dict[str, Any]] = []
+    keep: list[tuple[int, str]] = []  # (column, how the cell is shown)
+    cols = pub.columns
+    i = 0
+    while i < len(cols):
+        c = cols[i]
+        if c.group:
+            head1.append({"text": c.group, "colspan": 2, "rowspan": 1, "cls": "grp"})
+            head2 += [{"text": c.header, "cls": "num"},
+                      {"text": cols[i + 1].header.replace(" lower", ""), "cls": "num nw"}]
+            keep += [(i, "num"), (i, "ci")]
+            i += 3
+            continue
+        cls = "l" if c.kind == "label" else ("num" if c.kind == "n" else "l nw")
+        if c.header == "Notes":
+            cls = "l notes"
+        head1.append({"text": c.header, "colspan": 1, "rowspan": 2, "cls": cls})
+        keep.append((i, c.kind if c.kind in ("label", "n") else "text"))
+        i += 1
     rows = []
-    is_total = f[t.by].isna().all(axis=1) if t.by else pd.Series(True, index=f.index)
-    for i, r in f.iterrows():
-        kind = r["statistic"]
-        labels = [r[c] for c in label_cols] if t.by else ["Total"]
-        if r["suppressed"]:
-            cells = [*labels, _STAT_NAMES[kind], "suppressed", r["suppression_reason"], "", "", "",
-                     _fmt(r["n_unweighted"], "int"), _fmt(r["df"], "int"), "suppressed"]
-            cls = "suppressed"
-        else:
-            ci = f"{_fmt(r['ci_lower'], kind)} – {_fmt(r['ci_upper'], kind)}"
-            notes = "; ".join(x for x in (r["quality_notes"], str(r["flags"] or "").replace(";", ", "))
-                              if x)
-            quality = f"{r['quality']}: {notes}" if notes else r["quality"]
-            cells = [*labels, _STAT_NAMES[kind], _fmt(r["estimate"], kind), ci, _fmt(r["se"], kind),
-                     _fmt(r["cv"], "cv"), _fmt(r["deff"], "prevalence"), _fmt(r["n_unweighted"], "int"),
-                     _fmt(r["df"], "int"), quality]
-            cls = "caution" if r["quality"] == "caution" else ""
-        if is_total.loc[i]:
-            cls = (cls + " total").strip()
+    for values, total in zip(pub.rows, pub.total_rows, strict=True):
+        cells = []
+        for j, how in keep:
+            v, dec = values[j], cols[j].decimals
+            if how == "ci":
+                lo, hi = values[j + 1], values[j + 2]
+                text = "" if lo is None or hi is None else f"{lo:,.{dec}f} – {hi:,.{dec}f}"
+                cells.append({"text": text, "cls": "num nw"})
+            elif how in ("num", "n"):
+                text = v if isinstance(v, str) or v is None else f"{v:,.{dec}f}"
+                cells.append({"text": text or "", "cls": "num nw"})
+            else:
+                cls = "l" if how == "label" else ("l notes" if cols[j].header == "Notes" else "l nw q")
+                cells.append({"text": "" if v is None else str(v), "cls": cls})
+        grade = values[-2]
+        cls = " ".join(x for x in ("total" if total else "", grade if grade != "ok" else "") if x)
         rows.append({"cells": cells, "cls": cls})
-    return header, rows, max(1, len(t.by)) + 1
+    return {"head1": head1, "head2": head2, "rows": rows, "footnotes": pub.footnotes,
+            "notes": pub.notes}
 
 
 def render_html(result: RunResult) -> str:
@@ -162,14 +137,11 @@ def render_html(result: RunResult) -> str:
             "changed_share_text": f"{100 * float(s['changed_weighted_share']):.2f}%",
         }
     tables = []
+    rel = result.settings.get("reliability", {})
     for t in result.tables:
-        header, rows, nlab = _display_rows(t)
-        tables.append({
-            "name": t.name, "title": t.title, "indicator": t.indicator,
-            "population_text": t.population, "by": t.by, "ci_method": t.ci_method,
-            "level_pct": f"{t.level * 100:g}", "header": header, "rows": rows,
-            "n_label_cols": nlab, "plot": t.plot_png,
-        })
+        pub = publication_table(t, scale=float(scale), rules=rel)
+        tables.append({"name": t.name, "title": t.title, "indicator": t.indicator,
+                       "plot": t.plot_png, **_html_table(pub)})
     man = result.manifest
     return env.get_template(_TEMPLATE).render(
         title=result.title,
@@ -187,146 +159,6 @@ def render_html(result: RunResult) -> str:
         weight_summary=result.weight_summary,
         methods=result.methods,
     )
-
-
-# ---------------------------------------------------------------- Excel
-
-
-def _sheet_names(names: list[str]) -> list[str]:
-    used = {"notes", "metadata"}
-    out = []
-    for name in names:
-        base = name[:31]
-        cand = base
-        k = 2
-        while cand.lower() in used:
-            suffix = f"_{k}"
-            cand = base[: 31 - len(suffix)] + suffix
-            k += 1
-        used.add(cand.lower())
-        out.append(cand)
-    return out
-
-
-class SheetRows:
-    """Rows appended to a worksheet, text stored as text.
-
-    openpyxl turns a string that starts with ``=`` into a live formula; a label or
-    title is the user's text, so every string is written as a text cell, and one
-    that a spreadsheet would read as a formula on editing gets Excel's quote prefix.
-    """
-
-    def __init__(self, ws: Any):
-        self.ws, self.row = ws, 0
-
-    def add(self, values: list[Any]) -> int:
-        self.row += 1
-        for col, value in enumerate(values, start=1):
-            cell = self.ws.cell(row=self.row, column=col, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"
-                if value.startswith(FORMULA_START):
-                    cell.quotePrefix = True
-        return self.row
-
-
-def write_excel(result: RunResult, path: Path) -> None:
-    """Write the workbook: one sheet per table, then ``Notes`` and ``Metadata``.
-
-    Suppressed cells show the text ``suppressed`` in the estimate column, the rule in
-    ``suppression_reason`` and nothing computed from their values.
-    """
-    from openpyxl import Workbook
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    result = clean_result(result)
-    wb = Workbook()
-    wb.remove(wb.active)
-    bold = Font(bold=True)
-    head_fill = PatternFill("solid", fgColor="EEF2F6")
-    grey = Font(italic=True, color="888888")
-    for t, sheet in zip(result.tables, _sheet_names([t.name for t in result.tables]), strict=True):
-        ws = wb.create_sheet(sheet)
-        put = SheetRows(ws).add
-        put([t.title])
-        ws["A1"].font = Font(bold=True, size=12)
-        put([f"Indicator {t.indicator}; population: {t.population}; CI {t.ci_method} "
-             f"{t.level * 100:g}%"])
-        put([])
-        cols = list(t.frame.columns)
-        put(cols)
-        for c in range(1, len(cols) + 1):
-            ws.cell(row=4, column=c).font = bold
-            ws.cell(row=4, column=c).fill = head_fill
-        est_col = cols.index("estimate")
-        # rows of the published table (not microdata); the row number is counted here:
-        # openpyxl's ws.max_row scans every cell, which made big tables quadratic
-        for rec in t.frame.itertuples(index=False):
-            vals = [to_jsonable(v) for v in rec]
-            if rec.suppressed:
-                vals[est_col] = "suppressed"
-            row = put(vals)
-            if rec.suppressed:
-                for c in range(1, len(cols) + 1):
-                    ws.cell(row=row, column=c).font = grey
-        for c, name in enumerate(cols, start=1):
-            ws.column_dimensions[get_column_letter(c)].width = max(10, min(40, len(name) + 4))
-        ws.freeze_panes = "A5"
-
-    notes = wb.create_sheet("Notes")
-    note = SheetRows(notes).add
-    note(["Notes"])
-    notes["A1"].font = Font(bold=True, size=12)
-    rel = result.settings.get("reliability", {})
-    lines = [
-        "Each row is one estimate for one domain (the 'by' columns; empty on the total row).",
-        "prevalence: per {:,g} of the reference population; total: number of persons.".format(
-            result.headline["scale"]),
-        f"Suppression: unweighted n < {rel.get('min_n')}, or CV > {rel.get('cv_suppress')}"
-        + ("; NCHS standard for proportions" if rel.get("nchs") else "")
-        + (". In a table with a total, one suppressed cell triggers suppression of the next "
-           "smallest cell (complementary suppression)." if rel.get("complementary") else "."),
-        f"Caution: CV > {rel.get('cv_flag')} or design df < {rel.get('min_df')}.",
-        "Suppressed cells show 'suppressed' in the estimate column and the rule in "
-        "suppression_reason; nothing computed from their values is published (no SE, CI, CV, "
-        "design effect, effective or weighted size, flags or notes).",
-    ]
-    for line in lines:
-        note([line])
-    note([])
-    notes.cell(row=note(["Warnings"]), column=1).font = bold
-    for w in result.warnings or [{"code": "", "message": "none"}]:
-        note([w.get("code", ""), w.get("message", "")])
-    note([])
-    notes.cell(row=note(["Methods"]), column=1).font = bold
-    for p in result.methods:
-        note([p])
-    notes.column_dimensions["A"].width = 110
-
-    meta = wb.create_sheet("Metadata")
-    meta_row = SheetRows(meta).add
-    meta_row(["key", "value"])
-    meta["A1"].font = bold
-    meta["B1"].font = bold
-
-    def flat(prefix: str, obj: Any):
-        if isinstance(obj, dict):
-            for k, v in obj.items():
-                yield from flat(f"{prefix}.{k}" if prefix else str(k), v)
-        elif isinstance(obj, list) and obj and isinstance(obj[0], (dict, list)):
-            for i, v in enumerate(obj):
-                yield from flat(f"{prefix}[{i}]", v)
-        else:
-            yield prefix, obj if isinstance(obj, (int, float, str, bool)) or obj is None else json.dumps(
-                to_jsonable(obj))
-
-    man = {k: v for k, v in result.manifest.items() if k != "files"}
-    for k, v in flat("", to_jsonable({"manifest": man, "design": result.design})):
-        meta_row([k, v])
-    meta.column_dimensions["A"].width = 45
-    meta.column_dimensions["B"].width = 80
-    wb.save(path)
 
 
 # ---------------------------------------------------------------- folder

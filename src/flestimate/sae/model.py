@@ -18,6 +18,7 @@ from flestimate.errors import (
     ReliabilityWarning,
     ValidationError,
     first_values,
+    not_in_data,
 )
 from flestimate.sae.benchmark import BENCHMARKS, benchmark_estimates
 from flestimate.sae.fit import METHODS, fit_variance, gls
@@ -65,10 +66,7 @@ def _positive_float(name: str, value: Any) -> float:
 
 def _numeric_column(frame: pd.DataFrame, name: Any, what: str) -> np.ndarray:
     if not isinstance(name, str) or name not in frame.columns:
-        raise EstimationError(
-            f"{what}={name!r} is not a column of the data (columns: "
-            f"{first_values(map(str, frame.columns), 10)}). Check the spelling."
-        )
+        raise EstimationError(not_in_data(f"{what}={name!r}", [name], frame.columns))
     col = frame[name]
     if not (pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col)):
         conv = pd.to_numeric(col, errors="coerce")
@@ -84,10 +82,8 @@ def _numeric_column(frame: pd.DataFrame, name: Any, what: str) -> np.ndarray:
 
 def _area_labels(frame: pd.DataFrame, area: Any) -> pd.Series:
     if not isinstance(area, str) or area not in frame.columns:
-        raise EstimationError(
-            f"area={area!r} is not a column of the data (columns: "
-            f"{first_values(map(str, frame.columns), 10)}). Name the column identifying the areas."
-        )
+        raise EstimationError(not_in_data(f"area={area!r}", [area], frame.columns,
+                                          "Name the column identifying the areas."))
     labels = frame[area].reset_index(drop=True)
     if labels.isna().any():
         raise EstimationError(

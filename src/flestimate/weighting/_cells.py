@@ -12,7 +12,7 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
-from flestimate.errors import CalibrationError, first_values
+from flestimate.errors import CalibrationError, first_values, not_in_data
 from flestimate.weighting.totals import Margin
 
 __all__ = ["encode_columns"]
@@ -20,10 +20,8 @@ __all__ = ["encode_columns"]
 
 def _sample_column(frame: pd.DataFrame, column: str, margin: str) -> pd.Series:
     if column not in frame.columns:
-        raise CalibrationError(
-            f"margin {margin!r} uses column {column!r}, which is not in the data (columns: "
-            f"{first_values(map(str, frame.columns), 10)}). Check the spelling."
-        )
+        raise CalibrationError(not_in_data(
+            f"margin {margin!r} uses column {column!r}, which", [column], frame.columns))
     col = frame[column]
     miss = col.isna().to_numpy()
     if miss.any():

@@ -9,7 +9,13 @@ import pandas as pd
 import scipy.sparse as sp
 
 from flestimate.design.calibration_hook import Residualizer
-from flestimate.errors import CalibrationError, CalibrationWarning, ValidationError, first_values
+from flestimate.errors import (
+    CalibrationError,
+    CalibrationWarning,
+    ValidationError,
+    first_values,
+    not_in_data,
+)
 from flestimate.weighting._cells import encode_columns
 from flestimate.weighting._design import (
     WeightingStep,
@@ -98,9 +104,7 @@ class _Model:
 def _numeric_column(frame: pd.DataFrame, name: str) -> np.ndarray:
     if name not in frame.columns:
         raise CalibrationError(
-            f"totals names column {name!r}, which is not in the data (columns: "
-            f"{first_values(map(str, frame.columns), 10)}). Check the spelling."
-        )
+            not_in_data(f"totals names column {name!r}, which", [name], frame.columns))
     col = frame[name]
     if not pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
         raise CalibrationError(

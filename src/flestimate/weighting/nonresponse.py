@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from flestimate.errors import CalibrationError, first_values
+from flestimate.errors import CalibrationError, first_values, not_in_data
 from flestimate.weighting._design import (
     NonresponseResidualizer,
     WeightingStep,
@@ -29,10 +29,9 @@ __all__ = ["adjust_nonresponse"]
 def _responded(frame: pd.DataFrame, responded: str | ArrayLike) -> np.ndarray:
     if isinstance(responded, str):
         if responded not in frame.columns:
-            raise CalibrationError(
-                f"responded={responded!r} is not a column of the data (columns: "
-                f"{first_values(map(str, frame.columns), 10)}). Name the response indicator."
-            )
+            raise CalibrationError(not_in_data(
+                f"responded={responded!r}", [responded], frame.columns,
+                "Name the response indicator column."))
         col = frame[responded]
         name = repr(responded)
     else:
@@ -77,10 +76,7 @@ def _cells(
         )
     for c in cols:
         if c not in frame.columns:
-            raise CalibrationError(
-                f"cells= column {c!r} is not in the data (columns: "
-                f"{first_values(map(str, frame.columns), 10)}). Check the spelling."
-            )
+            raise CalibrationError(not_in_data(f"cells= column {c!r}", [c], frame.columns))
         miss = frame[c].isna().to_numpy()
         if miss.any():
             raise CalibrationError(

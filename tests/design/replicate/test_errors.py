@@ -50,7 +50,7 @@ def test_regex_matching_nothing(given):
 
 
 def test_unknown_columns(given):
-    with pytest.raises(DesignError, match=r"not in the data.*'nope'"):
+    with pytest.raises(DesignError, match=r"'nope' is not in the data"):
         ReplicateDesign(given, weight="w", replicate_weights=["rw01", "nope"], method="brr")
 
 

@@ -19,7 +19,7 @@ from flestimate.design.kernel import first_rows
 from flestimate.design.replicate.registry import check_method
 from flestimate.design.replicate.schemes import check_rho
 from flestimate.design.structure import DesignStructure
-from flestimate.errors import DesignError, ValidationError, first_values
+from flestimate.errors import DesignError, ValidationError, first_values, not_in_data
 
 __all__ = [
     "check_df_value",
@@ -54,10 +54,9 @@ def replicate_columns(frame: pd.DataFrame, spec: Any, weight: str) -> list:
         cols = list(spec)
         missing = [c for c in cols if c not in frame.columns]
         if missing:
-            raise DesignError(
-                f"{len(missing)} replicate weight columns are not in the data (first: "
-                f"{first_values(missing)}). Check the names."
-            )
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise DesignError(not_in_data(f"replicate weight column {missing[0]!r}{more}",
+                                          missing, frame.columns, "Check the names."))
         if len(set(cols)) != len(cols):
             raise DesignError("replicate_weights names a column twice. Name each column once.")
         return cols
@@ -68,10 +67,7 @@ def replicate_columns(frame: pd.DataFrame, spec: Any, weight: str) -> list:
 
 def weight_values(frame: pd.DataFrame, weight: str) -> np.ndarray:
     if not isinstance(weight, str) or weight not in frame.columns:
-        raise DesignError(
-            f"weight column {weight!r} is not in the data (columns: "
-            f"{first_values(map(str, frame.columns), 10)}). Check the spelling."
-        )
+        raise DesignError(not_in_data(f"weight column {weight!r}", [weight], frame.columns))
     col = frame[weight]
     vals = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~np.isfinite(vals) | (vals <= 0)
