@@ -17,7 +17,15 @@ import pandas as pd
 
 from flestimate.errors import EstimationError, ValidationError, first_values
 
-__all__ = ["Answers", "read_answers"]
+__all__ = ["Answers", "as_number", "read_answers"]
+
+
+def as_number(value: Any) -> float:
+    """``value`` as a float; NaN when it is not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return np.nan
 
 
 @dataclass(frozen=True)
@@ -77,10 +85,7 @@ def _topcode_for(topcode: Any, column: str, is_known: bool) -> float | None:
         value = topcode if is_known else None
     if value is None:
         return None
-    try:
-        cap = float(value)
-    except (TypeError, ValueError):
-        cap = np.nan
+    cap = as_number(value)
     if not (cap >= 0):
         raise ValidationError(
             f"topcode for {column!r} is {value!r}; give a number >= 0 (e.g. 30), or None."

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from flestimate.errors import ValidationError
-from flestimate.nsum.answers import read_answers
+from flestimate.nsum.answers import as_number, read_answers
 
 __all__ = ["check_known", "check_total", "known_degrees"]
 
@@ -23,10 +23,7 @@ def check_known(known: Any) -> dict[str, float]:
         )
     out: dict[str, float] = {}
     for name, size in known.items():
-        try:
-            value = float(size)
-        except (TypeError, ValueError):
-            value = np.nan
+        value = as_number(size)
         if not (np.isfinite(value) and value > 0):
             raise ValidationError(
                 f"known population {name!r} has size {size!r}; sizes must be positive numbers "
@@ -38,10 +35,7 @@ def check_known(known: Any) -> dict[str, float]:
 
 def check_total(total_population: Any, known: Mapping[str, float]) -> float:
     """The total population size N, checked against the known populations."""
-    try:
-        n = float(total_population)
-    except (TypeError, ValueError):
-        n = np.nan
+    n = as_number(total_population)
     if not (np.isfinite(n) and n > 0):
         raise ValidationError(
             f"total_population={total_population!r} must be a positive number (the size of the "

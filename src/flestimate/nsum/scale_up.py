@@ -9,7 +9,7 @@ import numpy as np
 
 from flestimate.errors import ValidationError
 from flestimate.estimation.derived import derived_estimate
-from flestimate.nsum.answers import read_answers
+from flestimate.nsum.answers import as_number, read_answers
 from flestimate.nsum.degree import check_known, check_total
 
 if TYPE_CHECKING:
@@ -24,10 +24,7 @@ def adjustment_product(adjustment: float | Mapping[str, float]) -> float:
     factors = adjustment if isinstance(adjustment, Mapping) else {"adjustment": adjustment}
     product = 1.0
     for name, value in factors.items():
-        try:
-            f = float(value)
-        except (TypeError, ValueError):
-            f = np.nan
+        f = as_number(value)
         if not (np.isfinite(f) and f > 0):
             raise ValidationError(
                 f"adjustment factor {name!r} is {value!r}; factors must be positive numbers "
