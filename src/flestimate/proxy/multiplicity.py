@@ -17,15 +17,6 @@ if TYPE_CHECKING:
 
 __all__ = ["multiplicity_prevalence", "multiplicity_total", "multiplicity_values"]
 
-_RULE = """Counting rule: each reported person j (the respondent included, when eligible) counts
-    :math:`1/m_j` through each report, where :math:`m_j` is the number of people in the
-    surveyed population who could have reported j under the questionnaire's rule
-    (e.g. j and j's adult siblings, parents, spouse and adult children). Summed over all
-    who could report j, j counts exactly once: the estimator is unbiased whatever the
-    overlap of families, provided m_j is right and every eligible reporter would report
-    j (no transmission error)."""
-
-
 def multiplicity_values(
     design: VarianceEngine, reports: pd.DataFrame, *, respondent: str, outcome: str,
     multiplicity: str, respondent_id: str,
@@ -113,7 +104,13 @@ def multiplicity_prevalence(
     the estimated size of the population reachable through the reports; a ratio of
     weighted totals with the design's (Taylor or replicate) variance.
 
-    {rule}
+    Counting rule: each reported person j (the respondent included, when eligible) counts
+    :math:`1/m_j` through each report, where :math:`m_j` is the number of people in the
+    surveyed population who could have reported j under the questionnaire's rule
+    (e.g. j and j's adult siblings, parents, spouse and adult children). Summed over all
+    who could report j, j counts exactly once: the estimator is unbiased whatever the
+    overlap of families, provided m_j is right and every eligible reporter would report
+    j (no transmission error).
 
     Failure modes: wrong multiplicities (respondents miscount their families), proxy
     reporters who do not know a relative's situation (under-counting), and people with
@@ -153,13 +150,16 @@ def multiplicity_total(
     :math:`\hat Y = \sum_i w_i \sum_{j \in F(i)} y_j / m_j`, a weighted total with the
     design's variance.
 
-    {rule}
+    Counting rule: each reported person j (the respondent included, when eligible) counts
+    :math:`1/m_j` through each report, where :math:`m_j` is the number of people in the
+    surveyed population who could have reported j under the questionnaire's rule
+    (e.g. j and j's adult siblings, parents, spouse and adult children). Summed over all
+    who could report j, j counts exactly once: the estimator is unbiased whatever the
+    overlap of families, provided m_j is right and every eligible reporter would report
+    j (no transmission error).
     """
     a, _ = multiplicity_values(design, reports, respondent=respondent, outcome=outcome,
                                multiplicity=multiplicity, respondent_id=respondent_id)  # fmt: skip
     return derived_estimate(design, [a], None, labels=[outcome], statistic="multiplicity total",
                             by=by, level=level, df=df)  # fmt: skip
 
-
-for _f in (multiplicity_prevalence, multiplicity_total):
-    _f.__doc__ = (_f.__doc__ or "").replace("{rule}", _RULE)
