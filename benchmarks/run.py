@@ -121,6 +121,9 @@ TARGETS = [
 ]
 
 
+# prefix of a command merged in by a merged run (written once, however deep the chain)
+VIA = "(via the run above)"
+
 def log(msg: str) -> None:
     print(msg, flush=True)
 
@@ -426,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
             systems = sorted({SYSTEM_NAMES[r["system"]] for r in added})
             merged_commands.append(f"`{old['command']}` ({len(added)} cells: "
                                    f"{', '.join(sizes)}; {', '.join(systems)})")
-            merged_commands.extend(f"(via the run above) {c}" for c in old.get("merged", []))
+            merged_commands.extend(c if c.startswith(VIA) else f"{VIA} {c}" for c in old.get("merged", []))
         log(f"merged {len(added)} cells from {path}")
     order = {w: i for i, w in enumerate(WORKLOADS)}
     records.sort(key=lambda r: (order[r["workload"]], r["n"], SYSTEMS.index(r["system"])))

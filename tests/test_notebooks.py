@@ -7,17 +7,15 @@ run them at their own sizes instead (the coverage study then takes minutes).
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import re
 import sys
 from pathlib import Path
 
+import nbclient
+import nbformat
 import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -31,7 +29,6 @@ SMALL = {
     "04-district-estimates.ipynb": "N_BOOTSTRAP = 30",
     "05-mse.ipynb": "BOOTSTRAP = 100\nSIM_REPLICATIONS = 2",
 }
-NEEDS_READ_SURVEY = {"01-quickstart.ipynb", "02-nso-workflow.ipynb", "04-district-estimates.ipynb"}
 # notebook -> text of the code cell that must show a figure when run
 FIGURES = {"03-ci-coverage.ipynb": "study.plot_summary(summary)",
            "04-district-estimates.ipynb": "fit.plot_areas(ax=ax)",
@@ -40,13 +37,6 @@ FIGURES = {"03-ci-coverage.ipynb": "study.plot_summary(summary)",
 PRIVATE_IMPORT = re.compile(
     r"\bflestimate(?:\.\w+)*\._\w|\bfrom\s+flestimate(?:\.\w+)*\s+import\s+[^\n]*\b_\w"
 )
-
-
-def _has_read_survey() -> bool:
-    try:
-        return hasattr(importlib.import_module("flestimate.io"), "read_survey")
-    except ImportError:
-        return False
 
 
 def test_every_notebook_is_tested():
@@ -91,8 +81,6 @@ def kernel_name(tmp_path_factory):
 
 @pytest.mark.parametrize("name", sorted(SMALL))
 def test_notebook_runs(name, tmp_path, kernel_name):
-    if name in NEEDS_READ_SURVEY and not _has_read_survey():
-        pytest.skip("flestimate.read_survey has not landed yet (flestimate.io)")
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     if os.environ.get("FLESTIMATE_NOTEBOOKS_FULL") != "1":
         for cell in nb.cells:

@@ -1,6 +1,6 @@
 """Seeded truncations and byte flips of every format, read with read_survey.
 
-Run by tests/test_io_fuzz.py in a separate interpreter (so that a crash of a C reader
+Run by tests/io/test_fuzz.py in a separate interpreter (so that a crash of a C reader
 shows as a failed test, not as a dead test run). Prints one JSON object:
 ``{fmt: [[kind, outcome, detail], ...]}`` with outcome ``ok``, ``ok_prefix``, ``ok_warned``,
 ``ok_changed``, ``loader_error`` or ``other`` (an exception that is not a LoaderError).

@@ -1,4 +1,4 @@
-# Writes tests/io_fixtures/survey.sas7bdat, the SAS fixture of tests/test_io_formats.py
+# Writes tests/io_fixtures/survey.sas7bdat, the SAS fixture of tests/io/test_readers.py
 # (pyreadstat cannot write sas7bdat). Run from the repository root:
 #   Rscript tests/io_fixtures/make_fixtures.R
 # Written with haven (R 4.2, haven 2.5.1). 12 rows; p1 row 11 is the SAS special missing .A.

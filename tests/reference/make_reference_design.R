@@ -1,4 +1,4 @@
-# Reference values for flestimate's design-based estimation engine (tests/test_estimation_reference.py).
+# Reference values for flestimate's design-based estimation engine (tests/estimation/test_reference.py).
 # Run from tests/reference/:  Rscript make_reference_design.R
 # Writes reference_design.json and exports the api data sets to data/*.csv.
 suppressPackageStartupMessages({

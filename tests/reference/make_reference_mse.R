@@ -1,4 +1,4 @@
-# Reference values for flestimate's multiple systems estimation (tests/test_mse_reference.py).
+# Reference values for flestimate's multiple systems estimation (tests/mse/test_reference.py).
 #
 # Run from the repository root:
 #   Rscript tests/reference/make_reference_mse.R

@@ -1,4 +1,4 @@
-# Reference values for tests/test_pipeline_reference.py: the estimates that
+# Reference values for tests/run/test_pipeline_reference.py: the estimates that
 # `flestimate run` publishes, computed independently by R survey on the bundled
 # sample (data/sample/fl_survey.csv joined with the true status fl_true of
 # data/sample/truth_respondents.csv, so no classifier is involved).

@@ -1,4 +1,4 @@
-# Reference values for flestimate's replicate-weight designs (tests/test_replicate*.py).
+# Reference values for flestimate's replicate-weight designs (tests/design/replicate/test_reference*.py).
 #
 # Run from the repository root:
 #   Rscript tests/reference/make_reference_replicate.R

@@ -1,4 +1,4 @@
-# Reference values for flestimate.sae on the milk data (tests/test_sae_reference.py), from R.
+# Reference values for flestimate.sae on the milk data (tests/sae/test_reference.py), from R.
 # Run from tests/reference/:  Rscript make_reference_sae.R
 # Writes sae_milk_r.json.
 #

@@ -1,4 +1,4 @@
-"""Independent reference values for flestimate.sae on the milk data (tests/test_sae_reference.py).
+"""Independent reference values for flestimate.sae on the milk data (tests/sae/test_reference.py).
 
 Run from the repository root:  python tests/reference/make_reference_sae.py
 Writes tests/reference/sae_milk.json.

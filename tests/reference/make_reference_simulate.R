@@ -1,4 +1,4 @@
-# Reference values for the committed sample survey (tests/test_simulate.py).
+# Reference values for the committed sample survey (tests/simulation/test_simulate.py).
 #
 # Run from the repository root:
 #   Rscript tests/reference/make_reference_simulate.R

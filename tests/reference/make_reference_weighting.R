@@ -1,4 +1,4 @@
-# Reference values for flestimate's weighting module (tests/test_weighting*.py).
+# Reference values for flestimate's weighting module (tests/weighting/).
 #
 # Run from the repository root:
 #   Rscript tests/reference/make_reference_weighting.R
