@@ -150,13 +150,9 @@ def multiplicity_total(
     :math:`\hat Y = \sum_i w_i \sum_{j \in F(i)} y_j / m_j`, a weighted total with the
     design's variance.
 
-    Counting rule: each reported person j (the respondent included, when eligible) counts
-    :math:`1/m_j` through each report, where :math:`m_j` is the number of people in the
-    surveyed population who could have reported j under the questionnaire's rule
-    (e.g. j and j's adult siblings, parents, spouse and adult children). Summed over all
-    who could report j, j counts exactly once: the estimator is unbiased whatever the
-    overlap of families, provided m_j is right and every eligible reporter would report
-    j (no transmission error).
+    Counting rule, assumptions and failure modes: those of
+    :func:`multiplicity_prevalence` (each person counts :math:`1/m_j` through each report,
+    so once in all).
     """
     a, _ = multiplicity_values(design, reports, respondent=respondent, outcome=outcome,
                                multiplicity=multiplicity, respondent_id=respondent_id)  # fmt: skip

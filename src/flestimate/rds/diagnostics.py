@@ -78,34 +78,38 @@ def homophily(result: RDSResult) -> float:
         return float(np.trace(T) / expected)
 
 
-def convergence_plot(result: RDSResult) -> Figure:
-    """The cumulative estimate by wave (:func:`by_wave`) with the final interval."""
-    table = by_wave(result)
+def _chart(result: RDSResult, title: str, xlabel: str, draw) -> Figure:
+    """A new (pyplot-free) figure: ``draw(ax)`` plots, then the shared labels and legend."""
     fig = Figure(figsize=(6, 3.5))
     ax = fig.subplots()
-    ax.plot(table["wave"], table["estimate"], marker="o")
-    ax.axhspan(*result.ci, alpha=0.15, label=f"{result.level:.0%} interval")
-    ax.axhline(result.estimate, linestyle="--", linewidth=1)
-    ax.set_xlabel("wave (respondents up to it)")
+    draw(ax)
+    ax.axhline(result.estimate, linestyle="--", linewidth=1, label="all chains")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(f"estimate of {result.outcome}")
-    ax.set_title("Convergence: estimate by wave")
+    ax.set_title(title)
     ax.legend(loc="best")
     fig.tight_layout()
     return fig
+
+
+def convergence_plot(result: RDSResult) -> Figure:
+    """The cumulative estimate by wave (:func:`by_wave`) with the final interval."""
+    table = by_wave(result)
+
+    def draw(ax) -> None:
+        ax.plot(table["wave"], table["estimate"], marker="o")
+        ax.axhspan(*result.ci, alpha=0.15, label=f"{result.level:.0%} interval")
+
+    return _chart(result, "Convergence: estimate by wave", "wave (respondents up to it)", draw)
 
 
 def bottleneck_plot(result: RDSResult) -> Figure:
     """The estimate within each seed's chain (:func:`by_seed`), sized by chain length."""
     table = by_seed(result)
-    fig = Figure(figsize=(6, 3.5))
-    ax = fig.subplots()
     x = np.arange(len(table))
-    ax.scatter(x, table["estimate"], s=20 + 200 * table["n"] / table["n"].max())
-    ax.axhline(result.estimate, linestyle="--", linewidth=1, label="all chains")
-    ax.set_xticks(x, [str(s) for s in table["seed"]], rotation=90, fontsize=7)
-    ax.set_xlabel("seed")
-    ax.set_ylabel(f"estimate of {result.outcome}")
-    ax.set_title("Bottlenecks: estimate by seed")
-    ax.legend(loc="best")
-    fig.tight_layout()
-    return fig
+
+    def draw(ax) -> None:
+        ax.scatter(x, table["estimate"], s=20 + 200 * table["n"] / table["n"].max())
+        ax.set_xticks(x, [str(s) for s in table["seed"]], rotation=90, fontsize=7)
+
+    return _chart(result, "Bottlenecks: estimate by seed", "seed", draw)
