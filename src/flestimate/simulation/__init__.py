@@ -68,6 +68,10 @@ The package, one job per module:
 - :mod:`~flestimate.simulation.truth`: the true values;
 - :mod:`~flestimate.simulation.files`: the files and the codebook;
 - :mod:`~flestimate.simulation.survey`: :func:`simulate` and :class:`SimulatedSurvey`;
+- :mod:`~flestimate.simulation.hidden`: a hidden population with known truth, its
+  network and three samples of it (scale-up survey, family reports, RDS):
+  :func:`hidden_population`; the network and the recruitment in
+  :mod:`~flestimate.simulation.network`;
 - :mod:`~flestimate.simulation.coverage`: the coverage study of the confidence-interval
   methods (:func:`coverage_study`; ``python -m flestimate.simulation.coverage``). It
   estimates with :class:`flestimate.SurveyDesign`, so it is imported only when one of
@@ -79,6 +83,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from flestimate.simulation.hidden import HiddenPopulation, hidden_population
+from flestimate.simulation.network import rds_recruitment
 from flestimate.simulation.parameters import (
     AGE_GROUP_LABELS,
     CHILD_CATEGORY_LABELS,
@@ -115,6 +121,7 @@ __all__ = [
     "FORMATS",
     "FORM_LABELS",
     "FORM_NAMES",
+    "HiddenPopulation",
     "ICLS_C_ITEMS",
     "ICLS_IW_ITEMS",
     "INDICATOR_ITEMS",
@@ -133,6 +140,8 @@ __all__ = [
     "YES_NO_LABELS",
     "check_formats",
     "coverage_study",
+    "hidden_population",
+    "rds_recruitment",
     "simulate",
 ]
 
