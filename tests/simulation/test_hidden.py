@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -105,3 +106,12 @@ def test_study_summary_has_bias_and_coverage(pop):
     nsum_full = summary[summary["setting"] == "visibility 1"].iloc[0]
     assert nsum_half["mean"] == pytest.approx(0.5 * nsum_full["mean"], rel=0.3)
     assert set(summary["coverage"]) <= {0.0, 0.5, 1.0}
+
+
+def test_bundled_data_is_reproduced(tmp_path):
+    """data/hidden holds what its README's call writes."""
+    bundled = Path(__file__).resolve().parents[2] / "data" / "hidden"
+    hidden_population(visibility=0.8, family_visibility=0.9, rng=2026).write(tmp_path)
+    for name in ("nsum_survey.csv", "known_populations.csv", "family_reports.csv",
+                 "rds_sample.csv", "truth.json"):  # fmt: skip
+        assert (tmp_path / name).read_text() == (bundled / name).read_text(), name
