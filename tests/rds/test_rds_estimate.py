@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.figure import Figure
 
 import flestimate as fl
 from flestimate import rds
@@ -106,7 +107,15 @@ def test_diagnostics(data):
     seeds = rds.by_seed(res)
     assert seeds["n"].sum() == len(data) and len(seeds) == 6
     assert rds.homophily(res) > 1.0  # recruits share the trait 70% of the time
-    assert rds.convergence_plot(res).axes and rds.bottleneck_plot(res).axes
+    fig = Figure()
+    ax = fig.subplots()
+    assert rds.convergence_plot(res, ax=ax) is fig
+    assert len(ax.lines[0].get_xdata()) == len(waves)  # one point a wave
+    import matplotlib.pyplot as plt  # the default: a new pyplot figure
+
+    made = rds.bottleneck_plot(res)
+    assert made.axes[0].get_title().startswith("Bottlenecks")
+    plt.close(made)
 
 
 def test_bad_input(data):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from flestimate.rds.result import RDSResult
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["bottleneck_plot", "by_seed", "by_wave", "convergence_plot", "homophily"]
 
@@ -78,33 +82,43 @@ def homophily(result: RDSResult) -> float:
         return float(np.trace(T) / expected)
 
 
-def _chart(result: RDSResult, title: str, xlabel: str, draw) -> Figure:
-    """A new (pyplot-free) figure: ``draw(ax)`` plots, then the shared labels and legend."""
-    fig = Figure(figsize=(6, 3.5))
-    ax = fig.subplots()
+def _chart(result: RDSResult, ax: Any, title: str, xlabel: str, draw) -> Figure:
+    """``draw(ax)`` on ``ax`` (by default a new ``matplotlib.pyplot`` figure: the caller's
+    backend, so a notebook shows it), then the shared line, labels and legend."""
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(6, 3.5))
     draw(ax)
     ax.axhline(result.estimate, linestyle="--", linewidth=1, label="all chains")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(f"estimate of {result.outcome}")
     ax.set_title(title)
     ax.legend(loc="best")
-    fig.tight_layout()
-    return fig
+    ax.figure.tight_layout()
+    return ax.figure
 
 
-def convergence_plot(result: RDSResult) -> Figure:
-    """The cumulative estimate by wave (:func:`by_wave`) with the final interval."""
+def convergence_plot(result: RDSResult, ax: Any = None) -> Figure:
+    """The cumulative estimate by wave (:func:`by_wave`) with the final interval.
+
+    ``ax``: the matplotlib axes to draw on (by default a new pyplot figure); returns the
+    figure.
+    """
     table = by_wave(result)
 
     def draw(ax) -> None:
         ax.plot(table["wave"], table["estimate"], marker="o")
         ax.axhspan(*result.ci, alpha=0.15, label=f"{result.level:.0%} interval")
 
-    return _chart(result, "Convergence: estimate by wave", "wave (respondents up to it)", draw)
+    return _chart(result, ax, "Convergence: estimate by wave", "wave (respondents up to it)", draw)
 
 
-def bottleneck_plot(result: RDSResult) -> Figure:
-    """The estimate within each seed's chain (:func:`by_seed`), sized by chain length."""
+def bottleneck_plot(result: RDSResult, ax: Any = None) -> Figure:
+    """The estimate within each seed's chain (:func:`by_seed`), sized by chain length.
+
+    ``ax`` as in :func:`convergence_plot`.
+    """
     table = by_seed(result)
     x = np.arange(len(table))
 
@@ -112,4 +126,4 @@ def bottleneck_plot(result: RDSResult) -> Figure:
         ax.scatter(x, table["estimate"], s=20 + 200 * table["n"] / table["n"].max())
         ax.set_xticks(x, [str(s) for s in table["seed"]], rotation=90, fontsize=7)
 
-    return _chart(result, "Bottlenecks: estimate by seed", "seed", draw)
+    return _chart(result, ax, "Bottlenecks: estimate by seed", "seed", draw)
