@@ -32,7 +32,19 @@ SRC = ROOT / "src"
 PACKAGE = "flestimate"
 
 # the library's layers, in the order of the data flow (DESIGN.md)
-CHAIN = ("io", "indicators", "design", "weighting", "estimation", "sae", "report")
+CHAIN = (
+    "io",
+    "indicators",
+    "design",
+    "weighting",
+    "estimation",
+    # hidden populations: network scale-up, proxy (multiplicity) reports, RDS
+    "nsum",
+    "proxy",
+    "rds",
+    "sae",
+    "report",
+)
 # what turns a config into calls of the library (and the command line)
 RUN_SIDE = ("config", "expr", "pipeline", "run", "cli", "commands", "__main__")
 

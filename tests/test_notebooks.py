@@ -28,11 +28,13 @@ SMALL = {
     ),
     "04-district-estimates.ipynb": "N_BOOTSTRAP = 30",
     "05-mse.ipynb": "BOOTSTRAP = 100\nSIM_REPLICATIONS = 2",
+    "06-hidden-populations.ipynb": "BOOTSTRAP = 50\nSIM_REPLICATIONS = 2\nSIM_BOOTSTRAP = 20",
 }
 # notebook -> text of the code cell that must show a figure when run
 FIGURES = {"03-ci-coverage.ipynb": "study.plot_summary(summary)",
            "04-district-estimates.ipynb": "fit.plot_areas(ax=ax)",
-           "05-mse.ipynb": "r.plot();"}
+           "05-mse.ipynb": "r.plot();",
+           "06-hidden-populations.ipynb": "rds.convergence_plot(res)"}
 # an import of a private module or name of flestimate (flestimate._x, from flestimate import _x)
 PRIVATE_IMPORT = re.compile(
     r"\bflestimate(?:\.\w+)*\._\w|\bfrom\s+flestimate(?:\.\w+)*\s+import\s+[^\n]*\b_\w"

@@ -52,7 +52,7 @@ _PUBLIC: dict[str, str] = {
 }
 
 # sub-packages reachable as attributes (``fl.mse.fit(...)``), imported on first use
-_SUBPACKAGES = ("mse",)
+_SUBPACKAGES = ("mse", "nsum", "proxy", "rds")
 
 __all__ = sorted(
     [

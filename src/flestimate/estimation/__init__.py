@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from flestimate._lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from flestimate.estimation.derived import derived_estimate
     from flestimate.estimation.estimators import mean, prevalence, proportion, ratio, total
     from flestimate.estimation.table import EstimateTable
 
@@ -18,6 +19,7 @@ __getattr__, __dir__ = lazy_attributes(
     __name__,
     {
         "EstimateTable": "flestimate.estimation.table",
+        "derived_estimate": "flestimate.estimation.derived",
         **dict.fromkeys(
             ("mean", "prevalence", "proportion", "ratio", "total"),
             "flestimate.estimation.estimators",
@@ -25,4 +27,12 @@ __getattr__, __dir__ = lazy_attributes(
     },
 )
 
-__all__ = ["EstimateTable", "mean", "prevalence", "proportion", "ratio", "total"]
+__all__ = [
+    "EstimateTable",
+    "derived_estimate",
+    "mean",
+    "prevalence",
+    "proportion",
+    "ratio",
+    "total",
+]

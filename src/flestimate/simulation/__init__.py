@@ -68,6 +68,13 @@ The package, one job per module:
 - :mod:`~flestimate.simulation.truth`: the true values;
 - :mod:`~flestimate.simulation.files`: the files and the codebook;
 - :mod:`~flestimate.simulation.survey`: :func:`simulate` and :class:`SimulatedSurvey`;
+- :mod:`~flestimate.simulation.hidden`: a hidden population with known truth, its
+  network and three samples of it (scale-up survey, family reports, RDS):
+  :func:`hidden_population`; the network and the recruitment in
+  :mod:`~flestimate.simulation.network`; the study of the estimators' bias and coverage
+  on it in :mod:`~flestimate.simulation.hidden_study` (:func:`hidden_population_study`,
+  :func:`summarise_study`; ``python -m flestimate.simulation.hidden_study``), loaded on
+  first use like the coverage study;
 - :mod:`~flestimate.simulation.coverage`: the coverage study of the confidence-interval
   methods (:func:`coverage_study`; ``python -m flestimate.simulation.coverage``). It
   estimates with :class:`flestimate.SurveyDesign`, so it is imported only when one of
@@ -79,6 +86,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from flestimate.simulation.hidden import HiddenPopulation, hidden_population
+from flestimate.simulation.network import rds_recruitment
 from flestimate.simulation.parameters import (
     AGE_GROUP_LABELS,
     CHILD_CATEGORY_LABELS,
@@ -105,8 +114,12 @@ from flestimate.simulation.parameters import (
 )
 from flestimate.simulation.survey import SimulatedSurvey, simulate
 
-# Names of the coverage study, loaded on first use (see the package docstring).
-_COVERAGE_NAMES = ("coverage_study",)
+# Names of the studies (they estimate), loaded on first use (see the package docstring).
+_LAZY = {
+    "coverage_study": "flestimate.simulation.coverage",
+    "hidden_population_study": "flestimate.simulation.hidden_study",
+    "summarise_study": "flestimate.simulation.hidden_study",
+}
 
 __all__ = [
     "AGE_GROUP_LABELS",
@@ -115,6 +128,7 @@ __all__ = [
     "FORMATS",
     "FORM_LABELS",
     "FORM_NAMES",
+    "HiddenPopulation",
     "ICLS_C_ITEMS",
     "ICLS_IW_ITEMS",
     "INDICATOR_ITEMS",
@@ -133,13 +147,17 @@ __all__ = [
     "YES_NO_LABELS",
     "check_formats",
     "coverage_study",
+    "hidden_population",
+    "hidden_population_study",
+    "rds_recruitment",
     "simulate",
+    "summarise_study",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    if name in _COVERAGE_NAMES:
-        value = getattr(importlib.import_module("flestimate.simulation.coverage"), name)
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'flestimate.simulation' has no attribute {name!r}")
