@@ -1,7 +1,7 @@
 """Every ```python block of docs/ runs, and shows what it prints (issue 15, point 7).
 
 A page's blocks run in order in one namespace, in a temporary working folder where
-``data/sample`` and ``data/mse`` are the bundled data. A page may name a setup, run
+``data/sample``, ``data/mse`` and ``data/hidden`` are the bundled data. A page may name a setup, run
 before its first block, with an HTML comment ``<!-- docs-test: setup=NAME -->``
 (``SETUPS`` below); a page without one must be self-contained.
 
@@ -53,6 +53,18 @@ data = fl.classify(survey, fl.load_mapping("data/sample/mapping.yaml")).frame
 country = fl.simulate(20_000, rng=20181010, keep_population=True)
 district_of_psu, districts = sae.study.district_areas(country.population)
 data["district"] = data["psu"].map(district_of_psu)
+""",
+    # the bundled synthetic hidden population (data/hidden), as notebook 06 reads it
+    "hidden": """
+import json
+import pandas as pd
+
+truth = json.loads(open("data/hidden/truth.json").read())
+N = truth["population"]
+survey = pd.read_csv("data/hidden/nsum_survey.csv")
+known_sizes = pd.read_csv("data/hidden/known_populations.csv")
+reports = pd.read_csv("data/hidden/family_reports.csv")
+sample = pd.read_csv("data/hidden/rds_sample.csv")
 """,
 }
 
@@ -111,9 +123,21 @@ def run_page(text: str, name: str) -> None:
 
 
 @pytest.fixture
+def restored_registries():
+    """A page may register a CI method (the methodology page shows how): it must not
+    leak into the tests that run after it."""
+    from flestimate.estimation import cimethods
+
+    before = dict(cimethods._REGISTRY)
+    yield
+    cimethods._REGISTRY.clear()
+    cimethods._REGISTRY.update(before)
+
+
+@pytest.fixture
 def docs_cwd(tmp_path):
     (tmp_path / "data").mkdir()
-    for name in ("sample", "mse"):
+    for name in ("sample", "mse", "hidden"):
         (tmp_path / "data" / name).symlink_to(ROOT / "data" / name, target_is_directory=True)
     old = Path.cwd()
     os.chdir(tmp_path)
@@ -124,7 +148,7 @@ def docs_cwd(tmp_path):
 
 
 @pytest.mark.parametrize("page", pages(), ids=lambda p: str(p.relative_to(DOCS)))
-def test_page_code_runs_and_shows_what_it_prints(page, docs_cwd):
+def test_page_code_runs_and_shows_what_it_prints(page, docs_cwd, restored_registries):
     import matplotlib
 
     matplotlib.use("Agg")  # plots are drawn, not shown

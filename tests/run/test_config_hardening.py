@@ -249,7 +249,7 @@ def test_any_positive_scale_works_end_to_end(sample, capsys):
     assert main(["run", str(sample), "--out", str(out), "-q"]) == 0
     nat = pd.read_csv(out / "national.csv")
     row = nat[nat["statistic"] == "prevalence"].iloc[0]
-    assert row["unit"] == "per 100,000 of the total population"
+    assert row["unit"] == "per 100,000 persons"
     persons = nat[nat["statistic"] == "total"].iloc[0]
     # prevalence per 100,000 = 100,000 x persons / population
     assert row["estimate"] == pytest.approx(1e5 * persons["estimate"] / persons["n_weighted"],
