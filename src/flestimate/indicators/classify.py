@@ -19,11 +19,11 @@ from flestimate.indicators.mapping import (
     check_structure,
     code_masks,
     column_values,
-    frame_and_labels,
     load_mapping,
     parent_index,
     settings_of,
 )
+from flestimate.io.frames import frame_and_labels
 
 __all__ = ["ClassificationReport", "classify", "output_columns"]
 
@@ -313,7 +313,7 @@ def classify(
     m = load_mapping(mapping)
     if settings:
         m = m.with_settings(**settings)
-    frame, labels = frame_and_labels(data)
+    frame, labels = frame_and_labels(data, error=MappingError)
     cache: dict[str, Any] = {}
     problems, undeclared = check_structure(frame, m, cache)
     if problems:

@@ -30,6 +30,7 @@ import pandas as pd
 
 from flestimate.errors import MappingError, first_values, shown
 from flestimate.indicators.framework import Framework, Indicator, get_framework
+from flestimate.io.frames import frame_and_labels
 from flestimate.io.safe_yaml import read_yaml_file
 
 __all__ = [
@@ -524,18 +525,6 @@ def _build(raw: dict[str, Any], src: str) -> QuestionnaireMapping:
 # --------------------------------------------------------------------------- data checks
 
 
-def frame_and_labels(data: Any) -> tuple[pd.DataFrame, dict[str, dict[Any, str]]]:
-    """Return ``(frame, value_labels)`` of a DataFrame or a SurveyData-like object."""
-    if isinstance(data, pd.DataFrame):
-        return data, {}
-    frame = getattr(data, "frame", None)
-    if isinstance(frame, pd.DataFrame):
-        return frame, dict(getattr(data, "value_labels", None) or {})
-    raise MappingError(
-        f"data: expected a pandas DataFrame or a SurveyData, got {type(data).__name__}."
-    )
-
-
 def column_values(series: pd.Series) -> np.ndarray:
     """A column as numpy: float64 with NaN for numeric columns (nullable ones included)."""
     dtype = series.dtype
@@ -807,7 +796,7 @@ def validate_mapping(data: Any, mapping: Any, *, raise_errors: bool = True) -> M
     indicators.UR-I1  ur_i1    9    refused   refused          True     18
     """
     m = load_mapping(mapping)
-    frame, labels = frame_and_labels(data)
+    frame, labels = frame_and_labels(data, error=MappingError)
     user_missing = dict(getattr(data, "missing_values", None) or {})
     problems, undeclared = check_structure(frame, m)
     rows = []

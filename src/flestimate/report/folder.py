@@ -22,7 +22,6 @@ Rules (the user guide states them too):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -32,9 +31,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from flestimate.errors import ConfigError, first_values
+from flestimate.io.hashing import sha256_file
 
 __all__ = ["MANIFEST", "STAGING_PREFIX", "PreviousRun", "check_file_names", "check_folder",
-           "previous_run", "sha256_file", "write_into"]
+           "previous_run", "write_into"]
 
 MANIFEST = "manifest.json"
 STAGING_PREFIX = ".flestimate-partial-"
@@ -46,14 +46,6 @@ _WINDOWS_RESERVED = frozenset(
     {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
      *(f"LPT{i}" for i in range(1, 10))}
 )
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def check_file_names(names: Iterable[str], *, what: str = "table") -> None:

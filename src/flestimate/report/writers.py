@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flestimate.config import OutputSpec
-from flestimate.report.folder import MANIFEST, check_file_names, sha256_file, write_into
+from flestimate.io.hashing import sha256_file
+from flestimate.report.folder import MANIFEST, check_file_names, write_into
 from flestimate.report.result import PublishedTable, RunResult
+from flestimate.report.specs import OutputOptions
 from flestimate.report.text import FORMULA_START, clean_result, csv_safe_frame
 
 __all__ = ["SheetRows", "write_outputs", "output_names", "to_jsonable", "render_html",
@@ -332,7 +333,7 @@ def write_excel(result: RunResult, path: Path) -> None:
 # ---------------------------------------------------------------- folder
 
 
-def output_names(tables: list[str], outputs: OutputSpec) -> list[str]:
+def output_names(tables: list[str], outputs: OutputOptions) -> list[str]:
     """The names of the files a run with these ``tables`` writes, ``manifest.json`` last.
 
     Raises
@@ -371,7 +372,7 @@ def _results_json(result: RunResult) -> str:
     return json.dumps(to_jsonable(payload), indent=2, allow_nan=False)
 
 
-def _write_files(result: RunResult, outputs: OutputSpec, folder: Path) -> dict[str, str]:
+def _write_files(result: RunResult, outputs: OutputOptions, folder: Path) -> dict[str, str]:
     """Write every output into ``folder``, ``manifest.json`` last; return ``{name: sha256}``."""
     files: list[str] = []
     if outputs.csv:
@@ -395,7 +396,7 @@ def _write_files(result: RunResult, outputs: OutputSpec, folder: Path) -> dict[s
     return {**manifest["files"], MANIFEST: sha256_file(folder / MANIFEST)}
 
 
-def write_outputs(result: RunResult, out_dir: str | Path, outputs: OutputSpec | None = None,
+def write_outputs(result: RunResult, out_dir: str | Path, outputs: OutputOptions | None = None,
                   *, force: bool = False) -> Path:
     """Write every output file of a run into ``out_dir``, touching no file it did not write.
 
@@ -407,7 +408,7 @@ def write_outputs(result: RunResult, out_dir: str | Path, outputs: OutputSpec | 
         exists, it may hold the files of a previous run (those listed, unchanged, in
         its ``manifest.json``): they are replaced, and the ones this run does not
         write are removed. Anything else in it makes the call fail unless ``force``.
-    outputs : OutputSpec, optional
+    outputs : OutputOptions, optional
         Which files to write (all by default).
     force : bool, default False
         Write into a folder that holds other files. They are left alone; a file
@@ -425,7 +426,7 @@ def write_outputs(result: RunResult, out_dir: str | Path, outputs: OutputSpec | 
         ``force``) or one named like an output, cannot be created or written, or
         two table names differ only in case.
     """
-    outputs = outputs or OutputSpec()
+    outputs = outputs or OutputOptions()
     result = clean_result(result)
     planned = output_names([t.name for t in result.tables], outputs)
     return write_into(out_dir, planned, lambda folder: _write_files(result, outputs, folder),
