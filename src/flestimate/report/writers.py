@@ -338,7 +338,7 @@ def output_names(tables: list[str], outputs: OutputOptions) -> list[str]:
 
     Raises
     ------
-    ConfigError
+    ReportError
         Two table names differ only in case, or a name cannot be a file name.
     """
     check_file_names(tables)
@@ -421,7 +421,7 @@ def write_outputs(result: RunResult, out_dir: str | Path, outputs: OutputOptions
 
     Raises
     ------
-    ConfigError
+    ReportError
         If ``out_dir`` is a file, holds files no flestimate run wrote (without
         ``force``) or one named like an output, cannot be created or written, or
         two table names differ only in case.
