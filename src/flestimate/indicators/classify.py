@@ -14,15 +14,8 @@ import numpy as np
 import pandas as pd
 
 from flestimate.errors import MappingError
-from flestimate.indicators.mapping import (
-    QuestionnaireMapping,
-    check_structure,
-    code_masks,
-    column_values,
-    load_mapping,
-    parent_index,
-    settings_of,
-)
+from flestimate.indicators.checks import check_structure, code_masks, column_values, parent_index
+from flestimate.indicators.mapping import QuestionnaireMapping, load_mapping, settings_of
 from flestimate.io.frames import frame_and_labels
 
 __all__ = ["ClassificationReport", "classify", "output_columns"]
