@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from flestimate.config import ReliabilitySpec
 from flestimate.report import PublishedTable, RunResult, assemble_table, tidy_rows
 from flestimate.report.plots import forest_plot_png
+from flestimate.report.specs import ReliabilityRules
 
 
 def est_frame(by_values, estimates, n, cv, *, by="region", df=40, se=None):
@@ -59,7 +59,7 @@ def make_table(n_cells=(500, 400, 20, 300), cv=(0.1, 0.12, 0.2, 0.11), rules=Non
         ]
     return assemble_table(
         pieces, name="by_region", indicator="fl", population="total", by=["region"],
-        rules=rules or ReliabilitySpec(), has_total=total,
+        rules=rules or ReliabilityRules(), has_total=total,
         value_labels={"region": {1: "North", 2: "South", 3: "East", 4: "West"}},
     )
 

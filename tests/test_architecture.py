@@ -1,11 +1,12 @@
 """The arrows of the house, read from the source (AST; nothing is imported).
 
 - A layer imports only from the layers before it in the chain
-  io -> indicators -> design -> weighting -> estimation -> report, and the library
-  layers never import the run side (config, filter expressions, the pipeline, the
-  command line). The one declared door upward: ``flestimate.design.methods`` binds
-  the estimators of ``flestimate.estimation`` to the design, imported lazily (inside a
-  function) or for type checkers only.
+  io -> indicators -> design -> weighting -> estimation -> sae -> report -> run ->
+  commands -> cli, so the library layers never import the run side (the config, the
+  filter expressions and the pipeline of ``flestimate.run``, the command line) and the
+  report never imports the config layer. The one declared door upward:
+  ``flestimate.design.methods`` binds the estimators of ``flestimate.estimation`` to the
+  design, imported lazily (inside a function) or for type checkers only.
 - No module outside ``design/`` (in src/, tests/ and benchmarks/) touches a private
   member of a design: an attribute ``x._name`` (or ``getattr(x, "_name")``) where
   ``_name`` is defined on a design class (``VarianceEngine``, ``SurveyDesign``,
@@ -14,8 +15,10 @@
   The estimators, the weighting steps and the tests use the public interface
   (:class:`flestimate.design.interface.VarianceEngine`).
 
-A new rule is one more entry of ``RULES`` (e.g. ``Rule("report", RUN_SIDE)`` once the
-report no longer imports the config layer).
+- No source file of ``src/flestimate`` is longer than :data:`MAX_LINES` lines (one job
+  per file).
+
+A new rule is one more entry of ``RULES``.
 """
 
 from __future__ import annotations
@@ -31,22 +34,15 @@ ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 PACKAGE = "flestimate"
 
-# the library's layers, in the order of the data flow (DESIGN.md)
-CHAIN = (
-    "io",
-    "indicators",
-    "design",
-    "weighting",
-    "estimation",
-    # hidden populations: network scale-up, proxy (multiplicity) reports, RDS
-    "nsum",
-    "proxy",
-    "rds",
-    "sae",
-    "report",
-)
+# the library's layers, in the order of the data flow (DESIGN.md), then the run room
+# (config, filters, pipeline) and the command line; nsum, proxy and rds are the
+# hidden-population methods (network scale-up, multiplicity reports, RDS)
+CHAIN = ("io", "indicators", "design", "weighting", "estimation", "nsum", "proxy", "rds",
+         "sae", "report", "run", "commands", "cli")
 # what turns a config into calls of the library (and the command line)
-RUN_SIDE = ("config", "expr", "pipeline", "run", "cli", "commands", "__main__")
+RUN_SIDE = ("run", "commands", "cli", "__main__")
+LIBRARY = CHAIN[: CHAIN.index("run")]
+MAX_LINES = 750
 
 
 @dataclass(frozen=True)
@@ -71,8 +67,10 @@ RULES = (
         for i, layer in enumerate(CHAIN[:-1])
     ),
     DOOR,
-    # ... and the library layers never import the run side
-    *(Rule(layer, RUN_SIDE) for layer in CHAIN[:-1]),
+    # ... the library layers never import the run side ...
+    *(Rule(layer, RUN_SIDE) for layer in LIBRARY),
+    # ... in particular the report reads its own specifications, never the config layer
+    Rule("report", ("run",)),
 )
 
 
@@ -281,7 +279,47 @@ def test_no_private_member_of_a_design_is_touched_outside_design():
     assert not bad, "private members of a design used outside design/:\n" + "\n".join(bad)
 
 
-# ----------------------------------------------------------------------------- the checker
+def test_the_report_never_imports_the_config_layer():
+    report = [imp for imp in _all_imports() if _within(imp.module, "report")]
+    assert report, "the report's imports were not read"
+    bad = rule_violations((Rule("report", ("run",)),), report)
+    assert not bad, "\n".join(bad)
+    # the rule finds one, even lazy
+    lazy = imports_of("report.tables", ast.parse(
+        "def f():\n    from flestimate.run.config_specs import TableSpec\n"
+    ))  # fmt: skip
+    assert len(rule_violations(RULES, lazy)) == 3  # the chain, the library, the report
+
+
+def test_the_run_room_is_after_the_report_and_before_the_command_line():
+    run = [imp for imp in _all_imports() if _within(imp.module, "run")]
+    assert {"report", "design", "run"} <= {imp.target.split(".")[0] for imp in run}
+    assert not rule_violations(RULES, run)
+    assert any(_within(imp.target, "run") for imp in _all_imports()
+               if _within(imp.module, "commands"))
+
+
+def long_files(folder: Path, limit: int) -> list[str]:
+    """``"path: N lines"`` of the Python files of ``folder`` longer than ``limit`` lines."""
+    sizes = {path: len(path.read_text(encoding="utf-8").splitlines())
+             for path in sorted(folder.rglob("*.py"))}
+    return [f"{path.relative_to(folder).as_posix()}: {n} lines"
+            for path, n in sizes.items() if n > limit]
+
+
+def test_no_source_file_is_longer_than_the_limit():
+    long = long_files(SRC / PACKAGE, MAX_LINES)
+    assert not long, f"files above {MAX_LINES} lines (split them, one job each):\n" + "\n".join(long)
+
+
+def test_the_length_check_finds_a_long_file(tmp_path):
+    folder = tmp_path / "pkg"
+    folder.mkdir()
+    (folder / "short.py").write_text("x = 1\n" * 10)
+    (folder / "long.py").write_text("x = 1\n" * 12)
+    assert long_files(folder, 11) == ["long.py: 12 lines"]
+    assert long_files(folder, 12) == []
+
 def test_checker_finds_imports_against_the_arrows():
     src = ast.parse(
         "from flestimate.estimation import estimators\n"

@@ -30,6 +30,7 @@ __all__ = [
     "MappingError",
     "MSEWarning",
     "ReliabilityWarning",
+    "ReportError",
     "ValidationError",
     "closest_name",
     "strata_have",
@@ -69,6 +70,16 @@ class MappingError(FlestimateError, ValueError):
 
 class ConfigError(FlestimateError, ValueError):
     """A pipeline configuration file is invalid."""
+
+
+class ReportError(ConfigError):
+    """Outputs cannot be written as asked: the output folder (missing, a file, holding
+    files flestimate did not write) or a table's name as a file name.
+
+    Raised by :mod:`flestimate.report`. It derives from :class:`ConfigError` because the
+    folder and the table names are choices of the run (``--out``, ``tables[].name``), so
+    a caller catching the config's errors also catches these.
+    """
 
 
 class FlestimateWarning(UserWarning):

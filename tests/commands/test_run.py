@@ -10,8 +10,8 @@ from scipy.stats import norm
 from flestimate.cli import main
 from flestimate.commands.plan import sample_size
 from flestimate.commands.run import example_config
-from flestimate.config import load_config
 from flestimate.errors import ValidationError
+from flestimate.run.config import load_config
 
 
 def test_plan_anchor_a21(capsys):

@@ -28,11 +28,12 @@ import yaml
 import flestimate
 from flestimate.cli import main
 from flestimate.commands.simulate import file_names
-from flestimate.config import OutputSpec, load_config
 from flestimate.errors import ConfigError
-from flestimate.pipeline import run_pipeline
 from flestimate.report import write_outputs
 from flestimate.report.folder import check_file_names
+from flestimate.report.specs import OutputOptions
+from flestimate.run.config import load_config
+from flestimate.run.pipeline import run_pipeline
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 OUTPUTS = {"national.csv", "by_sex.csv", "tables.xlsx", "results.json", "report.html",
@@ -151,7 +152,7 @@ def test_rerun_replaces_its_files_and_removes_the_stale_ones(result, tmp_path):
     write_outputs(result, out)
     (out / ".DS_Store").write_bytes(b"finder")  # dropped by the OS: not in the way, kept
     national_only = dataclasses.replace(result, tables=result.tables[:1])
-    write_outputs(national_only, out, OutputSpec(excel=False))
+    write_outputs(national_only, out, OutputOptions(excel=False))
     assert {p.name for p in out.iterdir()} == {"national.csv", "results.json", "report.html",
                                                "manifest.json", ".DS_Store"}
     man = json.loads((out / "manifest.json").read_text())

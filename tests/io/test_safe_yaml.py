@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from flestimate.cli import main
-from flestimate.config import load_config
 from flestimate.errors import ConfigError, LoaderError, MappingError, first_values, shown
 from flestimate.indicators.mapping import load_mapping
 from flestimate.io.codebook import load_codebook
 from flestimate.io.safe_yaml import MAX_DEPTH, parse_yaml, read_yaml_file
+from flestimate.run.config import load_config
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 

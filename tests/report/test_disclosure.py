@@ -23,9 +23,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from flestimate.cli import main
-from flestimate.config import ReliabilitySpec, load_config
 from flestimate.errors import ConfigError
-from flestimate.pipeline import run_pipeline
 from flestimate.report import apply_disclosure_control, assemble_table, tidy_rows, write_outputs
 from flestimate.report.disclosure import (
     SUPPRESSED_BLANK,
@@ -34,6 +32,9 @@ from flestimate.report.disclosure import (
     suppression_reasons,
 )
 from flestimate.report.plots import forest_plot
+from flestimate.report.specs import ReliabilityRules
+from flestimate.run.config import load_config
+from flestimate.run.pipeline import run_pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
@@ -43,7 +44,7 @@ VALUE_COLUMNS = [c for c in SUPPRESSED_BLANK if c != "deff_wr"] + ["flags", "qua
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
-def vocabulary(rules: ReliabilitySpec) -> set[str]:
+def vocabulary(rules: ReliabilityRules) -> set[str]:
     words = {**suppression_reasons(rules, complementary=True),
              "precision_alone": suppression_reasons(rules, complementary=False)["precision"]}
     return set(words.values())
@@ -227,7 +228,7 @@ def one_way(values, n, cv, flags="", *, total=True, rules=None, stats=("total",)
             pieces.append(tidy_rows(cells_frame([total_value], [sum(n)], [0.05], by=None),
                                     by=["region"], statistic=stat))
     return assemble_table(pieces, name="t", indicator="fl", population="total", by=["region"],
-                          rules=rules or ReliabilitySpec(), has_total=total)
+                          rules=rules or ReliabilityRules(), has_total=total)
 
 
 def test_complement_that_is_zero_looks_like_one_that_is_not():
@@ -244,7 +245,7 @@ def test_complement_that_is_zero_looks_like_one_that_is_not():
 def test_reason_does_not_tell_a_small_zero_cell_from_a_small_positive_one():
     # both have n < min_n; the second also fails the CV rule: the reason is the same
     t = one_way([0, 5, 900, 800], [20, 25, 400, 300], [np.nan, 0.9, 0.1, 0.1],
-                flags=["zero_variance", "", "", ""], rules=ReliabilitySpec(complementary=False))
+                flags=["zero_variance", "", "", ""], rules=ReliabilityRules(complementary=False))
     small = t[t["region"].isin([1, 2])]
     assert small["suppressed"].all()
     assert small["suppression_reason"].tolist() == ["fewer than 30 respondents"] * 2
@@ -252,7 +253,7 @@ def test_reason_does_not_tell_a_small_zero_cell_from_a_small_positive_one():
 
 
 def test_single_respondent_domain_is_suppressed_even_with_min_n_zero():
-    rules = ReliabilitySpec(min_n=0, cv_suppress=100, cv_flag=100, complementary=False)
+    rules = ReliabilityRules(min_n=0, cv_suppress=100, cv_flag=100, complementary=False)
     t = one_way([1.0, 40.0, 35.0], [1, 400, 300], [np.nan, 0.1, 0.1],
                 flags=["zero_variance", "", ""], rules=rules, stats=("prevalence", "total"))
     solo = t[t["region"] == 1]
@@ -270,7 +271,7 @@ def test_single_respondent_domain_is_suppressed_even_with_min_n_zero():
 
 
 def test_nchs_reasons_name_the_public_rule_first():
-    rules = ReliabilitySpec(min_n=10, nchs=True, complementary=False)
+    rules = ReliabilityRules(min_n=10, nchs=True, complementary=False)
     # n = 25: the NCHS n rule (public); n = 400 with a 0.4-wide interval: NCHS widths
     rows = tidy_rows(cells_frame([200.0, 500.0, 30.0], [25, 400, 900], [0.1, 0.4, 0.1]),
                      by=["region"], statistic="prevalence", scale=1000.0)
@@ -299,7 +300,7 @@ def two_way(n, cv, rules=None, total=True):
         pieces.append(tidy_rows(cells_frame([50.0 * n.size], [n.sum()], [0.05], by=None),
                                 by=["region", "sex"], statistic="total"))
     return assemble_table(pieces, name="t", indicator="fl", population="total",
-                          by=["region", "sex"], rules=rules or ReliabilitySpec(),
+                          by=["region", "sex"], rules=rules or ReliabilityRules(),
                           has_total=total)
 
 
@@ -325,7 +326,7 @@ def test_cross_table_protects_its_margins():
 
 
 def test_headline_suppressed_publishes_no_value():
-    rules = ReliabilitySpec(min_n=30)
+    rules = ReliabilityRules(min_n=30)
     stat = {"estimate": 4.0, "se": 3.0, "ci_lower": 0.5, "ci_upper": 12.0, "cv": 0.75,
             "deff": 1.3, "df": 12.0, "n_unweighted": 900.0, "n_weighted": 9000.0,
             "n_effective": 700.0}
@@ -337,7 +338,7 @@ def test_headline_suppressed_publishes_no_value():
     for key in ("prevalence", "persons"):
         assert all(out[key][c] is None for c in SUPPRESSED_BLANK if c in out[key])
         assert out[key]["n_unweighted"] == 900.0
-    kept, band = protect_headline(headline, {"x": 1}, ReliabilitySpec(cv_suppress=1.0))
+    kept, band = protect_headline(headline, {"x": 1}, ReliabilityRules(cv_suppress=1.0))
     assert kept["suppressed"] is False and band == {"x": 1}
 
 
@@ -370,7 +371,7 @@ def test_published_table_does_not_depend_on_the_values_of_suppressed_cells(n, cv
     """Replace the values of the primary-suppressed cells by anything that keeps them
     suppressed (a true zero with zero variance included): nothing published changes."""
     k = len(n)
-    rules = ReliabilitySpec()
+    rules = ReliabilityRules()
     values = [float(10 * (i + 1)) for i in range(k)]
     cvs = np.asarray(cv[:k])
     base = one_way(values, n, cvs, total=total, stats=("prevalence", "total"))

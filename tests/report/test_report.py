@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from flestimate.config import OutputSpec, ReliabilitySpec
 from flestimate.errors import ConfigError
 from flestimate.report import (
     apply_disclosure_control,
@@ -21,6 +20,7 @@ from flestimate.report import (
     write_outputs,
 )
 from flestimate.report.plots import forest_plot_png
+from flestimate.report.specs import OutputOptions, ReliabilityRules
 from report_fixtures import est_frame, fake_result, make_table
 
 
@@ -63,7 +63,7 @@ def test_no_complement_without_total_or_when_two_cells_are_suppressed():
 
 def test_cv_rules():
     t = make_table(n_cells=(500, 400, 300, 300), cv=(0.1, 0.35, 0.6, 0.1),
-                   rules=ReliabilitySpec(complementary=False))
+                   rules=ReliabilityRules(complementary=False))
     south = t[t["region"] == 2]
     assert (south["quality"] == "caution").all() and not south["suppressed"].any()
     assert south["quality_notes"].str.contains("CV = 0.35 > 0.3").all()
@@ -76,7 +76,7 @@ def test_cv_rules():
 def test_df_flag():
     frame = tidy_rows(est_frame([1], [3.0], [100], [0.1], df=5), by=["region"],
                       statistic="prevalence", scale=1000)
-    out = apply_disclosure_control(frame, ["region"], ReliabilitySpec(), has_total=False)
+    out = apply_disclosure_control(frame, ["region"], ReliabilityRules(), has_total=False)
     assert out["quality"].tolist() == ["caution"]
     assert "df = 5 < 8" in out["quality_notes"].iloc[0]
 
@@ -104,7 +104,7 @@ def test_disclosure_does_not_mutate_input():
     frame = tidy_rows(est_frame([1, 2], [3.0, 4.0], [10, 100], [0.1, 0.1]), by=["region"],
                       statistic="prevalence", scale=1000)
     before = frame.copy()
-    apply_disclosure_control(frame, ["region"], ReliabilitySpec(), has_total=False)
+    apply_disclosure_control(frame, ["region"], ReliabilityRules(), has_total=False)
     pd.testing.assert_frame_equal(frame, before)
 
 
@@ -187,7 +187,7 @@ def test_refuses_to_replace_a_foreign_folder(tmp_path):
 
 def test_output_switches(tmp_path):
     out = write_outputs(fake_result(make_table()), tmp_path / "o",
-                        OutputSpec(excel=False, html=False))
+                        OutputOptions(excel=False, html=False))
     assert sorted(p.name for p in out.iterdir()) == ["by_region.csv", "manifest.json",
                                                      "national.csv", "results.json"]
 
@@ -216,7 +216,7 @@ def test_never_exactly_one_suppressed_cell_in_a_table_with_total(n, cv):
                   statistic="total"),
     ]
     t = assemble_table(pieces, name="t", indicator="fl", population="total", by=["region"],
-                       rules=ReliabilitySpec(), has_total=True)
+                       rules=ReliabilityRules(), has_total=True)
     cells = t[t["region"].notna()]
     n_sup = int(cells["suppressed"].sum())
     assert n_sup != 1

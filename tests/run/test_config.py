@@ -1,4 +1,4 @@
-"""Validation of the ``flestimate run`` configuration (flestimate.config)."""
+"""Validation of the ``flestimate run`` configuration (flestimate.run.config)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import copy
 import pytest
 import yaml
 
-from flestimate.config import check_columns, load_config, parse_config
 from flestimate.errors import ConfigError
+from flestimate.run.config import check_columns, load_config, parse_config
 
 
 @pytest.fixture

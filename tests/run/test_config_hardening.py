@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from flestimate.cli import main
-from flestimate.config import load_config, parse_config
 from flestimate.errors import ConfigError
-from flestimate.pipeline import run_pipeline
+from flestimate.run.config import load_config, parse_config
+from flestimate.run.pipeline import run_pipeline
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 

@@ -1,4 +1,4 @@
-"""The safe filter-expression language (flestimate.expr)."""
+"""The safe filter-expression language (flestimate.run.expr)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flestimate.errors import ConfigError, FlestimateError
-from flestimate.expr import ExpressionError, parse_filter
+from flestimate.run.expr import ExpressionError, parse_filter
 
 
 @pytest.fixture

@@ -290,7 +290,7 @@ def test_run_needs_config_or_example(capsys):
 def test_progress_lines_and_quiet(tmp_path, capsys):
     import io
 
-    from flestimate.pipeline import Progress
+    from flestimate.run.progress import Progress
 
     buf = io.StringIO()
     prog = Progress(2, stream=buf, delay=0.0)

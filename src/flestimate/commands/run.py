@@ -82,7 +82,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from flestimate.config import load_config
+    from flestimate.run.config import load_config
 
     if args.example and args.config:
         raise ConfigError("give either a CONFIG file or --example, not both")
@@ -101,8 +101,9 @@ def run(args: argparse.Namespace) -> int:
     check_folder(out, output_names([t.name for t in config.tables], config.outputs),
                  force=args.force)
     try:
-        from flestimate.pipeline import Progress, count_steps, run_pipeline
         from flestimate.report.writers import write_outputs
+        from flestimate.run.pipeline import count_steps, run_pipeline
+        from flestimate.run.progress import Progress
 
         progress = Progress(count_steps(config), quiet=args.quiet)
         with _sigterm_as_exit():

@@ -19,28 +19,21 @@ from flestimate.design.scores import linearised_scores
 from flestimate.design.structure import DesignStructure, build_structure
 from flestimate.design.totals import DomainTotals
 from flestimate.errors import DesignError
+from flestimate.io.frames import as_frame, value_labels_of
 
 __all__ = ["SurveyDesign"]
 
 
-def _frame_of(data: Any) -> pd.DataFrame:
-    if isinstance(data, pd.DataFrame):
-        return data
-    for attr in ("frame", "data", "df"):
-        value = getattr(data, attr, None)
-        if isinstance(value, pd.DataFrame):
-            labels = getattr(data, "value_labels", None)
-            if not labels:
-                return value
-            # the value labels travel with the data (a shallow copy: no column is copied,
-            # the caller's frame is untouched), so every design built on it shows them
-            frame = value.copy(deep=False)
-            frame.attrs["value_labels"] = {str(k): dict(v) for k, v in labels.items()}
-            return frame
-    raise DesignError(
-        f"data must be a pandas DataFrame or a SurveyData; found {type(data).__name__}. "
-        "Read the file with flestimate.read_survey() or pass a DataFrame."
-    )
+def _labelled_frame(data: Any) -> pd.DataFrame:
+    """The frame of ``data`` (:func:`flestimate.io.frames.as_frame`) carrying the value
+    labels of a SurveyData in ``attrs``, so that every design built on it shows them."""
+    frame = as_frame(data, error=DesignError)
+    if frame is data or not getattr(data, "value_labels", None):
+        return frame
+    # a shallow copy: no column is copied, the caller's frame is untouched
+    frame = frame.copy(deep=False)
+    frame.attrs["value_labels"] = value_labels_of(data)
+    return frame
 
 
 class SurveyDesign(DesignMethods):
@@ -128,7 +121,7 @@ class SurveyDesign(DesignMethods):
         nest: bool = False,
         lonely_psu: str = "fail",
     ) -> None:
-        frame = _frame_of(data)
+        frame = _labelled_frame(data)
         structure, weights = build_structure(
             frame,
             weight=weight,

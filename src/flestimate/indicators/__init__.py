@@ -9,6 +9,7 @@ See ``docs/classification.md`` for every rule and setting with its source.
 
 from __future__ import annotations
 
+from flestimate.indicators.checks import MappingCheck, validate_mapping
 from flestimate.indicators.classify import ClassificationReport, classify, output_columns
 from flestimate.indicators.framework import (
     Dimension,
@@ -20,11 +21,9 @@ from flestimate.indicators.framework import (
 from flestimate.indicators.mapping import (
     Codes,
     MappedItem,
-    MappingCheck,
     QuestionnaireMapping,
     Settings,
     load_mapping,
-    validate_mapping,
 )
 
 __all__ = [

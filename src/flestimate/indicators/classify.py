@@ -14,16 +14,9 @@ import numpy as np
 import pandas as pd
 
 from flestimate.errors import MappingError
-from flestimate.indicators.mapping import (
-    QuestionnaireMapping,
-    check_structure,
-    code_masks,
-    column_values,
-    frame_and_labels,
-    load_mapping,
-    parent_index,
-    settings_of,
-)
+from flestimate.indicators.checks import check_structure, code_masks, column_values, parent_index
+from flestimate.indicators.mapping import QuestionnaireMapping, load_mapping, settings_of
+from flestimate.io.frames import frame_and_labels
 
 __all__ = ["ClassificationReport", "classify", "output_columns"]
 
@@ -313,7 +306,7 @@ def classify(
     m = load_mapping(mapping)
     if settings:
         m = m.with_settings(**settings)
-    frame, labels = frame_and_labels(data)
+    frame, labels = frame_and_labels(data, error=MappingError)
     cache: dict[str, Any] = {}
     problems, undeclared = check_structure(frame, m, cache)
     if problems:

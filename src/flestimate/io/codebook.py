@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from flestimate.errors import LoaderError, ValidationError
+from flestimate.io.frames import as_frame
 
 __all__ = [
     "PARQUET_METADATA_KEY",
@@ -255,20 +256,16 @@ def find_codebook(data_path: Path) -> Path | None:
 def _labels_of(data: Any, variable_labels, value_labels, missing_values) -> tuple[
     pd.DataFrame, Labels
 ]:
-    if isinstance(data, pd.DataFrame):
-        frame, base = data, Labels()
-    elif isinstance(getattr(data, "frame", None), pd.DataFrame):
-        frame = data.frame
+    frame = as_frame(data)
+    if frame is data:
+        base = Labels()
+    else:
         src = getattr(data, "source", None)
         base = Labels(
             getattr(data, "variable_labels", None),
             getattr(data, "value_labels", None),
             getattr(data, "missing_values", None),
             getattr(src, "file_label", None),
-        )
-    else:
-        raise ValidationError(
-            f"data: expected a pandas DataFrame or a SurveyData; found {type(data).__name__}."
         )
     extra = Labels(variable_labels, value_labels, missing_values)
     return frame, base.updated(extra).restricted(map(str, frame.columns))

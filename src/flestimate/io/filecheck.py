@@ -17,7 +17,6 @@ process and the hash is computed by a thread reading the file in blocks.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import select
 import signal
@@ -29,25 +28,11 @@ import weakref
 from pathlib import Path
 
 from flestimate.errors import LoaderError
+from flestimate.io.hashing import sha256_file
 
-__all__ = ["FileCheck", "sha256_of"]
+__all__ = ["FileCheck"]
 
 PREFLIGHT_TIMEOUT = 120.0  # seconds for parsing a header; a hang means a corrupted file
-_BLOCK = 1 << 20
-
-
-def sha256_of(path: Path) -> str:
-    """SHA-256 of a file read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    buf = bytearray(_BLOCK)
-    view = memoryview(buf)
-    with open(path, "rb", buffering=0) as fh:
-        while True:
-            n = fh.readinto(buf)
-            if not n:
-                break
-            h.update(view[:n])
-    return h.hexdigest()
 
 
 def _use_fork() -> bool:
@@ -135,7 +120,7 @@ class FileCheck:
                     except Exception:
                         pass  # the reader reports its own errors in the parent
                 os.write(w, b"ok" + dims + b"\n")
-                os.write(w, sha256_of(self.path).encode("ascii") + b"\n")
+                os.write(w, sha256_file(self.path).encode("ascii") + b"\n")
             except BaseException:
                 pass
             os._exit(0)
@@ -171,7 +156,7 @@ class FileCheck:
     # ------------------------------------------------------------------ fallback
     def _hash_in_thread(self) -> None:  # pragma: no cover - platforms without fork
         try:
-            self._thread_result.append(sha256_of(self.path))
+            self._thread_result.append(sha256_file(self.path))
         except BaseException as exc:
             self._thread_result.append(exc)
 

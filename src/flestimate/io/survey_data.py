@@ -83,7 +83,7 @@ class SourceInfo:
         return dataclasses.asdict(self)
 
 
-def _frame_of(value: Any) -> pd.DataFrame:
+def _checked_frame(value: Any) -> pd.DataFrame:
     if isinstance(value, pd.DataFrame):
         return value
     raise ValidationError(
@@ -144,7 +144,7 @@ class SurveyData:
     extended_missing: Mapping[str, pd.Series] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        _frame_of(self.frame)
+        _checked_frame(self.frame)
         for name in ("variable_labels", "value_labels", "missing_values", "extended_missing"):
             value = getattr(self, name)
             if value is None:

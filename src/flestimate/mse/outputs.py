@@ -10,7 +10,6 @@ workbook stores text as text (:mod:`flestimate.report.text`).
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import json
 from datetime import datetime, timezone
@@ -20,8 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from flestimate.io.hashing import sha256_bytes, sha256_file
 from flestimate.mse.result import MSEResult, sensitivity_plot
-from flestimate.report.folder import MANIFEST, sha256_file, write_into
+from flestimate.report.folder import MANIFEST, write_into
 from flestimate.report.text import clean_frame, clean_text, clean_value, csv_safe_frame
 from flestimate.report.writers import SheetRows, to_jsonable
 
@@ -236,7 +236,7 @@ def write_mse_outputs(result: MSEResult, out_dir: str | Path, *, input_path: str
         "packages": {"numpy": np.__version__, "pandas": pd.__version__},
     }
     if settings is not None:
-        provenance["settings_sha256"] = hashlib.sha256(
-            json.dumps(to_jsonable(settings), sort_keys=True).encode()).hexdigest()
+        provenance["settings_sha256"] = sha256_bytes(
+            json.dumps(to_jsonable(settings), sort_keys=True).encode())
     return write_into(out_dir, [*MSE_FILES, MANIFEST],
                       lambda folder: _write_files(result, provenance, title, folder), force=force)

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from flestimate.report.disclosure import apply_disclosure_control, nchs_proportion_standard
 from flestimate.report.result import PublishedTable, RunResult
+from flestimate.report.specs import OutputOptions, ReliabilityRules
 from flestimate.report.tables import assemble_table, tidy_rows
 from flestimate.report.writers import write_outputs
 
 __all__ = [
+    "OutputOptions",
     "PublishedTable",
+    "ReliabilityRules",
     "RunResult",
     "apply_disclosure_control",
     "assemble_table",

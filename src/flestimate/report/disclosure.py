@@ -1,7 +1,7 @@
 """Reliability flags and statistical disclosure control for published tables.
 
 Every estimate gets a quality grade (``ok``, ``caution`` or ``suppressed``). The
-rules are read from :class:`flestimate.config.ReliabilitySpec`:
+rules are read from :class:`flestimate.report.specs.ReliabilityRules`:
 
 - a domain of a single respondent: always suppressed, whatever ``min_n``;
 - unweighted n below ``min_n``: suppressed;
@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flestimate.config import ReliabilitySpec
+from flestimate.report.specs import ReliabilityRules
 
 __all__ = [
     "IDENTIFIER_MAX_MEDIAN",
@@ -128,12 +128,12 @@ def nchs_proportion_standard(
     return suppress, review, reasons
 
 
-def suppression_reasons(rules: ReliabilitySpec, *, complementary: bool) -> dict[str, str]:
+def suppression_reasons(rules: ReliabilityRules, *, complementary: bool) -> dict[str, str]:
     """The fixed vocabulary of ``suppression_reason``.
 
     Parameters
     ----------
-    rules : ReliabilitySpec
+    rules : ReliabilityRules
     complementary : bool
         Whether complementary suppression can act in the table.
 
@@ -218,7 +218,7 @@ def _fmt_each(values: np.ndarray, spec: str) -> np.ndarray:
 def apply_disclosure_control(
     table: pd.DataFrame,
     by: list[str],
-    rules: ReliabilitySpec,
+    rules: ReliabilityRules,
     *,
     has_total: bool,
 ) -> pd.DataFrame:
@@ -233,7 +233,7 @@ def apply_disclosure_control(
         ``flags``).
     by : list of str
         The domain columns.
-    rules : ReliabilitySpec
+    rules : ReliabilityRules
     has_total : bool
         Whether the table includes a total row, which enables recovery by subtraction
         and hence complementary suppression. Shares (which add up to 100%) and the
@@ -345,7 +345,7 @@ def apply_disclosure_control(
 
 
 def protect_headline(
-    headline: dict[str, Any], sensitivity: dict[str, Any] | None, rules: ReliabilitySpec
+    headline: dict[str, Any], sensitivity: dict[str, Any] | None, rules: ReliabilityRules
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Apply the table rules to the national headline.
 
@@ -357,7 +357,7 @@ def protect_headline(
         ``n_effective`` for the NCHS rule); ``scale``.
     sensitivity : dict or None
         The conservative and upper-bound headlines, which bracket the headline.
-    rules : ReliabilitySpec
+    rules : ReliabilityRules
 
     Returns
     -------

@@ -22,7 +22,6 @@ Rules (the user guide states them too):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -31,10 +30,11 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from flestimate.errors import ConfigError, first_values
+from flestimate.errors import ReportError, first_values
+from flestimate.io.hashing import sha256_file
 
 __all__ = ["MANIFEST", "STAGING_PREFIX", "PreviousRun", "check_file_names", "check_folder",
-           "previous_run", "sha256_file", "write_into"]
+           "previous_run", "write_into"]
 
 MANIFEST = "manifest.json"
 STAGING_PREFIX = ".flestimate-partial-"
@@ -48,20 +48,12 @@ _WINDOWS_RESERVED = frozenset(
 )
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def check_file_names(names: Iterable[str], *, what: str = "table") -> None:
     """Refuse table names that cannot be file names everywhere the outputs may be copied.
 
     Raises
     ------
-    ConfigError
+    ReportError
         A name that is empty, holds a path separator, starts with a dot, is a
         Windows device name, or differs from another only in upper/lower case
         (the files would overwrite each other on Windows and macOS).
@@ -71,13 +63,13 @@ def check_file_names(names: Iterable[str], *, what: str = "table") -> None:
         stem = str(name)
         if (not stem or stem.startswith(".") or any(c in stem for c in '/\\:\0')
                 or stem.split(".")[0].upper() in _WINDOWS_RESERVED):
-            raise ConfigError(
+            raise ReportError(
                 f"{what} name {stem!r} cannot be used as a file name (it starts with a dot, holds "
                 f"a path separator or is a reserved device name); rename the {what}"
             )
         key = stem.casefold()
         if key in seen:
-            raise ConfigError(
+            raise ReportError(
                 f"{what} names {seen[key]!r} and {stem!r} differ only in upper/lower case; their "
                 f"files would overwrite each other on Windows and macOS, whose file systems "
                 f"ignore case. Rename one of them"
@@ -165,7 +157,7 @@ def _check_folder(prev: PreviousRun, planned: set[str], shown: str, force: bool)
     if not force:
         changed = [n for n in prev.others if n in prev.changed]
         why = (f"; {first_values(changed)} changed since flestimate wrote them" if changed else "")
-        raise ConfigError(
+        raise ReportError(
             f"output folder {shown!r} is not a flestimate output folder: it holds "
             f"{len(prev.others)} file(s) or folder(s) that no previous run wrote "
             f"({first_values(prev.others)}){why}. flestimate never deletes or replaces files it did "
@@ -173,7 +165,7 @@ def _check_folder(prev: PreviousRun, planned: set[str], shown: str, force: bool)
             f"write beside them (they are left alone)"
         )
     if blocked:
-        raise ConfigError(
+        raise ReportError(
             f"output folder {shown!r} holds {first_values(blocked)}, which this run would write but "
             f"which no previous run wrote (or which changed since); flestimate never replaces a "
             f"file it did not write, even with --force: move or rename them, or choose "
@@ -196,9 +188,9 @@ def check_folder(out_dir: str | Path, planned: list[str], *, force: bool = False
         raise _folder_error(str(out_dir), "cannot be read", exc) from None
 
 
-def _folder_error(shown: str, problem: str, exc: OSError) -> ConfigError:
+def _folder_error(shown: str, problem: str, exc: OSError) -> ReportError:
     where = f": {Path(str(exc.filename)).name}" if exc.filename else ""
-    return ConfigError(
+    return ReportError(
         f"output folder {shown!r} {problem} ({exc.strerror or exc}{where}); check the "
         f"folder's free space and permissions, or choose another --out"
     )
@@ -206,7 +198,7 @@ def _folder_error(shown: str, problem: str, exc: OSError) -> ConfigError:
 
 def _not_a_file(out: Path, shown: str) -> None:
     if out.exists() and not out.is_dir():
-        raise ConfigError(f"output folder {shown!r} is a file; choose another --out")
+        raise ReportError(f"output folder {shown!r} is a file; choose another --out")
 
 
 def _make_folder(out: Path, shown: str) -> list[Path]:

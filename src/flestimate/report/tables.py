@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flestimate.config import ReliabilitySpec
 from flestimate.report.disclosure import QUALITY_COLUMNS, apply_disclosure_control
+from flestimate.report.specs import ReliabilityRules
 
 __all__ = ["ESTIMATE_COLUMNS", "STATISTIC_UNITS", "assemble_table", "label_of", "population_unit",
            "tidy_rows"]
@@ -123,7 +123,7 @@ def assemble_table(
     indicator: str,
     population: str,
     by: Sequence[str],
-    rules: ReliabilitySpec,
+    rules: ReliabilityRules,
     has_total: bool,
     value_labels: Mapping[str, Mapping[Any, str]] | None = None,
     scale: float = 1000.0,
@@ -137,7 +137,7 @@ def assemble_table(
     name, indicator, population : str
         Recorded on every row.
     by : sequence of str
-    rules : ReliabilitySpec
+    rules : ReliabilityRules
     has_total : bool
         Whether a total row is included (enables complementary suppression).
     value_labels : mapping, optional

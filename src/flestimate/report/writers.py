@@ -16,10 +16,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-from flestimate.config import OutputSpec
-from flestimate.report.folder import MANIFEST, check_file_names, sha256_file, write_into
+from flestimate.io.hashing import sha256_file
+from flestimate.report.folder import MANIFEST, check_file_names, write_into
 from flestimate.report.publication import PublicationTable, publication_table
 from flestimate.report.result import RunResult, to_jsonable
+from flestimate.report.specs import OutputOptions
 from flestimate.report.text import clean_result, csv_safe_frame
 from flestimate.report.workbook import SheetRows, write_excel
 
@@ -164,12 +165,12 @@ def render_html(result: RunResult) -> str:
 # ---------------------------------------------------------------- folder
 
 
-def output_names(tables: list[str], outputs: OutputSpec) -> list[str]:
+def output_names(tables: list[str], outputs: OutputOptions) -> list[str]:
     """The names of the files a run with these ``tables`` writes, ``manifest.json`` last.
 
     Raises
     ------
-    ConfigError
+    ReportError
         Two table names differ only in case, or a name cannot be a file name.
     """
     check_file_names(tables)
@@ -203,7 +204,7 @@ def _results_json(result: RunResult) -> str:
     return json.dumps(to_jsonable(payload), indent=2, allow_nan=False)
 
 
-def _write_files(result: RunResult, outputs: OutputSpec, folder: Path) -> dict[str, str]:
+def _write_files(result: RunResult, outputs: OutputOptions, folder: Path) -> dict[str, str]:
     """Write every output into ``folder``, ``manifest.json`` last; return ``{name: sha256}``."""
     files: list[str] = []
     if outputs.csv:
@@ -227,7 +228,7 @@ def _write_files(result: RunResult, outputs: OutputSpec, folder: Path) -> dict[s
     return {**manifest["files"], MANIFEST: sha256_file(folder / MANIFEST)}
 
 
-def write_outputs(result: RunResult, out_dir: str | Path, outputs: OutputSpec | None = None,
+def write_outputs(result: RunResult, out_dir: str | Path, outputs: OutputOptions | None = None,
                   *, force: bool = False) -> Path:
     """Write every output file of a run into ``out_dir``, touching no file it did not write.
 
@@ -239,7 +240,7 @@ def write_outputs(result: RunResult, out_dir: str | Path, outputs: OutputSpec | 
         exists, it may hold the files of a previous run (those listed, unchanged, in
         its ``manifest.json``): they are replaced, and the ones this run does not
         write are removed. Anything else in it makes the call fail unless ``force``.
-    outputs : OutputSpec, optional
+    outputs : OutputOptions, optional
         Which files to write (all by default).
     force : bool, default False
         Write into a folder that holds other files. They are left alone; a file
@@ -252,12 +253,12 @@ def write_outputs(result: RunResult, out_dir: str | Path, outputs: OutputSpec | 
 
     Raises
     ------
-    ConfigError
+    ReportError
         If ``out_dir`` is a file, holds files no flestimate run wrote (without
         ``force``) or one named like an output, cannot be created or written, or
         two table names differ only in case.
     """
-    outputs = outputs or OutputSpec()
+    outputs = outputs or OutputOptions()
     result = clean_result(result)
     planned = output_names([t.name for t in result.tables], outputs)
     return write_into(out_dir, planned, lambda folder: _write_files(result, outputs, folder),

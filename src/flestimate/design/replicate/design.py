@@ -132,9 +132,9 @@ class ReplicateDesign(DesignMethods):
         df: float | None = None,
         rho: float | None = None,
     ) -> None:
-        from flestimate.design.survey import _frame_of
+        from flestimate.design.survey import _labelled_frame
 
-        frame = _frame_of(data)
+        frame = _labelled_frame(data)
         if len(frame) == 0:
             raise DesignError("the data have no rows. A design needs at least one respondent.")
         cols = replicate_columns(frame, replicate_weights, weight)

@@ -5,7 +5,13 @@ loader: no code is ever evaluated; size, nesting and alias expansion are bounded
 checked key by key; a number that is not finite (``.nan``, ``.inf``) is refused anywhere. Every error names the key path (``tables[2].by[0]``), the
 value found and what is allowed; an unknown key suggests the closest known key.
 Relative paths are resolved against the folder of the config file. Filters
-(reference populations) are parsed by the safe language of :mod:`flestimate.expr`.
+(reference populations) are parsed by the safe language of :mod:`flestimate.run.expr`.
+
+The result is a :class:`~flestimate.run.config_specs.Config` of plain specifications
+(:mod:`flestimate.run.config_specs`). Choices are read from the registries that the
+engine uses (CI methods, lonely-PSU rules, replicate methods) and from the options the
+weighting steps and :func:`flestimate.read_survey` declare, so an unknown option is
+refused here, before any data is read.
 
 Checks that need the data (do the columns exist?) are done by
 :func:`check_columns` once the survey file is read.
@@ -17,145 +23,31 @@ import difflib
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flestimate.design.lonely_psu import LONELY_PSU_RULES
+from flestimate.design.replicate.registry import REPLICATE_METHODS
 from flestimate.errors import ConfigError, shown
-from flestimate.expr import ExpressionError, Filter
+from flestimate.estimation.cimethods import CI_METHODS
 from flestimate.io.safe_yaml import read_yaml_file
-
-__all__ = [
-    "CI_METHODS",
-    "LONELY_PSU_RULES",
-    "STATISTICS",
-    "WEIGHTING_STEPS",
-    "Config",
-    "DesignSpec",
-    "DurationSpec",
-    "ReliabilitySpec",
-    "TableSpec",
-    "WeightingStep",
-    "check_columns",
-    "load_config",
-    "parse_config",
-]
-
-CI_METHODS = (
-    "korn-graubard", "korn-graubard-nchs", "logit", "wilson", "wald", "asin", "likelihood",
+from flestimate.report.specs import OutputOptions, ReliabilityRules
+from flestimate.run.config_specs import (
+    READ_SURVEY_OPTIONS,
+    REPLICATE_KEYS,
+    STATISTICS,
+    WEIGHTING_STEP_TYPES,
+    Config,
+    DesignSpec,
+    DurationSpec,
+    TableSpec,
+    WeightingStepSpec,
 )
-LONELY_PSU_RULES = ("fail", "remove", "certainty", "adjust", "average")
-STATISTICS = ("prevalence", "total", "share")
-WEIGHTING_STEPS = ("nonresponse", "poststratify", "rake", "calibrate", "trim")
-REPLICATE_METHODS = ("jk1", "jkn", "brr", "fay", "bootstrap", "subbootstrap", "sdr", "other")
-REPLICATE_KEYS = ("weights", "method", "scale", "rscales", "mse", "df", "rho")
+from flestimate.run.expr import ExpressionError, Filter
+
+__all__ = ["check_columns", "load_config", "parse_config"]
+
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,40}$")
-
-
-@dataclass(frozen=True)
-class DesignSpec:
-    """The sampling design: columns and rules (or replicate weights)."""
-
-    weight: str
-    strata: str | None = None
-    psu: str | None = None
-    fpc: str | None = None
-    lonely_psu: str = "fail"
-    replicate: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class WeightingStep:
-    """One weighting step: the function name, its totals file and other options."""
-
-    step: str
-    totals: Path | None
-    options: Mapping[str, Any]
-    key: str  # the key path, for error messages
-
-
-@dataclass(frozen=True)
-class DurationSpec:
-    """Duration in the situation, for the stock ``on any given day``."""
-
-    variable: str
-    period: float
-
-
-@dataclass(frozen=True)
-class ReliabilitySpec:
-    """Reliability flags and the suppression rule.
-
-    ``min_n``: an estimate on fewer than ``min_n`` respondents is suppressed.
-    ``cv_flag``: a CV above it is flagged "use with caution". ``cv_suppress``:
-    a CV above it is suppressed. ``min_df``: fewer design degrees of freedom
-    are flagged. ``nchs``: apply the NCHS data presentation standard for
-    proportions to prevalences. ``complementary``: in a table with a total,
-    one suppressed cell triggers suppression of the next smallest cell.
-    """
-
-    min_n: int = 30
-    cv_flag: float = 0.3
-    cv_suppress: float = 0.5
-    min_df: int = 8
-    nchs: bool = False
-    complementary: bool = True
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """One output table."""
-
-    name: str
-    title: str
-    indicator: str
-    population: str
-    statistics: tuple[str, ...]
-    by: tuple[str, ...]
-    total: bool
-    ci_method: str
-    level: float
-    key: str
-    missing_domain: bool = False  # rows with a missing ``by`` value form a "Missing" domain
-
-
-@dataclass(frozen=True)
-class OutputSpec:
-    """Which files to write."""
-
-    csv: bool = True
-    excel: bool = True
-    json: bool = True
-    html: bool = True
-    plots: bool = True
-
-
-@dataclass(frozen=True)
-class Config:
-    """A validated configuration. ``raw`` keeps the file's content for the manifest."""
-
-    path: Path | None
-    base_dir: Path
-    title: str
-    input_path: Path
-    input_options: Mapping[str, Any]
-    mapping: Path | None
-    seed: int | None
-    design: DesignSpec
-    weighting: tuple[WeightingStep, ...]
-    populations: Mapping[str, Filter | None]
-    indicator: str
-    ci_method: str
-    level: float
-    scale: float
-    na_rm: bool
-    headline_population: str
-    duration: DurationSpec | None
-    sensitivity: bool
-    tables: tuple[TableSpec, ...]
-    reliability: ReliabilitySpec
-    outputs: OutputSpec
-    raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
 
 
 # ---------------------------------------------------------------- helpers
@@ -202,6 +94,18 @@ def _check_keys(section: Mapping, key: str, allowed: Iterable[str], required: It
         if k not in section or section[k] is None:
             where = f"{key}.{k}" if key else str(k)
             raise ConfigError(f"{where}: required key is missing")
+
+
+def _check_options(section: Mapping, key: str, allowed: tuple[str, ...], function: str, *,
+                   listing: str = "allowed") -> None:
+    """The keys of ``section`` are options of the library function ``function``."""
+    for k in section:
+        if k not in allowed:
+            name = shown(k).strip("'") if isinstance(k, str) else shown(k)
+            close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(f"{key}.{name}: unknown option of {function}; {hint}"
+                              f"{listing}: {', '.join(allowed)}")
 
 
 def _mapping(value: Any, key: str) -> Mapping:
@@ -298,7 +202,8 @@ def _parse_design(raw: Any) -> DesignSpec:
     sec = _mapping(raw, "design")
     if not sec:
         raise ConfigError("design: required section is missing (at least design.weight)")
-    _check_keys(sec, "design", ("weight", "strata", "psu", "fpc", "lonely_psu", "replicate"))
+    _check_keys(sec, "design", ("weight", "strata", "psu", "fpc", "nest", "lonely_psu",
+                                "replicate"))
     rep = sec.get("replicate")
     if rep is not None:
         rep = dict(_mapping(rep, "design.replicate"))
@@ -317,8 +222,8 @@ def _parse_design(raw: Any) -> DesignSpec:
                 raise _err("design.replicate.weights", w, f"expected a regular expression "
                            f"(e.g. '^rw_[0-9]+$'): {exc}") from None
         _choice(rep["method"], "design.replicate.method", REPLICATE_METHODS)
-        for k in ("strata", "psu", "fpc"):
-            if sec.get(k) is not None:
+        for k in ("strata", "psu", "fpc", "nest"):
+            if sec.get(k) is not None and sec.get(k) is not False:
                 raise ConfigError(
                     f"design.{k}: found {shown(sec[k])} together with design.replicate; a replicate "
                     f"design carries its design in the replicate weights: remove design.{k}"
@@ -331,10 +236,11 @@ def _parse_design(raw: Any) -> DesignSpec:
         fpc=_str(sec.get("fpc"), "design.fpc", optional=True),
         lonely_psu=_choice(sec.get("lonely_psu", "fail"), "design.lonely_psu", LONELY_PSU_RULES),
         replicate=rep,
+        nest=_bool(sec.get("nest", False), "design.nest"),
     )
 
 
-def _parse_weighting(raw: Any, base: Path) -> tuple[WeightingStep, ...]:
+def _parse_weighting(raw: Any, base: Path) -> tuple[WeightingStepSpec, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -344,14 +250,35 @@ def _parse_weighting(raw: Any, base: Path) -> tuple[WeightingStep, ...]:
         key = f"weighting[{i}]"
         item = _mapping(item, key)
         if "step" not in item:
-            raise ConfigError(f"{key}.step: required key is missing; allowed: {', '.join(WEIGHTING_STEPS)}")
-        name = _choice(item["step"], f"{key}.step", WEIGHTING_STEPS)
+            raise ConfigError(f"{key}.step: required key is missing; allowed: "
+                              f"{', '.join(WEIGHTING_STEP_TYPES)}")
+        name = _choice(item["step"], f"{key}.step", WEIGHTING_STEP_TYPES)
+        _check_step_options(item, key, name)
         totals = None
         if item.get("totals") is not None:
             totals = _file(item["totals"], f"{key}.totals", base)
         opts = {k: v for k, v in item.items() if k not in ("step", "totals")}
-        steps.append(WeightingStep(step=name, totals=totals, options=opts, key=key))
+        steps.append(WeightingStepSpec(step=name, totals=totals, options=opts, key=key))
     return tuple(steps)
+
+
+def _check_step_options(item: Mapping, key: str, name: str) -> None:
+    """The step's keys against the options its type declares (config_specs)."""
+    kind = WEIGHTING_STEP_TYPES[name]
+    fname = f"flestimate.{kind.function}"
+    given = [k for k in item if k != "step" and item[k] is not None]
+    if "totals" in given and not kind.takes_totals:
+        raise ConfigError(f"{key}.totals: {fname} takes no totals table; its options are: "
+                          f"{', '.join(kind.options)}")
+    _check_options({k: v for k, v in item.items() if k != "step"}, key, kind.options, fname,
+                   listing="its options are")
+    required = [k for k in kind.required if k not in given]
+    if kind.one_of and not set(kind.one_of) & set(given):
+        required.append(" or ".join(kind.one_of))
+    if required:
+        raise ConfigError(f"{key}: the {name} step needs the option"
+                          f"{'s' if len(required) > 1 else ''} {', '.join(required)} "
+                          f"(see {fname}); add {required[0].split()[0]}: ... under the step")
 
 
 def _parse_populations(raw: Any) -> dict[str, Filter | None]:
@@ -373,12 +300,12 @@ def _parse_populations(raw: Any) -> dict[str, Filter | None]:
     return pops
 
 
-def _parse_reliability(raw: Any) -> ReliabilitySpec:
+def _parse_reliability(raw: Any) -> ReliabilityRules:
     sec = _mapping(raw, "reliability")
     allowed = ("min_n", "cv_flag", "cv_suppress", "min_df", "nchs", "complementary")
     _check_keys(sec, "reliability", allowed)
-    d = ReliabilitySpec()
-    spec = ReliabilitySpec(
+    d = ReliabilityRules()
+    spec = ReliabilityRules(
         min_n=_number(sec.get("min_n", d.min_n), "reliability.min_n", lo=0, integer=True),
         cv_flag=_number(sec.get("cv_flag", d.cv_flag), "reliability.cv_flag", lo=0, lo_open=True),
         cv_suppress=_number(
@@ -396,11 +323,11 @@ def _parse_reliability(raw: Any) -> ReliabilitySpec:
     return spec
 
 
-def _parse_outputs(raw: Any) -> OutputSpec:
+def _parse_outputs(raw: Any) -> OutputOptions:
     sec = _mapping(raw, "outputs")
     allowed = ("csv", "excel", "json", "html", "plots")
     _check_keys(sec, "outputs", allowed)
-    return OutputSpec(**{k: _bool(sec.get(k, True), f"outputs.{k}") for k in allowed})
+    return OutputOptions(**{k: _bool(sec.get(k, True), f"outputs.{k}") for k in allowed})
 
 
 def _parse_tables(raw: Any, *, indicator, populations, ci_method, level) -> tuple[TableSpec, ...]:
@@ -494,6 +421,7 @@ def parse_config(raw: Any, *, base_dir: Path | str = ".", path: Path | None = No
     _check_keys(inp, "input", ("path", "options"), required=("path",))
     input_path = _file(inp["path"], "input.path", base)
     options = dict(_mapping(inp.get("options"), "input.options"))
+    _check_options(options, "input.options", READ_SURVEY_OPTIONS, "flestimate.read_survey")
 
     mapping = None
     if raw.get("mapping") is not None:

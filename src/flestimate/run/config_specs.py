@@ -1,0 +1,171 @@
+"""What a ``flestimate run`` config can say: its specifications and the API they call.
+
+The validated config (:class:`Config`) is made of plain frozen dataclasses, one per
+section. The ``reliability:`` and ``outputs:`` sections are parsed straight into the
+report's own specifications (:class:`~flestimate.report.specs.ReliabilityRules`,
+:class:`~flestimate.report.specs.OutputOptions`), so the report never reads a config.
+
+The options the config accepts under a weighting step (:data:`WEIGHTING_STEP_TYPES`)
+and under ``input.options`` (:data:`READ_SURVEY_OPTIONS`) are declared here, once,
+for the validation (:mod:`flestimate.run.config`) and the calls
+(:mod:`flestimate.run.weighting_steps`, :mod:`flestimate.run.inputs`); a test checks
+them against the signatures of the functions called. The CI methods, lonely-PSU rules
+and replicate methods are not listed here: the validation reads their registries.
+Importing this module loads neither pandas nor the estimators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from flestimate.report.specs import OutputOptions, ReliabilityRules
+from flestimate.run.expr import Filter
+
+__all__ = [
+    "READ_SURVEY_OPTIONS",
+    "REPLICATE_KEYS",
+    "STATISTICS",
+    "WEIGHTING_STEP_TYPES",
+    "Config",
+    "DesignSpec",
+    "DurationSpec",
+    "TableSpec",
+    "WeightingStepSpec",
+    "WeightingStepType",
+]
+
+STATISTICS = ("prevalence", "total", "share")
+#: the keys of ``design.replicate``: the replicate weights and ReplicateDesign's options
+REPLICATE_KEYS = ("weights", "method", "scale", "rscales", "mse", "df", "rho")
+#: the keywords of :func:`flestimate.read_survey` a config may give under ``input.options``
+READ_SURVEY_OPTIONS = ("columns", "format", "encoding", "row_limit", "codebook")
+
+
+@dataclass(frozen=True)
+class WeightingStepType:
+    """One kind of weighting step: the function it calls and the options it accepts.
+
+    Attributes
+    ----------
+    name : str
+        The step's name in the config (``step: rake``).
+    function : str
+        The public function called (``flestimate.<function>``), named in messages.
+    options : tuple of str
+        The keys accepted under the step besides ``step``; ``totals`` (a CSV file of
+        population counts) only where the step takes a totals table.
+    required : tuple of str
+        Keys that must be given.
+    one_of : tuple of str
+        At least one of these keys must be given (a rake's margins come from a totals
+        file or are written in the config).
+    """
+
+    name: str
+    function: str
+    options: tuple[str, ...]
+    required: tuple[str, ...] = ()
+    one_of: tuple[str, ...] = ()
+
+    @property
+    def takes_totals(self) -> bool:
+        return "totals" in self.options
+
+
+#: The weighting steps of ``weighting:``, in the order a survey usually applies them.
+WEIGHTING_STEP_TYPES: Mapping[str, WeightingStepType] = MappingProxyType(
+    {
+        t.name: t
+        for t in (
+            WeightingStepType("nonresponse", "adjust_nonresponse", ("responded", "cells"),
+                              required=("responded", "cells")),
+            WeightingStepType("poststratify", "poststratify", ("totals",), required=("totals",)),
+            WeightingStepType("rake", "rake", ("totals", "margins", "max_iter", "tolerance"),
+                              one_of=("totals", "margins")),
+            WeightingStepType("calibrate", "calibrate",
+                              ("totals", "variables", "method", "bounds", "max_iter"),
+                              required=("totals",)),
+            WeightingStepType("trim", "trim_weights", ("lower", "upper", "redistribute")),
+        )
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DesignSpec:
+    """The sampling design: columns and rules (or replicate weights)."""
+
+    weight: str
+    strata: str | None = None
+    psu: str | None = None
+    fpc: str | None = None
+    lonely_psu: str = "fail"
+    replicate: Mapping[str, Any] | None = None
+    nest: bool = False  # PSU ids numbered within strata (R's svydesign(nest=))
+
+
+@dataclass(frozen=True)
+class WeightingStepSpec:
+    """One weighting step of the config: its type, its totals file and other options."""
+
+    step: str
+    totals: Path | None
+    options: Mapping[str, Any]
+    key: str  # the key path, for error messages
+
+
+@dataclass(frozen=True)
+class DurationSpec:
+    """Duration in the situation, for the stock ``on any given day``."""
+
+    variable: str
+    period: float
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One output table."""
+
+    name: str
+    title: str
+    indicator: str
+    population: str
+    statistics: tuple[str, ...]
+    by: tuple[str, ...]
+    total: bool
+    ci_method: str
+    level: float
+    key: str
+    missing_domain: bool = False  # rows with a missing ``by`` value form a "Missing" domain
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated configuration. ``raw`` keeps the file's content for the manifest."""
+
+    path: Path | None
+    base_dir: Path
+    title: str
+    input_path: Path
+    input_options: Mapping[str, Any]
+    mapping: Path | None
+    seed: int | None
+    design: DesignSpec
+    weighting: tuple[WeightingStepSpec, ...]
+    populations: Mapping[str, Filter | None]
+    indicator: str
+    ci_method: str
+    level: float
+    scale: float
+    na_rm: bool
+    headline_population: str
+    duration: DurationSpec | None
+    sensitivity: bool
+    tables: tuple[TableSpec, ...]
+    reliability: ReliabilityRules
+    outputs: OutputOptions
+    raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
