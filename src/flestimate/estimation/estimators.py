@@ -259,6 +259,7 @@ def _estimate(
         _dispersion=dispersion,
         _covariance=covariance,
         diagnostics=tuple(diagnostics),
+        design_df=float(design.degf),
     )
 
 
