@@ -156,6 +156,11 @@ class EstimateTable:
         Lumley, T. survey R package, ``confint.svystat``, ``svyciprop(level=)``.
         """
         lv = check_level(level)
+        if self.statistic == "quantile":
+            raise EstimationError(
+                "a quantile table's interval is recomputed by the quantile rule: call "
+                f"design.quantile(..., level={lv}) again."
+            )
         lo, hi = compute_ci(
             self.ci_method, self._p, self._se, self._df, self._n, lv, self._dispersion
         )
@@ -180,13 +185,18 @@ class EstimateTable:
         Lumley, T. survey R package, ``svyby(covmat=TRUE)``, ``vcov``.
         """
         if self._covariance is None:
-            raise EstimationError("this table has no covariance information.")
+            raise EstimationError(
+                f"this {self.statistic} table has no covariance information (a quantile "
+                "table has none); contrasts need a table of totals, means, ratios or "
+                "proportions."
+            )
         C = self._covariance() * self.scale**2
         labels = self._row_labels()
         return pd.DataFrame(C, index=labels, columns=labels)
 
     def _row_labels(self) -> list[str]:
-        cols = [*self.by, "variable"] + (["category"] if "category" in self._frame else [])
+        extra = [c for c in ("category", "quantile") if c in self._frame]
+        cols = [*self.by, "variable", *extra]
         return [
             " / ".join(str(v) for v in row) for row in self._frame[cols].itertuples(index=False)
         ]
@@ -311,7 +321,7 @@ class EstimateTable:
     def _cells(self) -> tuple[list[str], list[list[str]]]:
         """Header and formatted cells: the one source of the text and HTML renderings."""
         f = self._frame
-        cols = [*self.by, "variable"] + (["category"] if "category" in f else [])
+        cols = [*self.by, "variable"] + [c for c in ("category", "quantile") if c in f]
         shown = cols + [
             "estimate",
             "se",
