@@ -11,13 +11,18 @@ from typing import TYPE_CHECKING
 from flestimate._lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from flestimate.estimation.imputation import combine, with_imputations
     from flestimate.estimation.estimators import mean, prevalence, proportion, ratio, total
     from flestimate.estimation.table import EstimateTable
+    from flestimate.estimation.testresult import SurveyTestResult
 
 __getattr__, __dir__ = lazy_attributes(
     __name__,
     {
         "EstimateTable": "flestimate.estimation.table",
+        "SurveyTestResult": "flestimate.estimation.testresult",
+        "combine": "flestimate.estimation.imputation",
+        "with_imputations": "flestimate.estimation.imputation",
         **dict.fromkeys(
             ("mean", "prevalence", "proportion", "ratio", "total"),
             "flestimate.estimation.estimators",
@@ -25,4 +30,14 @@ __getattr__, __dir__ = lazy_attributes(
     },
 )
 
-__all__ = ["EstimateTable", "mean", "prevalence", "proportion", "ratio", "total"]
+__all__ = [
+    "EstimateTable",
+    "SurveyTestResult",
+    "combine",
+    "mean",
+    "prevalence",
+    "proportion",
+    "ratio",
+    "total",
+    "with_imputations",
+]
