@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from flestimate._lazy import lazy_attributes
 
 if TYPE_CHECKING:
-    from flestimate.estimation.imputation import combine, with_imputations
     from flestimate.estimation.estimators import mean, prevalence, proportion, ratio, total
+    from flestimate.estimation.imputation import combine, with_imputations
     from flestimate.estimation.table import EstimateTable
     from flestimate.estimation.testresult import SurveyTestResult
 

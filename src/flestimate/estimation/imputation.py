@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from flestimate.errors import EstimationError, ValidationError
 from flestimate.estimation import cimethods
