@@ -44,18 +44,25 @@ def row_names(table: EstimateTable) -> dict[Any, int]:
     names: dict[Any, list[int]] = {}
     for i, rec in enumerate(f[[*by, "variable", *extra]].itertuples(index=False)):
         dom, rest = tuple(rec[: len(by)]), tuple(rec[len(by) :])
-        dom_s = [str(v) for v in dom]
         rest_s = [str(v) for v in rest]
-        cands = {" / ".join(dom_s + rest_s), ":".join([".".join(dom_s), *rest_s]) if by else None}
-        if n_vars == 1 and by:
-            cands.add(" / ".join(dom_s))
-        if not by:
-            cands.add(" / ".join(rest_s))
-        if by:
-            cands.add(dom + rest)
-        for c in cands - {None}:
+        cands: set[Any] = {dom + rest} if by else {" / ".join(rest_s)}
+        for fmt in (str, _short):  # "1.0" and "1" for a float code read from a file
+            dom_s = [fmt(v) for v in dom]
+            cands.add(" / ".join(dom_s + rest_s))
+            if by:
+                cands.add(":".join([".".join(dom_s), *rest_s]))
+                if n_vars == 1:
+                    cands.add(" / ".join(dom_s))
+        for c in cands:
             names.setdefault(c, []).append(i)
     return {k: v[0] for k, v in names.items() if len(set(v)) == 1}
+
+
+def _short(v: Any) -> str:
+    """A float code that is a whole number without its ``.0``."""
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
 
 
 def _lookup(table: EstimateTable, names: dict[Any, int], key: Any) -> int:
