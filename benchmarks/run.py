@@ -82,6 +82,10 @@ WORKLOAD_TEXT = {
 # Where a peer legitimately differs from flestimate, and why; (system, workload) -> reason.
 # Printed when the difference exceeds AGREE_TOL.
 REASONS = {
+    ("svy", "w9_median"): "svy 0.35's quantile (q_method='higher') differs from R's svyquantile "
+                          "(qrule 'math') in some cells; flestimate agrees with R",
+    ("svy", "w10_chisq"): "svy 0.35's Rao-Scott F and its df differ from R's svychisq; "
+                          "flestimate agrees with R",
     ("samplics", "w1_national"): "samplics has logit CIs only (no Korn-Graubard) and no deff "
                                  "for proportions",
     ("samplics", "w2_domains"): "samplics has logit CIs only and no deff for proportions",
