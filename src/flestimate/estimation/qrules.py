@@ -48,7 +48,12 @@ class Sorted:
     def build(cls, x: np.ndarray, w: np.ndarray, dom: np.ndarray, n_domains: int) -> Sorted:
         keep = (dom >= 0) & (w != 0)
         x, w, dom = x[keep], w[keep], dom[keep]
-        order = np.lexsort((x, dom))  # stable: ties keep the data's order, as R's order()
+        # by value, then by domain: both stable, so ties keep the data's order as R's
+        # order() does; the domain codes sort by radix when they fit in 16 bits
+        order = np.argsort(x, kind="stable")
+        codes = dom[order]
+        small = codes.astype(np.int16) if n_domains < 2**15 else codes
+        order = order[np.argsort(small, kind="stable")]
         x, w, dom = x[order], w[order], dom[order]
         counts = np.bincount(dom, minlength=n_domains)
         stop = np.cumsum(counts)
