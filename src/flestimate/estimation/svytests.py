@@ -44,13 +44,15 @@ def _levels(design: VarianceEngine, name: str) -> tuple[np.ndarray, pd.Index]:
     return out, pd.Index(dom.keys[name].to_numpy()[used], name=name)
 
 
-def _cell_estimates(design, statistic: str, columns: list[np.ndarray], valid: np.ndarray):
-    """Means (or totals) of 0/1 columns over the valid rows, and their covariance."""
+def _cell_totals(design, cells: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Estimated totals of the cell indicators and their covariance: one pass over the
+    data. The cells partition the valid rows, so the row, column and grand totals and
+    the cell proportions are linear (or, for the proportions, linearised) functions of
+    them."""
     table = _estimate(
-        design, statistic, columns, [None] * len(columns) if statistic == "mean" else None,
-        [valid] * len(columns), [(f"v{k}", None) for k in range(len(columns))],
-        by=None, level=0.95, df="design", ci_method="wald", scale=1.0, binary=True,
-        has_category=False,
+        design, "total", cells, None, [None] * len(cells),
+        [(f"cell{k}", None) for k in range(len(cells))], by=None, level=0.95, df="design",
+        ci_method="wald", scale=1.0, binary=True, has_category=False,
     )  # fmt: skip
     return table.to_frame()["estimate"].to_numpy(), table.vcov().to_numpy()
 
@@ -129,8 +131,13 @@ def chisq(
     N = len(cell)
     nu = float(design.degf)
     data = f"{row} by {col}"
-    cells = [(cell == k).astype(np.float64) for k in range(K)]  # a loop over the table's cells
-    p, V = _cell_estimates(design, "mean", cells, valid)
+    cells = [(cell == k).view(np.uint8) for k in range(K)]  # a loop over the table's cells
+    T, VT = _cell_totals(design, cells)
+    total = T.sum()
+    p = T / total
+    # the proportions' covariance by linearisation (R's svymean of the cell indicators)
+    J = (np.eye(K) - p[:, None]) / total
+    V = J @ VT @ J.T
     obs = p * N
     table_obs = obs.reshape(nc, nr).T  # rows x cols
     rs, cs = table_obs.sum(axis=1), table_obs.sum(axis=0)
@@ -146,10 +153,10 @@ def chisq(
     r_of = np.tile(np.arange(nr), nc)
     c_of = np.repeat(np.arange(nc), nr)
     if statistic in ("Wald", "adjWald"):
-        rows_ = [(rcode == r).astype(np.float64) for r in range(nr)]
-        cols_ = [(ccode == c).astype(np.float64) for c in range(nc)]
-        one = [np.ones(N)]
-        t, Vt = _cell_estimates(design, "total", cells + rows_ + cols_ + one, valid)
+        # cells, row totals, column totals and the grand total (R's svytotal of them)
+        A = np.vstack([np.eye(K), r_of == np.arange(nr)[:, None],
+                       c_of == np.arange(nc)[:, None], np.ones((1, K))])  # fmt: skip
+        t, Vt = A @ T, A @ VT @ A.T
         rt, ct, tot = t[K : K + nr], t[K + nr : K + nr + nc], t[-1]
         J = np.hstack([
             np.eye(K),
