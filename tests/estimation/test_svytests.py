@@ -77,3 +77,13 @@ def test_bad_input_to_tests():
         design.chisq("nope", "b")
     with pytest.raises(EstimationError, match="exactly two"):
         design.ttest("y", "g")
+
+
+def test_chisq_refuses_an_empty_row_of_the_table():
+    """A category present only where the other variable is missing leaves an empty row:
+    the Pearson statistic is undefined, and the error names it."""
+    data = pd.DataFrame({"a": ["x", "x", "y", "y", "z", "z"], "b": ["u", "v", "u", "v", None, None],
+                         "w": 1.0, "s": [1, 1, 2, 2, 3, 3]})  # fmt: skip
+    design = SurveyDesign(data, weight="w", strata="s")
+    with pytest.raises(EstimationError, match=r"rows or columns with no weight \(\['z'\]\)"):
+        design.chisq("a", "b")
