@@ -19,7 +19,7 @@ from scipy import stats
 from flestimate.errors import EstimationError, ValidationError
 from flestimate.estimation.columns import column
 from flestimate.estimation.domains import encode_domains
-from flestimate.estimation.estimators import _estimate, mean
+from flestimate.estimation.estimators import mean
 from flestimate.estimation.table import check_level
 from flestimate.estimation.testresult import SurveyTestResult
 
@@ -44,17 +44,20 @@ def _levels(design: VarianceEngine, name: str) -> tuple[np.ndarray, pd.Index]:
     return out, pd.Index(dom.keys[name].to_numpy()[used], name=name)
 
 
-def _cell_totals(design, cells: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Estimated totals of the cell indicators and their covariance: one pass over the
-    data. The cells partition the valid rows, so the row, column and grand totals and
-    the cell proportions are linear (or, for the proportions, linearised) functions of
-    them."""
-    table = _estimate(
-        design, "total", cells, None, [None] * len(cells),
-        [(f"cell{k}", None) for k in range(len(cells))], by=None, level=0.95, df="design",
-        ci_method="wald", scale=1.0, binary=True, has_category=False,
-    )  # fmt: skip
-    return table.to_frame()["estimate"].to_numpy(), table.vcov().to_numpy()
+def _cell_totals(design, cell: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """Estimated totals of the cells of a two-way table and their covariance.
+
+    The cells are taken as the domains of the total of 1 (one pass over the data:
+    the PSU x cell weight sums), through the design interface. They partition the
+    valid rows, so the row, column and grand totals and the cell proportions are
+    linear (or, for the proportions, linearised) functions of them.
+    """
+    cells = design.domain_cells(cell, n_cells)
+    totals = design.domain_totals([np.ones(cell.size, dtype=np.uint8)], None, cells, binary=True)
+    est = totals.estimates()  # (K, 1)
+    _, active = design.domain_df(totals)
+    _, covariance = design.variance(totals, est, active.reshape(active.shape[0], -1))
+    return est[:, 0].astype(float), covariance()
 
 
 def chisq(
@@ -131,8 +134,7 @@ def chisq(
     N = len(cell)
     nu = float(design.degf)
     data = f"{row} by {col}"
-    cells = [(cell == k).view(np.uint8) for k in range(K)]  # a loop over the table's cells
-    T, VT = _cell_totals(design, cells)
+    T, VT = _cell_totals(design, cell, K)
     total = T.sum()
     p = T / total
     # the proportions' covariance by linearisation (R's svymean of the cell indicators)
