@@ -131,3 +131,22 @@ def test_unknown_qrule_and_interval():
         d.quantile("y", qrule="hf10")
     with pytest.raises(ValidationError, match="ci_method='beta'"):
         d.quantile("y", ci_method="beta")
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), scale=st.sampled_from([0.5, 3.0, 1000.0]))
+def test_quantiles_ignore_row_order_and_weight_scale(seed, scale):
+    rng = np.random.default_rng(seed)
+    n = 150
+    data = pd.DataFrame({"psu": rng.integers(0, 15, n), "g": rng.choice(["a", "b"], n),
+                         "y": rng.gamma(2.0, 10.0, n).round(1), "w": rng.uniform(1, 5, n)})  # fmt: skip
+    if data["psu"].nunique() < 3:
+        return
+    cols = ["estimate", "ci_lower", "ci_upper", "se"]
+    base = SurveyDesign(data, weight="w", psu="psu").quantile("y", [0.25, 0.5], by="g")
+    perm = data.sample(frac=1.0, random_state=seed % 2**32).reset_index(drop=True)
+    shuffled = SurveyDesign(perm, weight="w", psu="psu").quantile("y", [0.25, 0.5], by="g")
+    scaled = SurveyDesign(data.assign(w=data["w"] * scale), weight="w", psu="psu").quantile(
+        "y", [0.25, 0.5], by="g")
+    for other in (shuffled, scaled):
+        np.testing.assert_allclose(other.to_frame()[cols], base.to_frame()[cols], rtol=1e-9)
