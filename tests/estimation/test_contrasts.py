@@ -124,3 +124,15 @@ def test_contrast_routes_agree(seed):
     bonf = t.pairwise(adjust="bonferroni").to_frame()
     assert (holm["p_adjusted"] >= holm["p_value"] - 1e-15).all()
     assert (holm["p_adjusted"] <= bonf["p_adjusted"] + 1e-15).all()
+
+
+def test_categories_are_rows_to_contrast(api_design):
+    """A proportion of a categorical variable: each category is a row; the shares of the
+    three school types add to 1 with no variance."""
+    tab = api_design("clus1").proportion("stype", ci_method="wald")
+    total = tab.contrast({"stype / E": 1, "stype / H": 1, "stype / M": 1}).to_frame().iloc[0]
+    close(total["estimate"], 1.0, rtol=1e-12)
+    assert abs(total["se"]) < 1e-8  # zero up to rounding (the sqrt of a 1e-19 variance)
+    d = tab.difference("stype / E", "stype / M").to_frame().iloc[0]
+    f = tab.to_frame()
+    close(d["estimate"], f["estimate"].iloc[0] - f["estimate"].iloc[2], rtol=1e-12)
