@@ -136,3 +136,21 @@ def test_categories_are_rows_to_contrast(api_design):
     d = tab.difference("stype / E", "stype / M").to_frame().iloc[0]
     f = tab.to_frame()
     close(d["estimate"], f["estimate"].iloc[0] - f["estimate"].iloc[2], rtol=1e-12)
+
+
+def test_an_empty_domain_leaves_the_other_contrasts_finite(api_design):
+    from flestimate.errors import DomainWarning
+
+    data = api_design("clus1").data.copy()
+    data["type"] = pd.Categorical(data["stype"], categories=["E", "H", "M", "X"])
+    design = SurveyDesign(data, psu="dnum", weight="pw", fpc="fpc")
+    with pytest.warns(DomainWarning):
+        tab = design.mean("api00", by="type")
+    ok = tab.difference("E", "M").to_frame().iloc[0]
+    assert np.isfinite([ok["estimate"], ok["se"], ok["p_value"]]).all()
+    assert np.isnan(tab.difference("E", "X").to_frame()["estimate"].iloc[0])
+    pairs = tab.pairwise().to_frame().set_index("variable")
+    assert pairs["p_adjusted"].notna().sum() == 3  # the three pairs without X
+    # Holm over the three comparisons that exist: the same as on the table without X
+    plain = api_design("clus1").mean("api00", by="stype").pairwise().to_frame()
+    close(pairs["p_adjusted"].dropna().to_numpy(), plain["p_adjusted"].to_numpy(), rtol=1e-12)

@@ -147,6 +147,19 @@ def _scaled(table: EstimateTable) -> tuple[np.ndarray, np.ndarray]:
     return table._p * table.scale, table.vcov().to_numpy()
 
 
+def _apply(L: np.ndarray, est: np.ndarray, C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:math:`L\\hat\\theta` and :math:`L \\hat C L^T`; a contrast touching a row without
+    an estimate (an empty domain) is NaN, the others are not (0 x NaN is kept out)."""
+    bad = ~np.isfinite(est) | ~np.isfinite(np.diag(C))
+    touched = (L[:, bad] != 0).any(axis=1)
+    value = L @ np.where(bad, 0.0, est)
+    V = L @ np.where(np.isfinite(C), C, 0.0) @ L.T
+    value[touched] = np.nan
+    V[touched, :] = np.nan
+    V[:, touched] = np.nan
+    return value, V
+
+
 def contrast(
     table: EstimateTable,
     weights: Mapping | Sequence[Mapping] | str | Callable,
@@ -174,7 +187,7 @@ def contrast(
             L[r, _lookup(table, names, key)] += float(value)
     est, C = _scaled(table)
     used = np.flatnonzero(np.any(L != 0, axis=0))
-    return _build(table, labels, L @ est, L @ C @ L.T, _design_df(table, used))
+    return _build(table, labels, *_apply(L, est, C), _design_df(table, used))
 
 
 def _labels(name, default: list[str]) -> list[str]:
@@ -238,7 +251,7 @@ def difference(table: EstimateTable, a: Any, b: Any) -> EstimateTable:
     L[0, ia] += 1.0
     L[0, ib] -= 1.0
     est, C = _scaled(table)
-    return _build(table, [f"{labels[ia]} - {labels[ib]}"], L @ est, L @ C @ L.T,
+    return _build(table, [f"{labels[ia]} - {labels[ib]}"], *_apply(L, est, C),
                   _design_df(table, np.array([ia, ib])))  # fmt: skip
 
 
@@ -281,7 +294,7 @@ def pairwise(table: EstimateTable, *, adjust: str = "holm") -> EstimateTable:
     L[np.arange(len(i)), j] = -1.0
     labels = np.asarray(table._row_labels(), dtype=object)
     est, C = _scaled(table)
-    out = _build(table, list(labels[i] + " - " + labels[j]), L @ est, L @ C @ L.T,
+    out = _build(table, list(labels[i] + " - " + labels[j]), *_apply(L, est, C),
                  _design_df(table, np.unique(np.r_[i, j])))  # fmt: skip
     frame = out._frame
     frame["p_adjusted"] = adjust_p(frame["p_value"].to_numpy(), adjust)
