@@ -144,6 +144,25 @@ def combine(
     ----------
     Rubin, D. B. (1987). Multiple Imputation for Nonresponse in Surveys. Wiley.
     Lumley, T. mitools R package, ``MIcombine``.
+
+    Examples
+    --------
+    Two "imputations" of forced labour on the sample survey (the true status, and the
+    same with every seventh respondent set to 0) combine into one table:
+
+    >>> import pandas as pd
+    >>> import flestimate
+    >>> data = pd.read_csv("data/sample/fl_survey.csv").merge(
+    ...     pd.read_csv("data/sample/truth_respondents.csv")[["pid", "fl_true"]], on="pid")
+    >>> data["fl_b"] = data["fl_true"].where(data["pid"] % 7 != 0, 0)
+    >>> designs = [flestimate.SurveyDesign(data.assign(fl=data[c]), weight="w_final",
+    ...                                    strata="stratum", psu="psu")
+    ...            for c in ("fl_true", "fl_b")]
+    >>> both = flestimate.combine([d.prevalence("fl", by="sex") for d in designs])
+    >>> print(both.to_frame()[["sex", "estimate", "fmi"]].round(2).to_string(index=False))
+     sex  estimate  fmi
+       1      4.99 0.44
+       2      4.39 0.13
     """
     results = list(results)
     if len(results) < 2 or not all(isinstance(t, EstimateTable) for t in results):

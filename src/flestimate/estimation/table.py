@@ -67,6 +67,9 @@ class EstimateTable:
         Multiplier of estimate, SE and bounds (1,000 for a prevalence per 1,000).
     diagnostics : tuple of Diagnostic
         Warnings issued while estimating, kept with the result.
+    design_df : float
+        Degrees of freedom of the whole design (R's ``degf``); those of contrasts,
+        differences and pairwise comparisons (:meth:`contrast`).
 
     Examples
     --------

@@ -36,6 +36,20 @@ class SurveyTestResult:
     table : pandas.DataFrame or None
         The table tested: the weighted cell proportions of a two-way table, or the
         group means of a t-test.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import flestimate
+    >>> data = pd.read_csv("data/sample/fl_survey.csv").merge(
+    ...     pd.read_csv("data/sample/truth_respondents.csv")[["pid", "fl_true"]], on="pid")
+    >>> design = flestimate.SurveyDesign(data, weight="w_final", strata="stratum", psu="psu")
+    >>> print(design.chisq("fl_true", "sex"))
+    Pearson's X^2: Rao & Scott adjustment
+      data     fl_true by sex
+      F        0.800114
+      df       1, 614
+      p-value  0.3714
     """
 
     method: str
