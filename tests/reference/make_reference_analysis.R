@@ -59,8 +59,10 @@ chisq <- list()
 tables <- list(
   list(design = "strat", row = "sch.wide", col = "stype"),
   list(design = "clus1", row = "sch.wide", col = "stype"),
-  list(design = "clus1", row = "awards", col = "comp.imp")
+  list(design = "clus1", row = "awards", col = "comp.imp"),
+  list(design = "clus1_jk1", row = "sch.wide", col = "stype")
 )
+designs$clus1_jk1 <- jk1  # svychisq on a replicate design: replicate means of the cells
 for (tb in tables) {
   f <- as.formula(paste0("~", tb$row, "+", tb$col))
   for (st in c("F", "Chisq", "Wald", "adjWald")) {
@@ -71,6 +73,7 @@ for (tb in tables) {
   }
 }
 out$chisq <- chisq
+designs$clus1_jk1 <- NULL
 
 # ---------------------------------------------------------------- t-tests
 ttest <- list()

@@ -19,7 +19,7 @@ from scipy import stats
 from flestimate.errors import EstimationError, ValidationError
 from flestimate.estimation.columns import column
 from flestimate.estimation.domains import encode_domains
-from flestimate.estimation.estimators import mean
+from flestimate.estimation.estimators import _estimate, mean
 from flestimate.estimation.table import check_level
 from flestimate.estimation.testresult import SurveyTestResult
 
@@ -58,6 +58,18 @@ def _cell_totals(design, cell: np.ndarray, n_cells: int) -> tuple[np.ndarray, np
     _, active = design.domain_df(totals)
     _, covariance = design.variance(totals, est, active.reshape(active.shape[0], -1))
     return est[:, 0].astype(float), covariance()
+
+
+def _cell_proportions_covariance(design, cell, n_cells: int, valid) -> np.ndarray:
+    """Covariance of the cell proportions as means of the cell indicators over the
+    valid rows (one variable per cell)."""
+    table = _estimate(
+        design, "mean", [(cell == k).view(np.uint8) for k in range(n_cells)],
+        [None] * n_cells, [valid] * n_cells, [(f"cell{k}", None) for k in range(n_cells)],
+        by=None, level=0.95, df="design", ci_method="wald", scale=1.0, binary=True,
+        has_category=False,
+    )  # fmt: skip
+    return table.vcov().to_numpy()
 
 
 def chisq(
@@ -104,7 +116,10 @@ def chisq(
     :math:`D = \mathrm{diag}(\hat p)`. F: :math:`X^2/\mathrm{tr}\,\Delta` on
     :math:`d_0 = (\mathrm{tr}\,\Delta)^2/\mathrm{tr}\,\Delta^2` and :math:`d_0 \nu`
     df, :math:`\nu` the design's degrees of freedom. Chisq:
-    :math:`X^2/\bar\delta \sim \chi^2_{(r-1)(c-1)}`.
+    :math:`X^2/\bar\delta \sim \chi^2_{(r-1)(c-1)}`. On a Taylor design
+    :math:`\hat V` is the linearised transform of the cell totals' covariance (one
+    pass over the data); on a replicate design the proportions are re-estimated in
+    every replicate, as R's ``svychisq`` on a ``svrepdesign``.
 
     References
     ----------
@@ -137,9 +152,12 @@ def chisq(
     T, VT = _cell_totals(design, cell, K)
     total = T.sum()
     p = T / total
-    # the proportions' covariance by linearisation (R's svymean of the cell indicators)
-    J = (np.eye(K) - p[:, None]) / total
-    V = J @ VT @ J.T
+    if design.linear_variance:
+        # the proportions' covariance by linearisation (R's svymean of the cell indicators)
+        J = (np.eye(K) - p[:, None]) / total
+        V = J @ VT @ J.T
+    else:  # replicate designs: the proportions re-estimated in every replicate, as R
+        V = _cell_proportions_covariance(design, cell, K, valid)
     obs = p * N
     table_obs = obs.reshape(nc, nr).T  # rows x cols
     rs, cs = table_obs.sum(axis=1), table_obs.sum(axis=0)
