@@ -54,7 +54,9 @@ def var(
     :math:`\hat S^2_d = \frac{n_d}{n_d - 1} \sum_{i \in d} w_i (y_i - \bar y_d)^2 /
     \sum_{i\in d} w_i`, :math:`n_d` the respondents of the domain with a non-zero
     weight; its SE is that of the mean of :math:`z_i = n_d/(n_d-1)(y_i - \bar
-    y_d)^2` with :math:`\bar y_d` held fixed, as R does.
+    y_d)^2` with :math:`\bar y_d` held fixed, as R does on a Taylor design. On a
+    replicate design R's ``svyvar`` re-estimates the mean in every replicate; here it
+    stays fixed there too (the same to first order; not referenced against R).
 
     References
     ----------

@@ -256,7 +256,9 @@ class EstimateTable:
         Linear: :math:`L\hat\theta`, :math:`\hat V = L \hat C L^T` with
         :math:`\hat C` of :meth:`vcov`. Nonlinear (delta method):
         :math:`f(\hat\theta)`, :math:`\hat V = \nabla f^T \hat C \nabla f`, the
-        gradient by complex-step differentiation. The p-value is
+        gradient by complex-step differentiation, on Taylor and replicate tables
+        alike (R's ``svycontrast`` applies a nonlinear function to the kept replicates
+        instead; the two agree to first order). The p-value is
         :math:`2 P(T_d > |t|)` with :math:`d` the design's degrees of freedom (or the
         number given as ``df=``).
 
