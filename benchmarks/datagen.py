@@ -43,7 +43,7 @@ import pandas as pd
 from runner_common import INDICATORS, ITEMS, N_REPLICATES, REPW
 
 DESIGN_COLUMNS = ["pid", "stratum", "psu", "w_final", "region", "sex", "age_group"]
-DATA_VERSION = 3  # bump when the layout of the files changes
+DATA_VERSION = 4  # bump when the layout of the files changes
 # The simulator's design closest to flestimate issue 5's benchmark setting (50 strata, about
 # 1,300 PSUs for 1M) that it allows: 8 regions x urban/rural = 16 strata, 30 households per
 # PSU (about 100 respondents per PSU: 100 PSUs at 10k, 1,000 at 100k, 10,000 at 1M).
@@ -131,6 +131,7 @@ def _throwaway(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFr
         "age": age,
         "age_group": age_group,
         "worked": worked,
+        "sector": np.where(worked == 1, rng.choice(list("ACFGT"), n), None),
         "w_base": w_base,
         "w_final": w_final,
         "n_psu_stratum": np.bincount(psu_stratum, minlength=n_strata)[stratum - 1] * 20,
@@ -225,6 +226,8 @@ def prepare(n: int, seed: int, root: Path, log=print, reuse: bool = False) -> Pa
         analysis[col] = analysis[col].astype(np.int64)
     analysis["w_final"] = analysis["w_final"].astype(np.float64)
     analysis["fl"] = sample["fl_true"].fillna(False).astype(bool).astype(np.int64)
+    analysis["age"] = sample["age"].astype(np.float64)  # w9: median age by domain
+    analysis["sector"] = sample["sector"].astype(object).where(sample["sector"].notna(), None)
     for item, ind in zip(ITEMS, INDICATORS, strict=True):
         analysis[ind] = (sample[item] == 1).astype(np.int64)
     analysis.to_parquet(folder / "base.parquet", index=False)

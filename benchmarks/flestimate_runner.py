@@ -16,11 +16,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pandas as pd  # noqa: E402
 from runner_common import (  # noqa: E402
+    CHISQ_COLUMNS,
     DISTRICT_PSUS,
     DOMAINS_W2,
     DOMAINS_W4,
     DOMAINS_W8,
     INDICATORS,
+    MEDIAN_VARIABLE,
     N_REPLICATES,
     RAKE_MARGINS,
     REPW,
@@ -36,7 +38,8 @@ PENDING = (ImportError, AttributeError, NotImplementedError)
 # Import the layers before the clock starts, as `import svy` and `library(survey)` do for the
 # peers: flestimate imports them lazily, and the first call would otherwise book the import
 # (scipy included) under "design" or "estimate". The process time still includes it.
-for _layer in ("io", "design", "design.replicate", "estimation", "weighting"):
+for _layer in ("io", "design", "design.replicate", "estimation", "estimation.estimators",
+               "estimation.quantiles", "estimation.svytests", "weighting"):
     try:
         __import__(f"flestimate.{_layer}")
     except ImportError:  # the workload that needs it reports "pending"
@@ -176,9 +179,26 @@ def w8_districts(run: Run, folder: Path, seed: int) -> None:
     _put_rows(run, frame, DOMAINS_W8, name="fl")
 
 
+def w9_median(run: Run, folder: Path, seed: int) -> None:
+    design = _design(run, _load(run, folder))
+    frame = design.quantile(MEDIAN_VARIABLE, 0.5, by=DOMAINS_W2).to_frame()
+    run.mark("estimate")
+    _put_rows(run, frame, DOMAINS_W2, name=f"median_{MEDIAN_VARIABLE}")
+
+
+def w10_chisq(run: Run, folder: Path, seed: int) -> None:
+    design = _design(run, _load(run, folder))
+    test = design.chisq(*CHISQ_COLUMNS)  # Rao-Scott second-order F, R's default
+    run.mark("estimate")
+    run.put("chisq_F", test.statistic)
+    run.put("chisq_ndf", test.df[0])
+    run.put("chisq_ddf", test.df[1])
+    run.put("chisq_p", test.p_value)
+
+
 WORKLOADS = {f.__name__: f for f in (w1_national, w2_domains, w3_total, w4_bootstrap,
                                      w4_jackknife, w5_repweights, w6_rake, w7_read_sav,
-                                     w8_districts)}
+                                     w8_districts, w9_median, w10_chisq)}
 
 if __name__ == "__main__":
     sys.exit(main(WORKLOADS, pending=PENDING))

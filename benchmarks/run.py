@@ -73,11 +73,19 @@ WORKLOAD_TEXT = {
     "w7_read_sav": "reading the whole sample as SPSS `.sav` (value labels, user-missing 8/9)",
     "w8_districts": "prevalence of `fl` by district x sex, districts of 4 PSUs (`psu // 4`): "
                     "54 domains at 10k, 528 at 100k, 5,286 at 1M; SE, deff, Korn-Graubard CI",
+    "w9_median": "median of `age` by sex x region x age_group (about 100 domains) with Woodruff "
+                 "95% CIs (R: `svyby(..., svyquantile, ci=TRUE)`, qrule math)",
+    "w10_chisq": "test of association of `fl` and `sector` (workers): Rao-Scott second-order F "
+                 "(R: `svychisq`)",
 }
 
 # Where a peer legitimately differs from flestimate, and why; (system, workload) -> reason.
 # Printed when the difference exceeds AGREE_TOL.
 REASONS = {
+    ("svy", "w9_median"): "svy 0.35's quantile (q_method='higher') differs from R's svyquantile "
+                          "(qrule 'math') in some cells; flestimate agrees with R",
+    ("svy", "w10_chisq"): "svy 0.35's Rao-Scott F and its df differ from R's svychisq; "
+                          "flestimate agrees with R",
     ("samplics", "w1_national"): "samplics has logit CIs only (no Korn-Graubard) and no deff "
                                  "for proportions",
     ("samplics", "w2_domains"): "samplics has logit CIs only and no deff for proportions",

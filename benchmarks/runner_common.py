@@ -34,6 +34,9 @@ RAKE_MARGINS = ["region", "sex", "age_group"]
 # 54 domains at 10k, 528 at 100k, 5,286 at 1M
 DISTRICT_PSUS = 4
 DOMAINS_W8 = ["district", "sex"]
+# w9: median of age by sex x region x age_group (Woodruff CI); w10: chi-square of fl by sector
+MEDIAN_VARIABLE = "age"
+CHISQ_COLUMNS = ("fl", "sector")
 
 WORKLOADS = [
     "w1_national",
@@ -45,6 +48,8 @@ WORKLOADS = [
     "w6_rake",
     "w7_read_sav",
     "w8_districts",
+    "w9_median",
+    "w10_chisq",
 ]
 
 

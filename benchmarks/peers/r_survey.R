@@ -148,6 +148,25 @@ if (workload == "w1_national") {
   d <- deffs[match(rownames(r), rownames(means))]  # deff() of one variable has no names
   for (i in seq_along(keys)) put(keys[i], coef(r)[i], SE(r)[i], r[["ci_l"]][i], r[["ci_u"]][i], d[i])
   mark("estimate")
+} else if (workload == "w9_median") {
+  df <- read_data("base.csv")
+  des <- taylor_design(df)
+  r <- svyby(~age, ~sex + region + age_group, des, svyquantile, quantiles = 0.5, ci = TRUE,
+             vartype = c("se", "ci"))
+  mark("estimate")
+  m <- as.matrix(r[, -(1:3)])  # quantile, se, ci_l, ci_u
+  keys <- sprintf("median_age|%d|%d|%d", r$sex, r$region, r$age_group)
+  for (i in seq_along(keys)) put(keys[i], m[i, 1], m[i, 2], m[i, 3], m[i, 4])
+} else if (workload == "w10_chisq") {
+  df <- read_data("base.csv")
+  df$sector[df$sector == ""] <- NA  # fread reads the empty field of a text column as ""
+  des <- taylor_design(df)
+  r <- svychisq(~fl + sector, des)
+  mark("estimate")
+  put("chisq_F", r$statistic)
+  put("chisq_ndf", r$parameter[1])
+  put("chisq_ddf", r$parameter[2])
+  put("chisq_p", r$p.value)
 } else {
   stop(paste("unknown workload", workload))
 }

@@ -14,11 +14,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import polars as pl  # noqa: E402
 import svy  # noqa: E402
 from runner_common import (  # noqa: E402
+    CHISQ_COLUMNS,
     DISTRICT_PSUS,
     DOMAINS_W2,
     DOMAINS_W4,
     DOMAINS_W8,
     INDICATORS,
+    MEDIAN_VARIABLE,
     N_REPLICATES,
     RAKE_MARGINS,
     Run,
@@ -147,9 +149,31 @@ def w8_districts(run: Run, folder: Path, seed: int) -> None:
         run.put(key, row["est"], row["se"], row["lci"], row["uci"], row.get("deff"))
 
 
+def w9_median(run: Run, folder: Path, seed: int) -> None:
+    sample = _design(run, _load(run, folder))
+    # q_method "higher" is R's qrule "math"; Woodruff interval
+    res = sample.estimation.quantile(MEDIAN_VARIABLE, p=0.5, by=tuple(DOMAINS_W2),
+                                     q_method="higher")
+    run.mark("estimate")
+    for row in res.to_polars().iter_rows(named=True):
+        key = domain_key(f"median_{MEDIAN_VARIABLE}", *(row[d] for d in DOMAINS_W2))
+        run.put(key, row["est"], row["se"], row["lci"], row["uci"])
+
+
+def w10_chisq(run: Run, folder: Path, seed: int) -> None:
+    sample = _design(run, _load(run, folder))
+    table = sample.categorical.tabulate(*CHISQ_COLUMNS, drop_nulls=True)
+    f = table.stats.f  # Rao-Scott F
+    run.mark("estimate")
+    run.put("chisq_F", f.value)
+    run.put("chisq_ndf", f.df_num)
+    run.put("chisq_ddf", f.df_den)
+    run.put("chisq_p", f.p_value)
+
+
 WORKLOADS = {f.__name__: f for f in (w1_national, w2_domains, w3_total, w4_bootstrap,
                                      w4_jackknife, w5_repweights, w6_rake, w7_read_sav,
-                                     w8_districts)}
+                                     w8_districts, w9_median, w10_chisq)}
 
 if __name__ == "__main__":
     sys.exit(main(WORKLOADS))

@@ -49,6 +49,9 @@ _PUBLIC: dict[str, str] = {
     "weight_summary": "flestimate.weighting",
     # estimation
     "EstimateTable": "flestimate.estimation",
+    "SurveyTestResult": "flestimate.estimation",
+    "combine": "flestimate.estimation",
+    "with_imputations": "flestimate.estimation",
 }
 
 # sub-packages reachable as attributes (``fl.mse.fit(...)``), imported on first use

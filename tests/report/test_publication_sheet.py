@@ -18,10 +18,10 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from flestimate.cli import main
-from flestimate.config import ReliabilitySpec
 from flestimate.report import PublishedTable, RunResult, assemble_table, tidy_rows, write_outputs
 from flestimate.report.plots import forest_plot
 from flestimate.report.publication import publication_table
+from flestimate.report.specs import ReliabilityRules
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +144,7 @@ def test_user_text_in_headers_is_text_not_formula(tmp_path):
                           "n_effective": [333.0, 266.0], "flags": ""})
     tab = assemble_table([tidy_rows(frame, by=["region"], statistic="prevalence", scale=1000)],
                          name="t", indicator="fl", population="adults", by=["region"],
-                         rules=ReliabilitySpec(), has_total=False,
+                         rules=ReliabilityRules(), has_total=False,
                          value_labels={"region": {1: "=HYPERLINK(1)", 2: "South"}})
     pub = PublishedTable(name="t", title="+title", indicator="fl", population="adults",
                          by=["region"], statistics=["prevalence"], ci_method="korn-graubard",
@@ -154,9 +154,9 @@ def test_user_text_in_headers_is_text_not_formula(tmp_path):
     res = RunResult(title="=2*3", tables=[pub], headline={"scale": 1000.0}, sensitivity=None,
                     design={}, weighting=[], weight_summary={}, methods=[], warnings=[],
                     settings={}, manifest={})
-    from flestimate.config import OutputSpec
+    from flestimate.report.specs import OutputOptions
 
-    out = write_outputs(res, tmp_path / "out", OutputSpec(csv=False, json=False, html=False))
+    out = write_outputs(res, tmp_path / "out", OutputOptions(csv=False, json=False, html=False))
     ws = load_workbook(out / "tables.xlsx")["t"]
     cells = [c for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
     assert all(c.data_type == "s" for c in cells)
@@ -173,7 +173,7 @@ def test_forest_plot_legend_does_not_cover_the_bars():
                           "n_weighted": 5e4, "n_effective": 333.0, "flags": ""})
     tab = assemble_table([tidy_rows(frame, by=["region"], statistic="prevalence", scale=1000)],
                          name="t", indicator="fl", population="total", by=["region"],
-                         rules=ReliabilitySpec(), has_total=True)
+                         rules=ReliabilityRules(), has_total=True)
     fig = forest_plot(tab, ["region"], title="t")
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()

@@ -64,6 +64,12 @@ class VarianceEngine(abc.ABC):
     #: (:meth:`DomainCells.build` with ``sparse=True``: many domains, each in few PSUs).
     sparse_cells: bool = True
 
+    #: The variance is a quadratic form in the linearised scores of the totals (Taylor):
+    #: the covariance of smooth functions of totals is then exactly the delta-method
+    #: transform of the totals' covariance. False for replicate designs, whose ratios are
+    #: re-estimated in every replicate (an estimator then asks for the ratios directly).
+    linear_variance: bool = True
+
     # ------------------------------------------------------------------ the data
     @property
     @abc.abstractmethod

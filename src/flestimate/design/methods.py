@@ -46,7 +46,9 @@ class EstimatorMethod:
 
     def __init__(self, source: str = "estimation") -> None:
         self.name = ""
-        self.source = source  # "estimation" (the estimators) or "sae" (small areas)
+        # "estimation" (the estimators), "tests" (chisq, ttest), "svyvar", "quantiles"
+        # or "sae" (small areas)
+        self.source = source
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -55,6 +57,12 @@ class EstimatorMethod:
         # the one door from the design layer up to the estimators (imported on first use)
         if self.source == "sae":
             from flestimate import sae as module
+        elif self.source == "tests":
+            from flestimate.estimation import svytests as module
+        elif self.source == "svyvar":
+            from flestimate.estimation import svyvar as module
+        elif self.source == "quantiles":
+            from flestimate.estimation import quantiles as module
         else:
             from flestimate.estimation import estimators as module
 
@@ -64,13 +72,17 @@ class EstimatorMethod:
 
 class DesignMethods(VarianceEngine):
     """The base of both designs: the estimators (``total``, ``mean``, ``ratio``,
-    ``proportion``, ``prevalence``), the small-area estimates (``small_area``) and the summaries of a design, which defines
-    ``_summary_rows()``."""
+    ``proportion``, ``prevalence``, ``var``, ``quantile``), the tests (``chisq``,
+    ``ttest``), the small-area estimates (``small_area``) and the summaries of a
+    design, which defines ``_summary_rows()``."""
 
     __slots__ = ()
 
     if TYPE_CHECKING:  # type checkers and IDEs see the estimator functions as methods
         from flestimate.estimation.estimators import mean, prevalence, proportion, ratio, total
+        from flestimate.estimation.quantiles import quantile
+        from flestimate.estimation.svytests import chisq, ttest
+        from flestimate.estimation.svyvar import var
         from flestimate.sae import small_area
     else:
         total = EstimatorMethod()
@@ -79,6 +91,10 @@ class DesignMethods(VarianceEngine):
         proportion = EstimatorMethod()
         prevalence = EstimatorMethod()
         small_area = EstimatorMethod("sae")  # Fay-Herriot estimates from this design
+        chisq = EstimatorMethod("tests")  # R's svychisq
+        ttest = EstimatorMethod("tests")  # R's svyttest
+        var = EstimatorMethod("svyvar")  # R's svyvar
+        quantile = EstimatorMethod("quantiles")  # R's svyquantile
 
     @property
     def data(self) -> pd.DataFrame:

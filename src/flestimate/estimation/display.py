@@ -39,19 +39,26 @@ def _num(v: Any, digits: int) -> str:
     return "" if not math.isfinite(f) else f"{f:,.{digits}f}"
 
 
+def _extra_keys(frame: pd.DataFrame) -> list[str]:
+    """The key columns beside the domains and the variable: a proportion's ``category``,
+    a quantile table's ``quantile``."""
+    return [c for c in ("category", "quantile") if c in frame]
+
+
 def row_labels(frame: pd.DataFrame, by: tuple[str, ...]) -> list[str]:
     """One label per row: the domain values (labels when labelled), the variable and
     the category, joined by `` / ``."""
-    cols = [*by, "variable"] + (["category"] if "category" in frame else [])
+    cols = [*by, "variable", *_extra_keys(frame)]
     return [" / ".join(str(v) for v in row) for row in frame[cols].itertuples(index=False)]
 
 
 def cells(table: EstimateTable) -> tuple[list[str], list[list[str]]]:
     """Header and formatted cells of every row (the text and HTML renderings' source)."""
     f = table.to_frame()
-    keys = [*table.by, "variable"] + (["category"] if "category" in f else [])
+    keys = [*table.by, "variable", *_extra_keys(f)]
+    tests = [c for c in ("p_value", "p_adjusted") if c in f]  # contrasts and comparisons
     shown = [*keys, "estimate", "se", "ci_lower", "ci_upper", "cv", "deff", "df",
-             "n_unweighted", "flags"]
+             "n_unweighted", "flags", *tests]
     rows = []
     for rec in f[shown].itertuples(index=False):
         r = dict(zip(shown, rec, strict=True))
@@ -61,6 +68,7 @@ def cells(table: EstimateTable) -> tuple[list[str], list[list[str]]]:
             + [_num(r[k], d) for k in ("estimate", "se", "ci_lower", "ci_upper")]
             + [_num(r["cv"], 3), _num(r["deff"], 2), _num(r["df"], 0),
                _num(r["n_unweighted"], 0), str(r["flags"] or "")]
+            + [("" if pd.isna(r[k]) else f"{r[k]:.4g}") for k in tests]
         )
     return [_HEAD.get(h, h) for h in shown], rows
 
@@ -81,7 +89,7 @@ def text_table(table: EstimateTable) -> str:
         half = _MAX_ROWS // 2
         rows = rows[:half] + [["..."] * len(head)] + rows[-half:]
     widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(head)]
-    nkeys = len(table.by) + 1 + ("category" in table.to_frame())
+    nkeys = len(table.by) + 1 + len(_extra_keys(table.to_frame()))
 
     def line(values: list[str]) -> str:
         return "  ".join(v.ljust(w) if i < nkeys else v.rjust(w)

@@ -280,6 +280,7 @@ def _estimate(
         _base=base,
         _covariance=covariance,
         diagnostics=tuple(diagnostics),
+        design_df=float(design.degf),
     )
 
 

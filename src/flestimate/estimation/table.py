@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from flestimate.errors import Diagnostic, EstimationError, ValidationError
-from flestimate.estimation import cimethods, display
+from flestimate.estimation import display
 from flestimate.estimation.cimethods import compute_ci
 
 __all__ = ["EstimateTable"]
@@ -67,6 +67,9 @@ class EstimateTable:
         Multiplier of estimate, SE and bounds (1,000 for a prevalence per 1,000).
     diagnostics : tuple of Diagnostic
         Warnings issued while estimating, kept with the result.
+    design_df : float
+        Degrees of freedom of the whole design (R's ``degf``); those of contrasts,
+        differences and pairwise comparisons (:meth:`contrast`).
 
     Examples
     --------
@@ -106,6 +109,8 @@ class EstimateTable:
     _base: np.ndarray | None = field(repr=False, default=None)
     _covariance: Callable[[], np.ndarray] | None = field(repr=False, default=None)
     diagnostics: tuple[Diagnostic, ...] = ()
+    #: degrees of freedom of the whole design (R's ``degf``): those of contrasts
+    design_df: float = np.nan
 
     # ------------------------------------------------------------------ access
     def to_frame(self) -> pd.DataFrame:
@@ -157,6 +162,11 @@ class EstimateTable:
         Lumley, T. survey R package, ``confint.svystat``, ``svyciprop(level=)``.
         """
         lv = check_level(level)
+        if self.statistic == "quantile":
+            raise EstimationError(
+                "a quantile table's interval is recomputed by the quantile rule: call "
+                f"design.quantile(..., level={lv}) again."
+            )
         base = 1.0 if self._base is None else self._base
         with np.errstate(divide="ignore", invalid="ignore"):
             lo, hi = compute_ci(
@@ -185,7 +195,11 @@ class EstimateTable:
         Lumley, T. survey R package, ``svyby(covmat=TRUE)``, ``vcov``.
         """
         if self._covariance is None:
-            raise EstimationError("this table has no covariance information.")
+            raise EstimationError(
+                f"this {self.statistic} table has no covariance information (a quantile "
+                "table has none); contrasts need a table of totals, means, ratios or "
+                "proportions."
+            )
         C = self._covariance() * self.scale**2
         labels = self._row_labels()
         return pd.DataFrame(C, index=labels, columns=labels)
@@ -193,80 +207,123 @@ class EstimateTable:
     def _row_labels(self) -> list[str]:
         return display.row_labels(self._frame, self.by)
 
-    def difference(self, row_a: int, row_b: int) -> EstimateTable:
-        """Estimate of (row_a - row_b) with its SE and a Wald interval.
+    def vcov(self) -> pd.DataFrame:
+        r"""Full variance-covariance matrix of the rows, domains included (R's
+        ``vcov(svyby(..., covmat=TRUE))``), on the table's scale; the same as
+        :meth:`covariance`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows x rows, labelled like :meth:`contrast` names them (``"E / api00"``).
+        """
+        return self.covariance()
+
+    def contrast(
+        self,
+        weights: Any,
+        *,
+        name: str | list[str] | None = None,
+    ) -> EstimateTable:
+        r"""A linear or nonlinear function of the rows, with SE, CI, df and p-value.
 
         Parameters
         ----------
-        row_a, row_b : int
-            Row positions in :meth:`to_frame`.
+        weights : dict, list of dict, str or callable
+            - ``{row: weight}``: a linear contrast; rows are named by their label
+              (``"E / api00"``, R's ``"E:api00"``), by the domain label alone when the
+              table has one variable (``{"men": 1, "women": -1}``), by the variable
+              when it has no domains, by a tuple of domain values, or by position;
+            - a list of such dicts: several named contrasts (their covariance kept);
+            - a text expression of row names, ``"api00 / api99"``,
+              ``"log(`E` / `H`)"`` (backticks around labels that are not names;
+              functions log, exp, sqrt, expit, logit, log10, asin, sin, cos);
+            - a function of a dict ``{row name: estimate}`` returning a number.
+        name : str or list of str, optional
+            Names of the contrasts (the ``variable`` column).
+
+        Returns
+        -------
+        EstimateTable
+            One row per contrast: ``estimate``, ``se``, Wald ``ci_lower``/``ci_upper``,
+            ``df``, ``t`` and ``p_value`` (two-sided, null of zero); ``vcov()`` gives
+            the covariance of the contrasts.
+
+        Raises
+        ------
+        ValidationError
+            A row name that is not in the table (the message lists those that are).
 
         Notes
         -----
-        :math:`\\widehat{\\Delta} = \\hat\\theta_a - \\hat\\theta_b`,
-        :math:`\\mathrm{SE} = \\sqrt{\\hat v_a + \\hat v_b - 2\\hat c_{ab}}`, interval
-        :math:`\\widehat\\Delta \\pm t_{1-\\alpha/2, d}\\mathrm{SE}` with
-        :math:`d = \\min(d_a, d_b)`.
+        Linear: :math:`L\hat\theta`, :math:`\hat V = L \hat C L^T` with
+        :math:`\hat C` of :meth:`vcov`. Nonlinear (delta method):
+        :math:`f(\hat\theta)`, :math:`\hat V = \nabla f^T \hat C \nabla f`, the
+        gradient by complex-step differentiation, on Taylor and replicate tables
+        alike (R's ``svycontrast`` applies a nonlinear function to the kept replicates
+        instead; the two agree to first order). The p-value is
+        :math:`2 P(T_d > |t|)` with :math:`d` the design's degrees of freedom (or the
+        number given as ``df=``).
+
+        References
+        ----------
+        Lumley, T. survey R package, ``svycontrast``.
+        """
+        from flestimate.estimation import contrasts
+
+        return contrasts.contrast(self, weights, name=name)
+
+    def difference(self, a: Any, b: Any) -> EstimateTable:
+        r"""Estimate of (a - b) with its SE, Wald interval and p-value.
+
+        Parameters
+        ----------
+        a, b : str, tuple or int
+            Rows named as in :meth:`contrast` (a domain label such as ``"women"``)
+            or row positions in :meth:`to_frame`.
 
         Returns
         -------
         EstimateTable
             One row (``variable`` names the two rows), ``ci_method`` ``"wald"``.
 
+        Notes
+        -----
+        :math:`\widehat{\Delta} = \hat\theta_a - \hat\theta_b`,
+        :math:`\mathrm{SE} = \sqrt{\hat v_a + \hat v_b - 2\hat c_{ab}}`, interval
+        :math:`\widehat\Delta \pm t_{1-\alpha/2, d}\mathrm{SE}` with :math:`d`
+        the design's degrees of freedom.
+
         References
         ----------
         Lumley, T. survey R package, ``svycontrast``.
         """
-        m = len(self)
-        for r in (row_a, row_b):
-            if not (isinstance(r, (int, np.integer)) and 0 <= r < m):
-                raise ValidationError(
-                    f"row {r!r} is not a row position of this table (0..{m - 1}). "
-                    "Use positions in to_frame()."
-                )
-        C = self._covariance() if self._covariance is not None else None
-        if C is None:
-            raise EstimationError("this table has no covariance information.")
-        est = (self._p[row_a] - self._p[row_b]) * self.scale
-        var = (C[row_a, row_a] + C[row_b, row_b] - 2 * C[row_a, row_b]) * self.scale**2
-        se = float(np.sqrt(max(var, 0.0)))
-        d = float(min(self._df[row_a], self._df[row_b]))
-        lo, hi = cimethods.wald(np.array([est]), np.array([se]), np.array([d]), self.level)
-        labels = self._row_labels()
-        frame = pd.DataFrame(
-            {
-                "variable": [f"{labels[row_a]} - {labels[row_b]}"],
-                "estimate": [est],
-                "se": [se],
-                "ci_lower": lo,
-                "ci_upper": hi,
-                "level": [self.level],
-                "ci_method": ["wald"],
-                "df": [d],
-                "deff": [np.nan],
-                "deff_wr": [np.nan],
-                "cv": [se / abs(est) if est != 0 else np.nan],
-                "n_unweighted": [np.nan],
-                "n_weighted": [np.nan],
-                "n_effective": [np.nan],
-                "flags": [""],
-            }
-        )
-        return EstimateTable(
-            _frame=frame,
-            statistic=f"difference of {self.statistic}",
-            by=(),
-            ci_method="wald",
-            level=self.level,
-            df_rule=self.df_rule,
-            lonely_psu=self.lonely_psu,
-            scale=1.0,
-            _p=np.array([est]),
-            _se=np.array([se]),
-            _df=np.array([d]),
-            _n=np.array([np.nan]),
-            _covariance=lambda: np.array([[var]]),
-        )
+        from flestimate.estimation import contrasts
+
+        return contrasts.difference(self, a, b)
+
+    def pairwise(self, *, adjust: str = "holm") -> EstimateTable:
+        """All pairwise differences of the domains of each variable, with p-values
+        adjusted for multiple comparisons.
+
+        Parameters
+        ----------
+        adjust : {"holm", "bonferroni", "none"}, default "holm"
+            The adjustment (R's ``p.adjust``) over all the comparisons of the table.
+
+        Returns
+        -------
+        EstimateTable
+            One row per pair (``"E - H"``), with ``p_value`` and ``p_adjusted``.
+
+        References
+        ----------
+        Holm, S. (1979). A simple sequentially rejective multiple test procedure.
+        Scandinavian Journal of Statistics 6, 65-70.
+        """
+        from flestimate.estimation import contrasts
+
+        return contrasts.pairwise(self, adjust=adjust)
 
     # ------------------------------------------------------------------ rendering
     # (flestimate.estimation.display: the one source of the text, HTML and plot)

@@ -40,6 +40,7 @@ from flestimate.io.frames import as_frame, value_labels_of
 from flestimate.report.disclosure import protect_headline
 from flestimate.report.plots import forest_plot_png
 from flestimate.report.result import PublishedTable, RunResult
+from flestimate.report.tables import population_unit
 from flestimate.run.config import check_columns
 from flestimate.run.config_specs import Config
 from flestimate.run.inputs import (
@@ -152,6 +153,7 @@ def run_pipeline(config: Config, *, progress: Progress | None = None) -> RunResu
         head, sensitivity = protect_headline(head, sensitivity, config.reliability)
 
         tables: list[PublishedTable] = []
+        var_labels = dict(getattr(data, "variable_labels", None) or {})
         for t in config.tables:
             with progress.step(f"table {t.name}"):
                 tab = build_table(design, t, config, pop_cols[t.population], labels, diags)
@@ -159,11 +161,12 @@ def run_pipeline(config: Config, *, progress: Progress | None = None) -> RunResu
                 if config.outputs.plots and t.by and "prevalence" in t.statistics:
                     plot = forest_plot_png(
                         tab, list(t.by), statistic="prevalence", title=t.title,
-                        xlabel=f"prevalence per {config.scale:,g} ({t.population})")
+                        xlabel=f"prevalence {population_unit(t.population, config.scale)}")
                 tables.append(PublishedTable(
                     name=t.name, title=t.title, indicator=t.indicator, population=t.population,
                     by=list(t.by), statistics=table_statistics(t, config),
-                    ci_method=t.ci_method, level=t.level, frame=tab, plot_png=plot))
+                    ci_method=t.ci_method, level=t.level, frame=tab, plot_png=plot,
+                    by_labels={b: str(var_labels.get(b, b)) for b in t.by}))
 
         with progress.step("design and weighting summaries"):
             summary = design_summary(frame, config, design, head)

@@ -102,6 +102,9 @@ class ReplicateDesign(DesignMethods):
     4.94 per 1,000, SE 0.730, df 614
     """
 
+    #: ratios are re-estimated in each replicate, not linearised (see VarianceEngine)
+    linear_variance = False
+
     __slots__ = (
         "_data",
         "_weights",
