@@ -86,9 +86,14 @@ def _given(options: Mapping[str, Any], *names: str) -> dict[str, Any]:
 
 
 def _calibration_totals(step: WeightingStepSpec, table: pd.DataFrame) -> dict[str, Any]:
+    """The margins of ``variables``: one margin a ``{level: count}`` dict, a crossed
+    margin (``[sex, age_group]``) the DataFrame of its cells with ``count`` (both shapes
+    of :func:`flestimate.weighting.population_totals`; a crossed margin was once dropped
+    without a word)."""
     margins = margin_tables(step, table, "variables")
-    return {k: {(lv.item() if hasattr(lv, "item") else lv): float(v) for lv, v in s.items()}
-            for k, s in margins.items() if isinstance(s, pd.Series)}
+    return {k: ({(lv.item() if hasattr(lv, "item") else lv): float(v) for lv, v in s.items()}
+                if isinstance(s, pd.Series) else s)
+            for k, s in margins.items()}
 
 
 def _call(design: VarianceEngine, step: WeightingStepSpec) -> VarianceEngine:
