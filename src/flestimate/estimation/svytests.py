@@ -287,7 +287,10 @@ def ttest(
                 "must have exactly two. Use contrast() on design.mean(y, by=group) for more."
             )
         tab = mean(design, y, by=group, na_rm=na_rm, df="design")
-        keep = tab.to_frame()[group].isin(lev).to_numpy()
+        frame = tab.to_frame()
+        # the codes of the group (a labelled column shows labels and keeps codes apart)
+        key = f"{group}_code" if f"{group}_code" in frame else group
+        keep = frame[key].isin(lev).to_numpy()
         idx = np.flatnonzero(keep)
         diff = tab.difference(int(idx[1]), int(idx[0]))
         est = float(diff.to_frame()["estimate"].iloc[0])
