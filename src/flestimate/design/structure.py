@@ -299,20 +299,18 @@ def build_structure(
             _no_missing(cols[c], "psu")
         first = cols[psu_cols[0]]
         raw_codes, psu_raw_labels = _codes(first, "psu")
-        if strata_cols and not nest:
-            # PSU ids must not repeat across strata
-            pair = np.unique(np.stack([raw_codes, stratum]), axis=1)
-            counts = np.bincount(pair[0], minlength=len(psu_raw_labels))
-            bad = np.flatnonzero(counts > 1)
-            if bad.size:
+        if strata_cols and nest:
+            psu_codes, psu_labels = _codes(pd.DataFrame({"__s": stratum, "__p": raw_codes}))
+        else:
+            psu_codes, order = _unnested_psu_codes(raw_codes, stratum, len(psu_raw_labels))
+            if order is None:
+                bad = psu_codes
                 raise DesignError(
                     f"psu column {psu_cols[0]!r} has {bad.size} PSU ids that appear in more than "
                     f"one stratum (first: {first_values(psu_raw_labels[bad][:5])}). If PSU ids are "
                     "numbered within strata, pass nest=True; otherwise correct the ids."
                 )
-        psu_codes, psu_labels = _codes(pd.DataFrame({"__s": stratum, "__p": raw_codes}))
-        if not (strata_cols and nest):
-            psu_labels = psu_raw_labels[_first_of(psu_codes, raw_codes, len(psu_labels))]
+            psu_labels = psu_raw_labels[order]
         stage_ids.append(psu_codes)
         parent = psu_codes
         for c in psu_cols[1:]:
@@ -498,8 +496,26 @@ def build_structure(
     return structure, pd.Series(weights, index=frame.index, name=wname)
 
 
-def _first_of(codes: np.ndarray, raw: np.ndarray, G: int) -> np.ndarray:
-    """For each group code, the raw code of its first row."""
-    out = np.zeros(G, dtype=np.int64)
-    out[codes[::-1]] = raw[::-1]
-    return out
+def _unnested_psu_codes(
+    raw: np.ndarray, stratum: np.ndarray, P: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """PSU codes ordered by (stratum, id) when every PSU id lies in one stratum.
+
+    Returns ``(codes, order)``: the rows' PSU codes and, per code, the raw id code; or
+    ``(bad, None)``: the raw id codes found in more than one stratum.
+
+    Notes
+    -----
+    One scatter and one gather, no sort of the rows: each id takes the stratum of one of
+    its rows, and an id is in one stratum exactly when every row agrees with it. The
+    codes equal those of the (stratum, id) pairs (``nest=True``), sorted the same way.
+    """
+    id_stratum = np.zeros(P, dtype=np.int64)
+    id_stratum[raw] = stratum
+    differ = stratum != id_stratum[raw]
+    if differ.any():
+        return np.flatnonzero(np.bincount(raw[differ], minlength=P)), None
+    order = np.lexsort((np.arange(P), id_stratum))
+    rank = np.empty(P, dtype=np.int64)
+    rank[order] = np.arange(P)
+    return rank[raw], order
