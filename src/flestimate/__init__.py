@@ -49,6 +49,8 @@ _PUBLIC: dict[str, str] = {
     "weight_summary": "flestimate.weighting",
     # estimation
     "EstimateTable": "flestimate.estimation",
+    # large data (DuckDB, Dask)
+    "LargeDesign": "flestimate.large",
 }
 
 # sub-packages reachable as attributes (``fl.mse.fit(...)``), imported on first use

@@ -85,6 +85,10 @@ class DesignStructure:
         Stratum code of each row.
     strata_labels, psu_labels : pandas.Index
         Original labels of the codes (for summaries and messages).
+    frequency : ndarray (n,) float64 or None
+        Respondents each row stands for, when the rows are groups of respondents
+        sharing every value used (grouped data from an out-of-core engine, whose
+        weights are the groups' weight sums); None: one respondent per row.
     """
 
     n: int
@@ -98,6 +102,7 @@ class DesignStructure:
     stratum: np.ndarray
     strata_labels: pd.Index = field(default_factory=lambda: pd.Index([]))
     psu_labels: pd.Index = field(default_factory=lambda: pd.Index([]))
+    frequency: np.ndarray | None = None
 
     @property
     def n_strata(self) -> int:
@@ -254,6 +259,7 @@ def build_structure(
     fpc: str | Sequence[str] | None,
     nest: bool,
     lonely_psu: str,
+    frequency: str | None = None,
 ) -> tuple[DesignStructure, pd.Series]:
     """Validate the design columns of ``frame`` and encode them.
 
@@ -492,8 +498,25 @@ def build_structure(
         stratum=stratum,
         strata_labels=strata_labels,
         psu_labels=pd.Index(psu_labels),
+        frequency=frequency_values(frame, frequency),
     )
     return structure, pd.Series(weights, index=frame.index, name=wname)
+
+
+def frequency_values(frame: pd.DataFrame, name: str | None) -> np.ndarray | None:
+    """The respondents each row stands for (column ``name``: whole numbers >= 1)."""
+    if name is None:
+        return None
+    col = _column(frame, name, "frequency")
+    values = _numeric(col, "frequency")
+    bad = ~np.isfinite(values) | (values < 1) | (values != np.round(values))
+    if bad.any():
+        raise DesignError(
+            f"frequency column {name!r} has {int(bad.sum())} values that are not whole numbers "
+            f">= 1 (rows {_rows(bad, frame.index)}). It counts the respondents each row "
+            "stands for; correct the column."
+        )
+    return values
 
 
 def _unnested_psu_codes(
