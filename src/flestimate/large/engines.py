@@ -137,8 +137,8 @@ class DuckDBSource:
 
     def _sql(self, query: str) -> pd.DataFrame:
         try:
-            if self._relation is not None:
-                self._con.register("__flestimate_relation", self._relation)
+            if self._relation is not None:  # runs on the relation's own connection
+                return self._relation.query("__flestimate_relation", query).df()
             return self._con.execute(query).df()
         except Exception as exc:  # duckdb's own errors: I/O, memory, a broken file
             raise EngineError(
