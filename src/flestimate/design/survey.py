@@ -166,6 +166,7 @@ class SurveyDesign(DesignMethods):
         nest: bool = False,
         lonely_psu: str = "fail",
         engine: str = "duckdb",
+        client: Any = None,
     ):
         """A design over Parquet data larger than memory: a file, a folder or a glob
         (or a DuckDB relation, or a Dask DataFrame with ``engine="dask"``).
@@ -173,12 +174,14 @@ class SurveyDesign(DesignMethods):
         Returns a :class:`~flestimate.large.LargeDesign` with the estimators of this
         class; each estimate is one grouped sum in ``engine`` ("duckdb": out-of-core
         on this machine; "dask": on the active Dask scheduler), then the in-memory
-        code on the groups. The other arguments are those of :class:`SurveyDesign`.
+        code on the groups (``client``: a ``distributed.Client`` for "dask"). The other
+        arguments are those of :class:`SurveyDesign`.
         """
         from flestimate.large import LargeDesign  # the engines are optional (extra "large")
 
         return LargeDesign.over(path, weight=weight, strata=strata, psu=psu, fpc=fpc,
-                                nest=nest, lonely_psu=lonely_psu, engine=engine)
+                                nest=nest, lonely_psu=lonely_psu, engine=engine,
+                                client=client)
 
     # ------------------------------------------------------------------ frozen
     def __setattr__(self, name: str, value: Any) -> None:

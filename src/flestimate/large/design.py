@@ -90,15 +90,18 @@ class LargeDesign:
         nest: bool = False,
         lonely_psu: str = "fail",
         engine: str | None = None,
+        client: Any = None,
     ) -> LargeDesign:
         """A Taylor design (the arguments of :class:`SurveyDesign`) over ``data``: a
-        Parquet path (file, folder, glob), a DuckDB relation or a Dask DataFrame."""
+        Parquet path (file, folder, glob), a DuckDB relation or a Dask DataFrame
+        (``client``: the ``distributed.Client`` to compute on; a cluster gone away is
+        then an :class:`~flestimate.large.EngineError`)."""
         if weight is None:
             raise DesignError(
                 "weight= is required for a design over large data (the grouped rows carry "
                 "weight sums). Pass the weight column."
             )
-        source = source_for(data, engine)
+        source = source_for(data, engine, client)
         spec = {"weight": weight, "strata": _names(strata), "psu": _names(psu),
                 "fpc": _names(fpc), "nest": bool(nest), "lonely_psu": lonely_psu}
         source.check([*spec["strata"], *spec["psu"], *spec["fpc"], weight], weight)
@@ -113,13 +116,14 @@ class LargeDesign:
         replicate_weights: Sequence[str] | str,
         method: str,
         engine: str | None = None,
+        client: Any = None,
         **options: Any,
     ) -> LargeDesign:
         """A design with delivered replicate weights (the arguments of
         :class:`ReplicateDesign`) over ``data``."""
         from flestimate.design.replicate.delivered import replicate_columns
 
-        source = source_for(data, engine)
+        source = source_for(data, engine, client)
         cols = replicate_columns(pd.DataFrame(columns=source.columns), replicate_weights, weight)
         source.check([weight, *cols], weight)
         spec = {"weight": weight, "replicate_weights": [str(c) for c in cols], "method": method,

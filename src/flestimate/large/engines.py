@@ -166,7 +166,8 @@ class DuckDBSource:
         bad = f"NOT ({w} > 0 AND isfinite({w}::DOUBLE)) OR {w} IS NULL"
         where = "filename, file_row_number" if self._files is not None else "NULL, NULL"
         rows = self._sql(
-            f"SELECT {where}, count(*) OVER () AS n FROM {self._from} WHERE {bad} LIMIT 5"
+            f"SELECT {where}, count(*) OVER () AS n FROM {self._from} WHERE {bad} "
+            "ORDER BY 1, 2 LIMIT 5"
         )
         if len(rows):
             at = [
@@ -202,8 +203,10 @@ class DaskSource:
 
     engine = "dask"
 
-    def __init__(self, data: Any) -> None:
+    def __init__(self, data: Any, client: Any = None) -> None:
         import dask.dataframe as dd
+
+        self._client = client
 
         if isinstance(data, (str, Path)):
             files = _parquet_files(data)
@@ -216,7 +219,11 @@ class DaskSource:
 
     def _compute(self, value: Any) -> Any:
         try:
-            return value.compute()
+            if self._client is None:
+                return value.compute()
+            if self._client.status != "running":
+                raise RuntimeError(f"the Dask client is {self._client.status}")
+            return self._client.compute(value).result()
         except FlestimateError:
             raise
         except Exception as exc:  # a worker or the scheduler gone, a broken file
@@ -281,13 +288,14 @@ def _global_bad_rows(frame: Any, weight: str) -> Any:
     return dask.delayed(combine)(*parts)
 
 
-def source_for(data: Any, engine: str | None) -> DuckDBSource | DaskSource:
-    """The source of ``data`` for ``engine`` ("duckdb", "dask", or None: by the data's type)."""
+def source_for(data: Any, engine: str | None, client: Any = None) -> DuckDBSource | DaskSource:
+    """The source of ``data`` for ``engine`` ("duckdb", "dask", or None: by the data's type);
+    ``client``: a ``distributed.Client`` (Dask; default: the active scheduler)."""
     if engine is None:
         module = type(data).__module__
         engine = "dask" if module.startswith("dask") else "duckdb"
     if engine == "duckdb":
         return DuckDBSource(data)
     if engine == "dask":
-        return DaskSource(data)
+        return DaskSource(data, client)
     raise DesignError(f"engine={engine!r} is not known. Use engine='duckdb' or engine='dask'.")
