@@ -239,12 +239,32 @@ def _codes(
         arrays = [lab.take(combos[:, j]) for j, (_, lab) in enumerate(parts)]
         labels = pd.MultiIndex.from_arrays(arrays, names=list(values.columns))
         return codes, labels
-    codes, uniques = pd.factorize(values, sort=True)
-    codes = codes.astype(np.int64)
-    levels = pd.Index(uniques)
+    small = _integer_codes(values)
+    if small is not None:  # integer ids in a short range: a bincount, no hashing
+        codes, levels = small
+    else:
+        codes, uniques = pd.factorize(values, sort=True)
+        codes = codes.astype(np.int64)
+        levels = pd.Index(uniques)
     if role is not None:
         _check_ids(codes, levels, values, role)
     return codes, levels
+
+
+def _integer_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
+    """Sorted codes of a numpy integer column whose range is at most a few times its
+    length (the usual stratum and PSU numbers), as ``pd.factorize(sort=True)`` gives."""
+    if values.dtype.kind not in "iu" or values.size == 0:
+        return None
+    arr = values.to_numpy()
+    lo, hi = int(arr.min()), int(arr.max())
+    if hi - lo > 4 * arr.size + 1024:
+        return None
+    shifted = (arr - lo).astype(np.intp, copy=False)
+    present = np.bincount(shifted, minlength=hi - lo + 1) > 0
+    lookup = np.cumsum(present, dtype=np.int64) - 1
+    levels = pd.Index((np.flatnonzero(present) + lo).astype(arr.dtype, copy=False))
+    return lookup[shifted], levels
 
 
 # ----------------------------------------------------------------------------- build
