@@ -70,6 +70,10 @@ class ReplicateDesign(DesignMethods):
         minus one (R's ``degf``), computed on each domain's rows.
     rho : float, optional
         Fay's coefficient (method "fay").
+    frequency : str, optional
+        Column counting the respondents each row stands for, when each row is a group
+        of respondents sharing every value analysed, with the sums of their weights and
+        replicate weights (grouped data, as made by :meth:`from_parquet`).
 
     Notes
     -----
