@@ -5,7 +5,8 @@
 Dask DataFrame); see docs/user-guide/large-data.md.
 """
 
+from flestimate.large.classify import classify_parquet
 from flestimate.large.design import LargeDesign
 from flestimate.large.engines import EngineError
 
-__all__ = ["EngineError", "LargeDesign"]
+__all__ = ["EngineError", "LargeDesign", "classify_parquet"]
