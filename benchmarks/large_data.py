@@ -6,6 +6,7 @@ Not run in CI. Usage::
     python benchmarks/large_data.py run --data benchmarks/_data/large --engine duckdb
     python benchmarks/large_data.py run --data benchmarks/_data/large --engine dask
     python benchmarks/large_data.py floor --data benchmarks/_data/large
+    python benchmarks/large_data.py compare --data benchmarks/_data/n1M/base.parquet
 
 ``generate`` writes one Parquet file per million rows (PSUs of 100 rows, contiguous;
 50 strata; sex, region (8), age_group (5), ``fl`` (0/1); ``w_final``; ``rw1..rw80``
@@ -123,9 +124,41 @@ def floor(data: Path) -> dict:
     return result
 
 
+def compare(path: Path) -> dict:
+    """The 1M benchmark survey through memory, DuckDB and Dask (a 2-process LocalCluster):
+    largest relative differences of estimate, SE, CI and deff of the w2 table."""
+    import distributed
+
+    import flestimate
+
+    args = {"weight": "w_final", "strata": "stratum", "psu": "psu"}
+    items = [f"b_{c}" for c in ("ur_i1", "ur_i2", "wd_i1", "wd_i2", "il_i1")]
+    by = ["sex", "region", "age_group"]
+    frame = pd.read_parquet(path)
+    t = time.perf_counter()
+    memory = flestimate.SurveyDesign(frame, **args).prevalence(items, by=by).to_frame()
+    times = {"memory": time.perf_counter() - t}
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+    client = distributed.Client(cluster)
+    out = {}
+    for engine in ("duckdb", "dask"):
+        t = time.perf_counter()
+        large = flestimate.SurveyDesign.from_parquet(path, engine=engine, client=client, **args)
+        table = large.prevalence(items, by=by).to_frame()
+        times[engine] = time.perf_counter() - t
+        out[engine] = {c: float(np.nanmax(np.abs(table[c] - memory[c]) / np.abs(memory[c])))
+                       for c in ("estimate", "se", "ci_lower", "ci_upper", "deff")}
+    client.close()
+    cluster.close()
+    result = {"cells": len(memory), "max_relative_difference": out, "seconds": times}
+    print(json.dumps(result, indent=1))
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["generate", "run", "floor"])
+    parser.add_argument("command", choices=["generate", "run", "floor", "compare"])
     parser.add_argument("--rows", default="20M")
     parser.add_argument("--out", "--data", dest="data", default="benchmarks/_data/large")
     parser.add_argument("--engine", default="duckdb", choices=["duckdb", "dask"])
@@ -135,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         generate(parse_size(args.rows), data)
     elif args.command == "run":
         run(data, args.engine)
+    elif args.command == "compare":
+        compare(data)
     else:
         floor(data)
     return 0
