@@ -171,3 +171,25 @@ def test_dask_cluster_equals_in_memory(parquet_files, dask_client):
     sargs = DESIGNS["strat"][1]
     assert_same(ESTIMATES["total"](SurveyDesign(strat, **sargs)),
                 ESTIMATES["total"](SurveyDesign.from_parquet(spath, engine="dask", **sargs)))
+
+
+def test_duckdb_linear_calibration_with_a_numeric_total(parquet_files):
+    frame, path, _ = parquet_files["apistrat"]
+    args = DESIGNS["strat"][1]
+    totals = {"stype": {"E": 4421.0, "H": 755.0, "M": 1018.0}, "api99": 3914069.0}
+    memory = flestimate.calibrate(SurveyDesign(frame, **args), totals=totals)
+    large = SurveyDesign.from_parquet(path, **args).weighted(flestimate.calibrate,
+                                                             totals=totals)
+    assert [c for _, c, _ in large.steps] == [["stype", "api99"]]
+    for fn in (ESTIMATES["mean_by"], ESTIMATES["prevalence_kg"]):
+        assert_same(fn(memory), fn(large))
+
+
+def test_duckdb_rake_on_built_replicates(parquet_files):
+    frame, path, _ = parquet_files["apistrat"]
+    args = DESIGNS["strat"][1]
+    margins = {"awards": {"Yes": 3600.0, "No": 2594.0}}
+    memory = flestimate.rake(SurveyDesign(frame, **args).replicate("jkn"), margins=margins)
+    large = (SurveyDesign.from_parquet(path, **args).replicate("jkn")
+             .weighted(flestimate.rake, margins=margins))
+    assert_same(ESTIMATES["ratio"](memory), ESTIMATES["ratio"](large))
