@@ -54,8 +54,8 @@ def _load(run: Run, folder: Path, name: str = "base.parquet") -> pd.DataFrame:
 
 
 def _design(run: Run, data: pd.DataFrame):
-    design = flestimate.SurveyDesign(data, weight="w_final", strata="stratum", psu="psu",
-                                     nest=True)
+    # the default nest=False (R's default, what users type): PSU ids unique across strata
+    design = flestimate.SurveyDesign(data, weight="w_final", strata="stratum", psu="psu")
     run.mark("design")
     return design
 

@@ -700,6 +700,9 @@ def render(records, data_meta, args, cmdline, started, extras, unavailable,
         out += ["## Skipped or fewer runs", "", *notes, ""]
     for name, text in extras.items():
         out += [f"## {name}", "", text, ""]
+    large = HERE / "large_results.md"  # measured by hand (benchmarks/large_data.py)
+    if large.exists():
+        out += [large.read_text().strip(), ""]
     return "\n".join(out)
 
 

@@ -52,6 +52,8 @@ _PUBLIC: dict[str, str] = {
     "SurveyTestResult": "flestimate.estimation",
     "combine": "flestimate.estimation",
     "with_imputations": "flestimate.estimation",
+    # large data (DuckDB, Dask)
+    "LargeDesign": "flestimate.large",
 }
 
 # sub-packages reachable as attributes (``fl.mse.fit(...)``), imported on first use

@@ -85,6 +85,10 @@ class DesignStructure:
         Stratum code of each row.
     strata_labels, psu_labels : pandas.Index
         Original labels of the codes (for summaries and messages).
+    frequency : ndarray (n,) float64 or None
+        Respondents each row stands for, when the rows are groups of respondents
+        sharing every value used (grouped data from an out-of-core engine, whose
+        weights are the groups' weight sums); None: one respondent per row.
     """
 
     n: int
@@ -98,6 +102,7 @@ class DesignStructure:
     stratum: np.ndarray
     strata_labels: pd.Index = field(default_factory=lambda: pd.Index([]))
     psu_labels: pd.Index = field(default_factory=lambda: pd.Index([]))
+    frequency: np.ndarray | None = None
 
     @property
     def n_strata(self) -> int:
@@ -231,12 +236,32 @@ def _codes(
         arrays = [lab.take(combos[:, j]) for j, (_, lab) in enumerate(parts)]
         labels = pd.MultiIndex.from_arrays(arrays, names=list(values.columns))
         return codes, labels
-    codes, uniques = pd.factorize(values, sort=True)
-    codes = codes.astype(np.int64)
-    levels = pd.Index(uniques)
+    small = _integer_codes(values)
+    if small is not None:  # integer ids in a short range: a bincount, no hashing
+        codes, levels = small
+    else:
+        codes, uniques = pd.factorize(values, sort=True)
+        codes = codes.astype(np.int64)
+        levels = pd.Index(uniques)
     if role is not None:
         _check_ids(codes, levels, values, role)
     return codes, levels
+
+
+def _integer_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
+    """Sorted codes of a numpy integer column whose range is at most a few times its
+    length (the usual stratum and PSU numbers), as ``pd.factorize(sort=True)`` gives."""
+    if values.dtype.kind not in "iu" or values.size == 0:
+        return None
+    arr = values.to_numpy()
+    lo, hi = int(arr.min()), int(arr.max())
+    if hi - lo > 4 * arr.size + 1024:
+        return None
+    shifted = (arr - lo).astype(np.intp, copy=False)
+    present = np.bincount(shifted, minlength=hi - lo + 1) > 0
+    lookup = np.cumsum(present, dtype=np.int64) - 1
+    levels = pd.Index((np.flatnonzero(present) + lo).astype(arr.dtype, copy=False))
+    return lookup[shifted], levels
 
 
 # ----------------------------------------------------------------------------- build
@@ -251,6 +276,7 @@ def build_structure(
     fpc: str | Sequence[str] | None,
     nest: bool,
     lonely_psu: str,
+    frequency: str | None = None,
 ) -> tuple[DesignStructure, pd.Series]:
     """Validate the design columns of ``frame`` and encode them.
 
@@ -296,20 +322,18 @@ def build_structure(
             _no_missing(cols[c], "psu")
         first = cols[psu_cols[0]]
         raw_codes, psu_raw_labels = _codes(first, "psu")
-        if strata_cols and not nest:
-            # PSU ids must not repeat across strata
-            pair = np.unique(np.stack([raw_codes, stratum]), axis=1)
-            counts = np.bincount(pair[0], minlength=len(psu_raw_labels))
-            bad = np.flatnonzero(counts > 1)
-            if bad.size:
+        if strata_cols and nest:
+            psu_codes, psu_labels = _codes(pd.DataFrame({"__s": stratum, "__p": raw_codes}))
+        else:
+            psu_codes, order = _unnested_psu_codes(raw_codes, stratum, len(psu_raw_labels))
+            if order is None:
+                bad = psu_codes
                 raise DesignError(
                     f"psu column {psu_cols[0]!r} has {bad.size} PSU ids that appear in more than "
                     f"one stratum (first: {first_values(psu_raw_labels[bad][:5])}). If PSU ids are "
                     "numbered within strata, pass nest=True; otherwise correct the ids."
                 )
-        psu_codes, psu_labels = _codes(pd.DataFrame({"__s": stratum, "__p": raw_codes}))
-        if not (strata_cols and nest):
-            psu_labels = psu_raw_labels[_first_of(psu_codes, raw_codes, len(psu_labels))]
+            psu_labels = psu_raw_labels[order]
         stage_ids.append(psu_codes)
         parent = psu_codes
         for c in psu_cols[1:]:
@@ -491,12 +515,47 @@ def build_structure(
         stratum=stratum,
         strata_labels=strata_labels,
         psu_labels=pd.Index(psu_labels),
+        frequency=frequency_values(frame, frequency),
     )
     return structure, pd.Series(weights, index=frame.index, name=wname)
 
 
-def _first_of(codes: np.ndarray, raw: np.ndarray, G: int) -> np.ndarray:
-    """For each group code, the raw code of its first row."""
-    out = np.zeros(G, dtype=np.int64)
-    out[codes[::-1]] = raw[::-1]
-    return out
+def frequency_values(frame: pd.DataFrame, name: str | None) -> np.ndarray | None:
+    """The respondents each row stands for (column ``name``: whole numbers >= 1)."""
+    if name is None:
+        return None
+    col = _column(frame, name, "frequency")
+    values = _numeric(col, "frequency")
+    bad = ~np.isfinite(values) | (values < 1) | (values != np.round(values))
+    if bad.any():
+        raise DesignError(
+            f"frequency column {name!r} has {int(bad.sum())} values that are not whole numbers "
+            f">= 1 (rows {_rows(bad, frame.index)}). It counts the respondents each row "
+            "stands for; correct the column."
+        )
+    return values
+
+
+def _unnested_psu_codes(
+    raw: np.ndarray, stratum: np.ndarray, P: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """PSU codes ordered by (stratum, id) when every PSU id lies in one stratum.
+
+    Returns ``(codes, order)``: the rows' PSU codes and, per code, the raw id code; or
+    ``(bad, None)``: the raw id codes found in more than one stratum.
+
+    Notes
+    -----
+    One scatter and one gather, no sort of the rows: each id takes the stratum of one of
+    its rows, and an id is in one stratum exactly when every row agrees with it. The
+    codes equal those of the (stratum, id) pairs (``nest=True``), sorted the same way.
+    """
+    id_stratum = np.zeros(P, dtype=np.int64)
+    id_stratum[raw] = stratum
+    differ = stratum != id_stratum[raw]
+    if differ.any():
+        return np.flatnonzero(np.bincount(raw[differ], minlength=P)), None
+    order = np.lexsort((np.arange(P), id_stratum))
+    rank = np.empty(P, dtype=np.int64)
+    rank[order] = np.arange(P)
+    return rank[raw], order

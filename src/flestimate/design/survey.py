@@ -61,6 +61,11 @@ class SurveyDesign(DesignMethods):
         What to do with strata holding a single PSU (the rules of
         :data:`~flestimate.design.lonely_psu.LONELY_PSU_RULES`), with the meaning of
         R's ``options(survey.lonely.psu=)``. The default raises a DesignError.
+    frequency : str, optional
+        Column counting the respondents each row stands for, when each row is a group
+        of respondents sharing every value analysed and ``weight`` is the sum of their
+        weights (grouped data, as made by :meth:`from_parquet`). Row counts (``n``,
+        Korn-Graubard, design effects, degrees of freedom) count respondents.
 
     Notes
     -----
@@ -120,6 +125,7 @@ class SurveyDesign(DesignMethods):
         fpc: str | Sequence[str] | None = None,
         nest: bool = False,
         lonely_psu: str = "fail",
+        frequency: str | None = None,
     ) -> None:
         frame = _labelled_frame(data)
         structure, weights = build_structure(
@@ -130,6 +136,7 @@ class SurveyDesign(DesignMethods):
             fpc=fpc,
             nest=bool(nest),
             lonely_psu=lonely_psu,
+            frequency=frequency,
         )
         spec = {
             "weight": weight,
@@ -138,6 +145,7 @@ class SurveyDesign(DesignMethods):
             "fpc": fpc,
             "nest": bool(nest),
             "lonely_psu": lonely_psu,
+            "frequency": frequency,
         }
         object.__setattr__(self, "_data", frame)
         object.__setattr__(self, "_weights", weights)
@@ -145,6 +153,35 @@ class SurveyDesign(DesignMethods):
         object.__setattr__(self, "_spec", spec)
         object.__setattr__(self, "_history", ())
         object.__setattr__(self, "_residualizers", ())
+
+    @classmethod
+    def from_parquet(
+        cls,
+        path: Any,
+        *,
+        weight: str,
+        strata: str | Sequence[str] | None = None,
+        psu: str | Sequence[str] | None = None,
+        fpc: str | Sequence[str] | None = None,
+        nest: bool = False,
+        lonely_psu: str = "fail",
+        engine: str = "duckdb",
+        client: Any = None,
+    ):
+        """A design over Parquet data larger than memory: a file, a folder or a glob
+        (or a DuckDB relation, or a Dask DataFrame with ``engine="dask"``).
+
+        Returns a :class:`~flestimate.large.LargeDesign` with the estimators of this
+        class; each estimate is one grouped sum in ``engine`` ("duckdb": out-of-core
+        on this machine; "dask": on the active Dask scheduler), then the in-memory
+        code on the groups (``client``: a ``distributed.Client`` for "dask"). The other
+        arguments are those of :class:`SurveyDesign`.
+        """
+        from flestimate.large import LargeDesign  # the engines are optional (extra "large")
+
+        return LargeDesign.over(path, weight=weight, strata=strata, psu=psu, fpc=fpc,
+                                nest=nest, lonely_psu=lonely_psu, engine=engine,
+                                client=client)
 
     # ------------------------------------------------------------------ frozen
     def __setattr__(self, name: str, value: Any) -> None:

@@ -239,7 +239,11 @@ class DomainCells:
         w = structure.weights
         # rows count only with a positive weight (weighting steps may zero some
         # weights): R's degf and nobs count rows with nonzero weight
+        # (a row of grouped data stands for structure.frequency respondents)
+        freq = structure.frequency
         self.positive = None if bool(np.all(w > 0)) else (w > 0).astype(np.float64)
+        if freq is not None:
+            self.positive = freq if self.positive is None else self.positive * freq
         # later stages: unit x domain cells with members only (units are many)
         inside = dom < D
         all_inside = whole or bool(inside.all())

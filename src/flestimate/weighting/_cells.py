@@ -67,10 +67,7 @@ def encode_columns(frame: pd.DataFrame, margin: Margin) -> tuple[np.ndarray, np.
     """
     cols = [_sample_column(frame, c, margin.name) for c in margin.columns]
     if len(cols) == 1:
-        values = cols[0]
-        if isinstance(values.dtype, pd.CategoricalDtype):
-            values = values.astype(values.cat.categories.dtype)
-        sample_levels, inverse = _factorize(values)
+        sample_levels, inverse = _factorize(cols[0])
         pop_levels = _align_level_types(sample_levels, margin.levels)
     else:
         mi = pd.MultiIndex.from_arrays(
@@ -124,6 +121,12 @@ def encode_columns(frame: pd.DataFrame, margin: Margin) -> tuple[np.ndarray, np.
 
 
 def _factorize(values: pd.Series) -> tuple[pd.Index, np.ndarray]:
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        # the codes are there already: keep the categories present, no pass over text
+        codes = values.cat.codes.to_numpy().astype(np.int64)
+        present = np.bincount(codes, minlength=len(values.cat.categories)) > 0
+        lookup = np.cumsum(present, dtype=np.int64) - 1
+        return pd.Index(values.cat.categories[present]), lookup[codes]
     arr = values.to_numpy()
     if arr.dtype.kind in "iu" and arr.size:
         # integer codes (the usual case for survey data): one bincount, no hashing

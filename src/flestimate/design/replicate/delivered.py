@@ -168,7 +168,9 @@ def group_rows(
     return np.arange(n, dtype=np.int64), W * inv[:, None]
 
 
-def group_structure(group: np.ndarray, weights: np.ndarray) -> DesignStructure:
+def group_structure(
+    group: np.ndarray, weights: np.ndarray, frequency: np.ndarray | None = None
+) -> DesignStructure:
     G = int(group.max()) + 1 if group.size else 0
     return DesignStructure(
         n=int(group.size),
@@ -182,6 +184,7 @@ def group_structure(group: np.ndarray, weights: np.ndarray) -> DesignStructure:
         stratum=np.zeros(group.size, dtype=np.int64),
         strata_labels=pd.Index([1]),
         psu_labels=pd.RangeIndex(G),
+        frequency=frequency,
     )
 
 

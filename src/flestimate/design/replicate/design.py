@@ -70,6 +70,10 @@ class ReplicateDesign(DesignMethods):
         minus one (R's ``degf``), computed on each domain's rows.
     rho : float, optional
         Fay's coefficient (method "fay").
+    frequency : str, optional
+        Column counting the respondents each row stands for, when each row is a group
+        of respondents sharing every value analysed, with the sums of their weights and
+        replicate weights (grouped data, as made by :meth:`from_parquet`).
 
     Notes
     -----
@@ -134,7 +138,9 @@ class ReplicateDesign(DesignMethods):
         mse: bool = False,
         df: float | None = None,
         rho: float | None = None,
+        frequency: str | None = None,
     ) -> None:
+        from flestimate.design.structure import frequency_values
         from flestimate.design.survey import _labelled_frame
 
         frame = _labelled_frame(data)
@@ -154,7 +160,7 @@ class ReplicateDesign(DesignMethods):
         self._init(
             data=frame,
             weights=pd.Series(w, index=frame.index, name=weight),
-            structure=group_structure(group, w),
+            structure=group_structure(group, w, frequency_values(frame, frequency)),
             factors=DenseFactors(np.ascontiguousarray(F.T)),
             method=method,
             scale=sc,
@@ -166,6 +172,28 @@ class ReplicateDesign(DesignMethods):
             source={"from": "columns", "replicate_weights": list(cols)},
             history=(),
         )
+
+    @classmethod
+    def from_parquet(
+        cls,
+        path: Any,
+        *,
+        weight: str,
+        replicate_weights: Sequence[str] | str,
+        method: str,
+        engine: str = "duckdb",
+        **options: Any,
+    ):
+        """A design with delivered replicate weights over Parquet data larger than
+        memory (a file, folder or glob; a DuckDB relation; a Dask DataFrame with
+        ``engine="dask"``): a :class:`~flestimate.large.LargeDesign` whose estimates
+        are one grouped sum (one column per replicate weight) in ``engine``. The other
+        arguments are those of :class:`ReplicateDesign`."""
+        from flestimate.large import LargeDesign  # the engines are optional (extra "large")
+
+        return LargeDesign.over_replicates(path, weight=weight,
+                                           replicate_weights=replicate_weights,
+                                           method=method, engine=engine, **options)
 
     # ------------------------------------------------------------------ construction
     def _init(self, **kw: Any) -> None:
@@ -237,7 +265,7 @@ class ReplicateDesign(DesignMethods):
         return ReplicateDesign._build(
             data=self._data,
             weights=pd.Series(w, index=self._data.index, name=self._weights.name),
-            structure=group_structure(group, w),
+            structure=group_structure(group, w, self._structure.frequency),
             factors=DenseFactors(np.ascontiguousarray(F.T)),
             method=self._method,
             scale=self._scale,
