@@ -195,6 +195,7 @@ def _file(value: Any, key: str, base: Path) -> Path:
 _TOP_KEYS = (
     "title", "input", "mapping", "seed", "design", "weighting", "populations",
     "estimation", "headline", "duration", "sensitivity", "tables", "reliability", "outputs",
+    "small_areas", "nsum",
 )  # fmt: skip
 
 
@@ -459,6 +460,9 @@ def parse_config(raw: Any, *, base_dir: Path | str = ".", path: Path | None = No
             period=float(_number(dsec.get("period", 12), "duration.period", lo=0, lo_open=True)),
         )
 
+    tables = _parse_tables(raw.get("tables"), indicator=indicator, populations=populations,
+                           ci_method=ci_method, level=float(level))
+    small_areas, nsum = _parse_model_sections(raw, base, indicator, tables)  # type: ignore[arg-type]
     return Config(
         path=path,
         base_dir=base,
@@ -478,12 +482,38 @@ def parse_config(raw: Any, *, base_dir: Path | str = ".", path: Path | None = No
         headline_population=headline_pop,
         duration=duration,
         sensitivity=_bool(raw.get("sensitivity", True), "sensitivity"),
-        tables=_parse_tables(raw.get("tables"), indicator=indicator, populations=populations,
-                             ci_method=ci_method, level=float(level)),
+        tables=tables,
         reliability=_parse_reliability(raw.get("reliability")),
         outputs=_parse_outputs(raw.get("outputs")),
         raw=dict(raw),
+        small_areas=small_areas,
+        nsum=nsum,
     )
+
+
+def _parse_model_sections(raw: Mapping, base: Path, indicator: str,
+                          tables: tuple[TableSpec, ...]) -> tuple[Any, Any]:
+    """The ``small_areas:`` and ``nsum:`` sections (run/config_small_areas.py,
+    run/config_nsum.py); their tables' names must differ from the other tables'."""
+    from flestimate.run.config_nsum import parse_nsum
+    from flestimate.run.config_small_areas import parse_small_areas
+
+    small_areas = parse_small_areas(raw.get("small_areas"), base, indicator=indicator)
+    nsum = parse_nsum(raw.get("nsum"), base)
+    seen = {t.name.lower() for t in tables}
+    for key, spec, extra in (("small_areas", small_areas, ()),
+                             ("nsum", nsum, ("_validation", "_sensitivity"))):
+        if spec is None:
+            continue
+        if not _NAME_RE.match(spec.name):
+            raise _err(f"{key}.name", spec.name, "a table name is a letter followed by letters, "
+                       "digits, '_' or '-' (at most 41)")
+        for name in (spec.name, *(spec.name + e for e in extra)):
+            if name.lower() in seen:
+                raise _err(f"{key}.name", spec.name, "expected a name different from every "
+                           "table's (it names the CSV file and the workbook sheets)")
+            seen.add(name.lower())
+    return small_areas, nsum
 
 
 def load_config(path: str | Path) -> Config:
@@ -563,3 +593,11 @@ def check_columns(config: Config, columns: Iterable[str], *, indicators: Iterabl
         for j, col in enumerate(t.by):
             if col not in known:
                 raise _missing(f"{t.key}.by[{j}]", col, cols, "column")
+    if config.small_areas is not None:
+        from flestimate.run.config_small_areas import check_small_area_columns
+
+        check_small_area_columns(config.small_areas, cols)
+    if config.nsum is not None:
+        from flestimate.run.config_nsum import check_nsum_columns
+
+        check_nsum_columns(config.nsum, cols)
