@@ -32,7 +32,7 @@ _ESTIMATE = {"estimate": "Estimated size", "se": "SE", "ci_lower": "CI lower",
              "ci_upper": "CI upper"}
 
 
-def _calls(design: Any, spec: NsumSpec, level: float) -> tuple[Any, Any, Any, pd.DataFrame | None]:
+def _calls(design: Any, spec: NsumSpec, level: float) -> tuple[Any, Any, Any]:
     from flestimate import nsum
 
     opts = dict(spec.options)
@@ -47,7 +47,7 @@ def _calls(design: Any, spec: NsumSpec, level: float) -> tuple[Any, Any, Any, pd
         grid = nsum.sensitivity(basic, dict(spec.sensitivity)) if spec.sensitivity else None
     except (EstimationError, ValidationError) as exc:
         raise ConfigError(f"{_KEY}: {exc}") from None
-    return table, validation, grid, basic
+    return table, validation, grid
 
 
 def _shown(frame: pd.DataFrame, first: list[str], extra: dict[str, str]) -> dict[str, str]:
@@ -59,7 +59,7 @@ def nsum_section(design: Any, config: Config) -> ReportSection:
     """The scale-up section of the report: estimate, internal validation, sensitivity."""
     spec = config.nsum
     assert spec is not None
-    table, validation, grid, _ = _calls(design, spec, config.level)
+    table, validation, grid = _calls(design, spec, config.level)
     by = list(spec.options["by"] or [])
     est = table.to_frame()
     keep = [*by, "variable", "estimate", "se", "ci_lower", "ci_upper", "cv", "n_unweighted"]
@@ -96,9 +96,10 @@ def nsum_section(design: Any, config: Config) -> ReportSection:
     adj = spec.options["adjustment"]
     method = [
         f"Network scale-up (Killworth et al. 1998; Feehan and Salganik 2016): the size of the "
-        f"hidden population ({', '.join(spec.hidden)}) is N x sum(w y_H) / sum(w sum_k y_k) x "
-        f"sum_k N_k / N, with the known populations {', '.join(spec.known)} (total "
-        f"{sum(spec.known.values()):,g}) and N = {spec.total_population:,g}; variance of the "
+        f"hidden population ({', '.join(spec.hidden)}) is sum(w y_H) / sum(w sum_k y_k) x "
+        f"sum_k N_k / (product of the adjustment factors), with the known populations "
+        f"{', '.join(spec.known)} (sum_k N_k = {sum(spec.known.values()):,g}) in a population "
+        f"of N = {spec.total_population:,g}; variance of the "
         f"ratio from the design (Taylor linearisation or replicate weights).",
         "Adjustment factors (generalised scale-up): "
         + (", ".join(f"{k} {v:g}" for k, v in adj.items()) if isinstance(adj, dict) else "none")

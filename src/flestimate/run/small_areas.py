@@ -169,23 +169,24 @@ def _method(fit: Any, spec: SmallAreaSpec, config: Config, table: pd.DataFrame) 
         "the weight of the direct estimate (gamma) is blank where the direct estimate is "
         "suppressed.",
         "Is the model good enough to publish? Model-based CVs should be clearly below the "
-        "direct ones (median direct CV "
-        + _num(cvs, "direct") + ", model " + _num(cvs, "model")
-        + "); standardised residuals and random effects should look normal (Shapiro-Wilk p: "
-        + ", ".join(f"{r['quantity']} {r['shapiro_p']:.3g}" for r in norm.to_dict("records")
-                    if "shapiro_p" in r and "quantity" in r)
-        + "); the model-based estimates should track the direct ones where the sample is "
-        "large. See docs/methodology/small-area.md.",
+        f"direct ones (median CV: direct {_median(cvs, 'direct')}, model "
+        f"{_median(cvs, 'model')}); the standardised residuals and random effects should look "
+        "normal (Shapiro-Wilk p: " + _shapiro(norm) + "); the model-based estimates should "
+        "track the direct ones where the sample is large, and the fit should have converged. "
+        "See docs/methodology/small-area.md.",
     ]
     return text
 
 
-def _num(cvs: pd.DataFrame, which: str) -> str:
-    try:
-        row = cvs.set_index(cvs.columns[0]).loc["median"]
-        return f"{float(row[which]):.3g}"
-    except (KeyError, IndexError, ValueError, TypeError):
-        return "n/a"
+def _median(cvs: pd.DataFrame, which: str) -> str:
+    v = cvs.set_index("estimate")["median"].get(which, np.nan)
+    return f"{float(v):.3g}" if np.isfinite(v) else "n/a"
+
+
+def _shapiro(norm: pd.DataFrame) -> str:
+    p = norm.set_index("check")["shapiro_p"]
+    return ", ".join(f"{str(k).replace('_', ' ')} {v:.3g}" if np.isfinite(v) else f"{k} n/a"
+                     for k, v in p.items())
 
 
 def small_area_section(design: Any, config: Config, labels: dict, diags: list) -> ReportSection:
