@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from flestimate.errors import ConfigError, shown
-from flestimate.run.config import (
+from flestimate.run.config_specs import NSUM_OPTIONS, NsumSpec
+from flestimate.run.config_values import (
     _bool,
     _check_keys,
     _err,
@@ -39,7 +40,6 @@ from flestimate.run.config import (
     _str,
     _str_list,
 )
-from flestimate.run.config_specs import NSUM_OPTIONS, NsumSpec
 
 __all__ = ["check_nsum_columns", "parse_nsum"]
 

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from flestimate.errors import ConfigError, shown
-from flestimate.run.config import _check_keys, _choice, _err, _file, _mapping, _number, _str
 from flestimate.run.config_specs import SMALL_AREA_OPTIONS, SmallAreaSpec
+from flestimate.run.config_values import _check_keys, _choice, _err, _file, _mapping, _number, _str
 
 __all__ = ["check_small_area_columns", "formula_variables", "parse_small_areas"]
 

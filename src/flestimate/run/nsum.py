@@ -2,10 +2,10 @@
 
 The calls are the ones a notebook user makes::
 
-    table = flestimate.nsum.scale_up(design, "fl_known", known={...}, total_population=N,
+    table = flestimate.scale_up(design, "fl_known", known={...}, total_population=N,
                                      topcode=30, adjustment={"visibility": 0.8}, by=...)
-    flestimate.nsum.internal_validation(design, known={...}, total_population=N)
-    flestimate.nsum.sensitivity(basic_table, {"visibility": [0.6, 0.8, 1.0]})
+    flestimate.internal_validation(design, known={...}, total_population=N)
+    flestimate.sensitivity(basic_table, {"visibility": [0.6, 0.8, 1.0]})
 
 Three tables come out: the scale-up estimate (size, SE, interval, by domain when asked),
 the internal validation (each known population estimated from the others, against its
@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from flestimate.errors import ConfigError, EstimationError, ValidationError
+from flestimate.nsum import internal_validation, scale_up, sensitivity
 from flestimate.report.result import ReportSection, SectionTable
 from flestimate.run.config_specs import Config, NsumSpec
 
@@ -33,18 +34,16 @@ _ESTIMATE = {"estimate": "Estimated size", "se": "SE", "ci_lower": "CI lower",
 
 
 def _calls(design: Any, spec: NsumSpec, level: float) -> tuple[Any, Any, Any]:
-    from flestimate import nsum
-
     opts = dict(spec.options)
     common = {"known": dict(spec.known), "total_population": spec.total_population,
               "topcode": opts["topcode"], "missing_codes": opts["missing_codes"], "level": level}
     try:
-        table = nsum.scale_up(design, list(spec.hidden), adjustment=opts["adjustment"],
+        table = scale_up(design, list(spec.hidden), adjustment=opts["adjustment"],
                               by=opts["by"], **common)
-        basic = table if opts["adjustment"] == 1.0 else nsum.scale_up(
+        basic = table if opts["adjustment"] == 1.0 else scale_up(
             design, list(spec.hidden), by=opts["by"], **common)
-        validation = nsum.internal_validation(design, **common) if spec.validation else None
-        grid = nsum.sensitivity(basic, dict(spec.sensitivity)) if spec.sensitivity else None
+        validation = internal_validation(design, **common) if spec.validation else None
+        grid = sensitivity(basic, dict(spec.sensitivity)) if spec.sensitivity else None
     except (EstimationError, ValidationError) as exc:
         raise ConfigError(f"{_KEY}: {exc}") from None
     return table, validation, grid

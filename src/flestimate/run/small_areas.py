@@ -28,6 +28,7 @@ from flestimate.errors import ConfigError, EstimationError, ValidationError
 from flestimate.report.result import ReportSection, SectionTable
 from flestimate.run.config_specs import Config, SmallAreaSpec, TableSpec
 from flestimate.run.tables import build_table
+from flestimate.sae import small_area
 
 __all__ = ["add_area_column", "small_area_section"]
 
@@ -69,8 +70,6 @@ def _covariates(spec: SmallAreaSpec, area_values: pd.Series) -> pd.DataFrame:
 
 
 def _fit(design: Any, spec: SmallAreaSpec, config: Config, cov: pd.DataFrame) -> Any:
-    from flestimate.sae import small_area
-
     try:
         return small_area(design, spec.indicator, area=spec.area, auxiliary=cov,
                           formula=spec.formula, population=spec.area_population,
