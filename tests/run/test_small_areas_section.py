@@ -166,3 +166,15 @@ def test_area_column_missing_from_the_survey_is_named():
 
 def test_formula_variables():
     assert formula_variables("~ a + C(region) + np.log1p(x) + a:b - 1") == ["a", "region", "x", "b"]
+
+
+def test_the_sample_district_files_are_reproduced_by_their_call():
+    # data/sample/README.md: sae.study.district_areas of the sample's simulated country
+    country = fl.simulate(20_000, rng=20181010, keep_population=True)
+    district_of_psu, districts = sae.study.district_areas(country.population)
+    lookup = pd.read_csv(SAMPLE / "district_of_psu.csv")
+    assert lookup["district"].tolist() == district_of_psu.loc[lookup["psu"]].tolist()
+    assert len(lookup) == len(district_of_psu)
+    pd.testing.assert_frame_equal(pd.read_csv(SAMPLE / "districts.csv"),
+                                  districts.drop(columns="prevalence_true").round(6),
+                                  check_dtype=False, atol=1e-9, rtol=0)
