@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["PublishedTable", "RunResult", "to_jsonable"]
+__all__ = ["PublishedTable", "ReportSection", "RunResult", "SectionTable", "to_jsonable"]
 
 
 @dataclass
@@ -33,6 +33,37 @@ class PublishedTable:
     frame: pd.DataFrame
     plot_png: str | None = None
     by_labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class SectionTable:
+    """A table of a model-based section (small areas, scale-up): its own columns.
+
+    ``frame`` is the tidy table at full precision (the CSV, the data sheet and
+    ``results.json``); ``columns`` maps the columns shown on the publication sheet and
+    in the HTML report to their headers, ``decimals`` gives the rounding of the
+    numeric ones; ``notes`` are printed under the table.
+    """
+
+    name: str
+    title: str
+    frame: pd.DataFrame
+    columns: dict[str, str]
+    decimals: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ReportSection:
+    """A section of the report made by a model (``small_areas:``, ``nsum:``): the method
+    stated in ``method`` paragraphs, its tables, and ``details`` (plain values for
+    ``results.json``: the model's coefficients, variance, diagnostics)."""
+
+    name: str
+    title: str
+    method: list[str]
+    tables: list[SectionTable]
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -64,6 +95,8 @@ class RunResult:
         The normalised settings that produced the estimates.
     manifest : dict
         Provenance: input checksum, config, package versions, time, seed.
+    sections : list of ReportSection
+        Model-based sections (small-area estimates, network scale-up), after the tables.
     """
 
     title: str
@@ -77,6 +110,7 @@ class RunResult:
     warnings: list[dict[str, Any]]
     settings: dict[str, Any]
     manifest: dict[str, Any] = field(default_factory=dict)
+    sections: list[ReportSection] = field(default_factory=list)
 
 
 def to_jsonable(obj: Any) -> Any:

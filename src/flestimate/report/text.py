@@ -92,6 +92,9 @@ def clean_value(obj: Any) -> Any:
         return type(obj)(clean_value(v) for v in obj)
     if isinstance(obj, pd.DataFrame):
         return clean_frame(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):  # a report section
+        return dataclasses.replace(obj, **{f.name: clean_value(getattr(obj, f.name))
+                                           for f in dataclasses.fields(obj)})
     return obj
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from flestimate.report.publication import PublicationTable, publication_table
 from flestimate.report.result import RunResult, to_jsonable
+from flestimate.report.sections import section_tables, write_section_sheets
 from flestimate.report.text import FORMULA_START, clean_result
 
 __all__ = ["SheetRows", "number_format", "run_source", "sheet_names", "write_excel"]
@@ -207,11 +208,14 @@ def write_excel(result: RunResult, path: Path) -> None:
     rel = result.settings.get("reliability", {})
     scale = float(result.headline.get("scale", 1000.0))
     source = run_source(result)
-    names = sheet_names([t.name for t in result.tables])
-    for t, (pub_name, data_name) in zip(result.tables, names, strict=True):
+    extra = section_tables(result.sections)
+    names = sheet_names([t.name for t in result.tables] + [t.name for t in extra])
+    for t, (pub_name, data_name) in zip(result.tables, names, strict=False):
         _publication_sheet(wb.create_sheet(pub_name),
                            publication_table(t, scale=scale, rules=rel, source=source))
         _data_sheet(wb.create_sheet(data_name), t)
+    for st, (pub_name, data_name) in zip(extra, names[len(result.tables):], strict=True):
+        write_section_sheets(wb, st, pub_name, data_name, source, SheetRows)
 
     notes = wb.create_sheet("Notes")
     note = SheetRows(notes).add
@@ -240,7 +244,7 @@ def write_excel(result: RunResult, path: Path) -> None:
         note([w.get("code", ""), w.get("message", "")])
     note([])
     notes.cell(row=note(["Methods"]), column=1).font = bold
-    for p in result.methods:
+    for p in result.methods + [p for sec in result.sections for p in sec.method]:
         note([p])
     notes.column_dimensions["A"].width = 110
 

@@ -20,6 +20,7 @@ from flestimate.io.hashing import sha256_file
 from flestimate.report.folder import MANIFEST, check_file_names, write_into
 from flestimate.report.publication import PublicationTable, publication_table
 from flestimate.report.result import RunResult, to_jsonable
+from flestimate.report.sections import section_html, section_json, section_tables
 from flestimate.report.specs import OutputOptions
 from flestimate.report.text import clean_result, csv_safe_frame
 from flestimate.report.workbook import SheetRows, write_excel
@@ -159,6 +160,7 @@ def render_html(result: RunResult) -> str:
         weighting=result.weighting,
         weight_summary=result.weight_summary,
         methods=result.methods,
+        sections=section_html(result.sections),
     )
 
 
@@ -201,6 +203,8 @@ def _results_json(result: RunResult) -> str:
             for t in result.tables
         ],
     }
+    if result.sections:  # absent from a run without small_areas: or nsum:
+        payload["sections"] = section_json(result.sections)
     return json.dumps(to_jsonable(payload), indent=2, allow_nan=False)
 
 
@@ -211,6 +215,10 @@ def _write_files(result: RunResult, outputs: OutputOptions, folder: Path) -> dic
         for t in result.tables:
             name = f"{t.name}.csv"
             csv_safe_frame(t.frame).to_csv(folder / name, index=False)
+            files.append(name)
+        for st in section_tables(result.sections):
+            name = f"{st.name}.csv"
+            csv_safe_frame(st.frame).to_csv(folder / name, index=False)
             files.append(name)
     if outputs.excel:
         write_excel(result, folder / "tables.xlsx")
@@ -260,6 +268,7 @@ def write_outputs(result: RunResult, out_dir: str | Path, outputs: OutputOptions
     """
     outputs = outputs or OutputOptions()
     result = clean_result(result)
-    planned = output_names([t.name for t in result.tables], outputs)
+    planned = output_names([t.name for t in result.tables]
+                           + [t.name for t in section_tables(result.sections)], outputs)
     return write_into(out_dir, planned, lambda folder: _write_files(result, outputs, folder),
                       force=force)

@@ -20,7 +20,6 @@ Checks that need the data (do the columns exist?) are done by
 from __future__ import annotations
 
 import difflib
-import math
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -32,6 +31,8 @@ from flestimate.errors import ConfigError, shown
 from flestimate.estimation.cimethods import CI_METHODS
 from flestimate.io.safe_yaml import read_yaml_file
 from flestimate.report.specs import OutputOptions, ReliabilityRules
+from flestimate.run.config_nsum import check_nsum_columns, parse_nsum
+from flestimate.run.config_small_areas import check_small_area_columns, parse_small_areas
 from flestimate.run.config_specs import (
     READ_SURVEY_OPTIONS,
     REPLICATE_KEYS,
@@ -43,6 +44,19 @@ from flestimate.run.config_specs import (
     TableSpec,
     WeightingStepSpec,
 )
+from flestimate.run.config_values import (
+    _bool,
+    _check_finite,
+    _check_keys,
+    _check_options,
+    _choice,
+    _err,
+    _file,
+    _mapping,
+    _number,
+    _str,
+    _str_list,
+)
 from flestimate.run.expr import ExpressionError, Filter
 
 __all__ = ["check_columns", "load_config", "parse_config"]
@@ -50,151 +64,12 @@ __all__ = ["check_columns", "load_config", "parse_config"]
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,40}$")
 
 
-# ---------------------------------------------------------------- helpers
-
-
-def _err(key: str, found: Any, allowed: str) -> ConfigError:
-    return ConfigError(f"{key}: found {shown(found)} ({type(found).__name__}); {allowed}")
-
-
-def _check_finite(value: Any, key: str = "", depth: int = 0) -> None:
-    """Refuse a number that is not finite (``.nan``, ``.inf``) or beyond the float range,
-    anywhere in the config: a NaN threshold turns every comparison with it false (so
-    ``cv_suppress: .nan`` suppressed nothing) and an infinite period made the stock 0."""
-    if depth > 60:
-        raise ConfigError(f"{key or 'config'}: nested more than 60 levels deep; flatten it")
-    if isinstance(value, bool):
-        return
-    if isinstance(value, float) and not math.isfinite(value):
-        raise _err(key or "config", value, "expected a finite number (not .nan or .inf)")
-    if isinstance(value, int) and abs(value) > 1e300:
-        raise _err(key or "config", value, "expected a number of at most 1e300 in size")
-    if isinstance(value, Mapping):
-        for k, v in value.items():
-            name = k if isinstance(k, str) else shown(k)
-            _check_finite(v, f"{key}.{name[:60]}" if key else name[:60], depth + 1)
-    elif isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            _check_finite(v, f"{key}[{i}]", depth + 1)
-
-
-def _check_keys(section: Mapping, key: str, allowed: Iterable[str], required: Iterable[str] = ()):
-    allowed = list(allowed)
-    for k in section:
-        if k not in allowed:
-            name = shown(k).strip("'") if isinstance(k, str) else shown(k)
-            close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.5)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            where = f"{key}.{name}" if key else name
-            raise ConfigError(
-                f"{where}: unknown key; {hint}allowed keys{' in ' + key if key else ''}: "
-                f"{', '.join(allowed)}"
-            )
-    for k in required:
-        if k not in section or section[k] is None:
-            where = f"{key}.{k}" if key else str(k)
-            raise ConfigError(f"{where}: required key is missing")
-
-
-def _check_options(section: Mapping, key: str, allowed: tuple[str, ...], function: str, *,
-                   listing: str = "allowed") -> None:
-    """The keys of ``section`` are options of the library function ``function``."""
-    for k in section:
-        if k not in allowed:
-            name = shown(k).strip("'") if isinstance(k, str) else shown(k)
-            close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.5)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise ConfigError(f"{key}.{name}: unknown option of {function}; {hint}"
-                              f"{listing}: {', '.join(allowed)}")
-
-
-def _mapping(value: Any, key: str) -> Mapping:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise _err(key, value, "expected a mapping of keys to values (indented 'key: value' lines)")
-    return value
-
-
-def _str(value: Any, key: str, *, optional: bool = False) -> str | None:
-    if value is None and optional:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise _err(key, value, "expected a non-empty text value")
-    return value
-
-
-def _bool(value: Any, key: str) -> bool:
-    if not isinstance(value, bool):
-        raise _err(key, value, "expected true or false")
-    return value
-
-
-def _number(value: Any, key: str, *, lo=None, hi=None, integer=False, lo_open=False, hi_open=False):
-    ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool):
-        ok = False
-    what = "an integer" if integer else "a number"
-    bounds = []
-    if lo is not None:
-        bounds.append(f"{'>' if lo_open else '>='} {lo}")
-    if hi is not None:
-        bounds.append(f"{'<' if hi_open else '<='} {hi}")
-    allowed = f"expected {what}{' ' + ' and '.join(bounds) if bounds else ''}"
-    if not ok:
-        raise _err(key, value, allowed)
-    if lo is not None and (value <= lo if lo_open else value < lo):
-        raise _err(key, value, allowed)
-    if hi is not None and (value >= hi if hi_open else value > hi):
-        raise _err(key, value, allowed)
-    return value
-
-
-def _choice(value: Any, key: str, choices: Iterable[str]) -> str:
-    choices = list(choices)
-    if not isinstance(value, str) or value not in choices:
-        close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.5)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise _err(key, value, f"{hint}allowed: {', '.join(choices)}")
-    return value
-
-
-def _str_list(value: Any, key: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list):
-        raise _err(key, value, "expected a list of column names, e.g. [sex, region]")
-    for i, v in enumerate(value):
-        _str(v, f"{key}[{i}]")
-    if len(set(value)) != len(value):
-        raise _err(key, value, "expected each name at most once")
-    return tuple(value)
-
-
-def _file(value: Any, key: str, base: Path) -> Path:
-    _str(value, key)
-    try:
-        p = Path(value).expanduser()
-        if not p.is_absolute():
-            p = base / p
-        found = p.is_file()
-    except (OSError, RuntimeError, ValueError):  # a name too long, a NUL byte, no home folder
-        found = False
-    if not found:
-        raise ConfigError(
-            f"{key}: file not found: {shown(value)} (looked in {shown(str(base), 200)}; "
-            f"relative paths are resolved against the config file's folder)"
-        )
-    return p
-
-
 # ---------------------------------------------------------------- sections
 
 _TOP_KEYS = (
     "title", "input", "mapping", "seed", "design", "weighting", "populations",
     "estimation", "headline", "duration", "sensitivity", "tables", "reliability", "outputs",
+    "small_areas", "nsum",
 )  # fmt: skip
 
 
@@ -459,6 +334,9 @@ def parse_config(raw: Any, *, base_dir: Path | str = ".", path: Path | None = No
             period=float(_number(dsec.get("period", 12), "duration.period", lo=0, lo_open=True)),
         )
 
+    tables = _parse_tables(raw.get("tables"), indicator=indicator, populations=populations,
+                           ci_method=ci_method, level=float(level))
+    small_areas, nsum = _parse_model_sections(raw, base, indicator, tables)  # type: ignore[arg-type]
     return Config(
         path=path,
         base_dir=base,
@@ -478,12 +356,35 @@ def parse_config(raw: Any, *, base_dir: Path | str = ".", path: Path | None = No
         headline_population=headline_pop,
         duration=duration,
         sensitivity=_bool(raw.get("sensitivity", True), "sensitivity"),
-        tables=_parse_tables(raw.get("tables"), indicator=indicator, populations=populations,
-                             ci_method=ci_method, level=float(level)),
+        tables=tables,
         reliability=_parse_reliability(raw.get("reliability")),
         outputs=_parse_outputs(raw.get("outputs")),
         raw=dict(raw),
+        small_areas=small_areas,
+        nsum=nsum,
     )
+
+
+def _parse_model_sections(raw: Mapping, base: Path, indicator: str,
+                          tables: tuple[TableSpec, ...]) -> tuple[Any, Any]:
+    """The ``small_areas:`` and ``nsum:`` sections (run/config_small_areas.py,
+    run/config_nsum.py); their tables' names must differ from the other tables'."""
+    small_areas = parse_small_areas(raw.get("small_areas"), base, indicator=indicator)
+    nsum = parse_nsum(raw.get("nsum"), base)
+    seen = {t.name.lower() for t in tables}
+    for key, spec, extra in (("small_areas", small_areas, ()),
+                             ("nsum", nsum, ("_validation", "_sensitivity"))):
+        if spec is None:
+            continue
+        if not _NAME_RE.match(spec.name):
+            raise _err(f"{key}.name", spec.name, "a table name is a letter followed by letters, "
+                       "digits, '_' or '-' (at most 41)")
+        for name in (spec.name, *(spec.name + e for e in extra)):
+            if name.lower() in seen:
+                raise _err(f"{key}.name", spec.name, "expected a name different from every "
+                           "table's (it names the CSV file and the workbook sheets)")
+            seen.add(name.lower())
+    return small_areas, nsum
 
 
 def load_config(path: str | Path) -> Config:
@@ -563,3 +464,7 @@ def check_columns(config: Config, columns: Iterable[str], *, indicators: Iterabl
         for j, col in enumerate(t.by):
             if col not in known:
                 raise _missing(f"{t.key}.by[{j}]", col, cols, "column")
+    if config.small_areas is not None:
+        check_small_area_columns(config.small_areas, cols)
+    if config.nsum is not None:
+        check_nsum_columns(config.nsum, cols)

@@ -30,9 +30,13 @@ __all__ = [
     "REPLICATE_KEYS",
     "STATISTICS",
     "WEIGHTING_STEP_TYPES",
+    "NSUM_OPTIONS",
+    "SMALL_AREA_OPTIONS",
     "Config",
     "DesignSpec",
     "DurationSpec",
+    "NsumSpec",
+    "SmallAreaSpec",
     "TableSpec",
     "WeightingStepSpec",
     "WeightingStepType",
@@ -169,3 +173,60 @@ class Config:
     reliability: ReliabilityRules
     outputs: OutputOptions
     raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
+    small_areas: SmallAreaSpec | None = None
+    nsum: NsumSpec | None = None
+
+
+# ---------------------------------------------------------------- small_areas: and nsum:
+
+#: the keywords of :func:`flestimate.sae.small_area` a ``small_areas:`` section may give
+#: (``area_population`` is its ``population``: the area sizes, for benchmarking)
+SMALL_AREA_OPTIONS = ("method", "transform", "benchmark", "back_transform", "mse", "smooth",
+                      "n_bootstrap")
+#: the keywords of :func:`flestimate.nsum.scale_up` an ``nsum:`` section may give
+NSUM_OPTIONS = ("topcode", "missing_codes", "adjustment", "by")
+
+
+@dataclass(frozen=True)
+class SmallAreaSpec:
+    """The ``small_areas:`` section: Fay-Herriot estimates by area beside the direct ones.
+
+    ``covariates`` is a CSV file with one row per area (the ``area`` column and the
+    covariates of ``formula``); ``lookup`` an optional CSV linking a survey column
+    (``lookup_key``, e.g. the PSU) to the area, when the survey has no area column.
+    ``options`` holds the keywords of :func:`flestimate.sae.small_area`
+    (:data:`SMALL_AREA_OPTIONS`), ``area_population`` its ``population``.
+    """
+
+    name: str
+    title: str
+    indicator: str
+    area: str
+    covariates: Path
+    formula: str
+    options: Mapping[str, Any]
+    lookup: Path | None = None
+    lookup_key: str | None = None
+    area_population: str | None = None
+    key: str = "small_areas"
+
+
+@dataclass(frozen=True)
+class NsumSpec:
+    """The ``nsum:`` section: network scale-up size of a hidden population.
+
+    ``known`` maps each known-population column to its size (inline or from a CSV with
+    columns ``population, size``); ``options`` holds the keywords of
+    :func:`flestimate.nsum.scale_up` (:data:`NSUM_OPTIONS`); ``sensitivity`` the grid of
+    adjustment factors of :func:`flestimate.nsum.sensitivity` (empty: no grid).
+    """
+
+    name: str
+    title: str
+    hidden: tuple[str, ...]
+    known: Mapping[str, float]
+    total_population: float
+    options: Mapping[str, Any]
+    sensitivity: Mapping[str, tuple[float, ...]]
+    validation: bool = True
+    key: str = "nsum"

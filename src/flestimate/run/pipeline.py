@@ -50,8 +50,10 @@ from flestimate.run.inputs import (
     weighted_design,
 )
 from flestimate.run.methods import methods_text
+from flestimate.run.model_sections import model_sections
 from flestimate.run.progress import Progress
 from flestimate.run.provenance import manifest, settings
+from flestimate.run.small_areas import add_area_column
 from flestimate.run.summaries import design_summary, weight_summary, weighting_steps_text
 from flestimate.run.tables import build_table, estimate, headline, table_statistics
 
@@ -63,7 +65,7 @@ def count_steps(config: Config, *, writing: bool = True) -> int:
     steps = 4 + len(config.tables) + int(writing)
     if config.mapping is not None:
         steps += 1 + int(config.sensitivity)
-    return steps
+    return steps + (config.small_areas is not None) + (config.nsum is not None)
 
 
 def run_pipeline(config: Config, *, progress: Progress | None = None) -> RunResult:
@@ -139,6 +141,7 @@ def run_pipeline(config: Config, *, progress: Progress | None = None) -> RunResu
 
         with progress.step("building the design and weights"):
             frame_x, pop_cols = add_columns(frame, config, indicators, run_warnings)
+            frame_x = add_area_column(frame_x, config)
             refuse_identifying_tables(frame_x, config, pop_cols)
             design = weighted_design(frame_x, config)
 
@@ -168,6 +171,8 @@ def run_pipeline(config: Config, *, progress: Progress | None = None) -> RunResu
                     ci_method=t.ci_method, level=t.level, frame=tab, plot_png=plot,
                     by_labels={b: str(var_labels.get(b, b)) for b in t.by}))
 
+        sections = model_sections(design, config, labels, diags, progress)
+
         with progress.step("design and weighting summaries"):
             summary = design_summary(frame, config, design, head)
             weights = weight_summary(design)
@@ -180,6 +185,7 @@ def run_pipeline(config: Config, *, progress: Progress | None = None) -> RunResu
         settings=settings(config),
         manifest=manifest(config, source, rows=int(len(frame)), started=started,
                           classification=class_settings, timings=progress.timings),
+        sections=sections,
     )
 
 

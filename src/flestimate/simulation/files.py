@@ -298,6 +298,14 @@ def codebook_text(s: SimulatedSurvey, formats: tuple[str, ...], out_dir: str) ->
         "| `mapping*.yaml`, `example*.yaml` (when present) | the questionnaire mapping and "
         "pipeline examples for this survey; maintained with the classifier and the pipeline, "
         "not written by the simulator |",
+        "| `districts.csv`, `district_of_psu.csv` (when present) | districts of the population "
+        "for small-area estimation (the `small_areas:` section of a run): one row per "
+        "district with `district` (region x 100 + block of 12 EAs), `region`, `population` "
+        "(persons aged 5+) and the covariates `migrant_share`, `risky_sector_share`, "
+        "`urban_share`, `register_per_1000` (rounded to 6 decimals; the true prevalence left "
+        "out), and `psu, district` for every EA. Written by "
+        "`sae.study.district_areas(fl.simulate(20_000, rng=20181010, keep_population=True)"
+        ".population)`, as notebook 04 does; not written by the simulator |",
         "",
         "In the `.sav` file the codes 8 (don't know) and 9 (refused) of every indicator item "
         "are declared user-missing; the `.dta` file carries the same variable and value labels.",
