@@ -168,7 +168,7 @@ def _stock_columns(frame: pd.DataFrame, dcol: str, T: float, indicators: set[str
 def _with_missing_domain(values: pd.Series) -> pd.Series:
     """``values`` as a categorical whose missing values (NaN, blank text) are the last
     category, "Missing" (``tables[].missing_domain``): the domains then add up to the Total."""
-    blank = values.isna().to_numpy(dtype=bool)
+    blank = values.isna().to_numpy(dtype=bool, copy=True)  # pandas may hand out a read-only view
     if not isinstance(values.dtype, pd.CategoricalDtype) and _is_text(values):
         blank |= values.astype("string").str.strip().fillna("").eq("").to_numpy(dtype=bool)
     if isinstance(values.dtype, pd.CategoricalDtype):
