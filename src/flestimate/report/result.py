@@ -64,6 +64,14 @@ class RunResult:
         The normalised settings that produced the estimates.
     manifest : dict
         Provenance: input checksum, config, package versions, time, seed.
+    comparisons : DataFrame or None
+        Differences between domains of the tables (config ``compare:``), one row per
+        pair: labels, difference, SE, CI, p-value, adjusted p-value, the method, and
+        ``suppressed``/``suppression_reason`` (blank numbers when a suppressed cell is
+        involved).
+    tests : DataFrame or None
+        Tests of association in two-way tables (config ``tests:``), one row per test:
+        statistic, degrees of freedom, p-value, unweighted n and the method.
     """
 
     title: str
@@ -77,6 +85,8 @@ class RunResult:
     warnings: list[dict[str, Any]]
     settings: dict[str, Any]
     manifest: dict[str, Any] = field(default_factory=dict)
+    comparisons: pd.DataFrame | None = None
+    tests: pd.DataFrame | None = None
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -195,6 +195,7 @@ def _file(value: Any, key: str, base: Path) -> Path:
 _TOP_KEYS = (
     "title", "input", "mapping", "seed", "design", "weighting", "populations",
     "estimation", "headline", "duration", "sensitivity", "tables", "reliability", "outputs",
+    "compare", "tests",
 )  # fmt: skip
 
 
@@ -459,6 +460,10 @@ def parse_config(raw: Any, *, base_dir: Path | str = ".", path: Path | None = No
             period=float(_number(dsec.get("period", 12), "duration.period", lo=0, lo_open=True)),
         )
 
+    from flestimate.run.config_compare import parse_compare, parse_tests  # it reuses helpers here
+
+    tables = _parse_tables(raw.get("tables"), indicator=indicator, populations=populations,
+                           ci_method=ci_method, level=float(level))
     return Config(
         path=path,
         base_dir=base,
@@ -478,11 +483,12 @@ def parse_config(raw: Any, *, base_dir: Path | str = ".", path: Path | None = No
         headline_population=headline_pop,
         duration=duration,
         sensitivity=_bool(raw.get("sensitivity", True), "sensitivity"),
-        tables=_parse_tables(raw.get("tables"), indicator=indicator, populations=populations,
-                             ci_method=ci_method, level=float(level)),
+        tables=tables,
         reliability=_parse_reliability(raw.get("reliability")),
         outputs=_parse_outputs(raw.get("outputs")),
         raw=dict(raw),
+        compare=parse_compare(raw.get("compare"), tables),
+        tests=parse_tests(raw.get("tests"), populations),
     )
 
 
@@ -563,3 +569,6 @@ def check_columns(config: Config, columns: Iterable[str], *, indicators: Iterabl
         for j, col in enumerate(t.by):
             if col not in known:
                 raise _missing(f"{t.key}.by[{j}]", col, cols, "column")
+    from flestimate.run.config_compare import check_test_columns
+
+    check_test_columns(config, cols)
