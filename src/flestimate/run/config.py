@@ -32,6 +32,31 @@ from flestimate.errors import ConfigError, shown
 from flestimate.estimation.cimethods import CI_METHODS
 from flestimate.io.safe_yaml import read_yaml_file
 from flestimate.report.specs import OutputOptions, ReliabilityRules
+from flestimate.run.config_checks import (
+    NAME_RE as _NAME_RE,
+)
+from flestimate.run.config_checks import (
+    boolean as _bool,
+)
+from flestimate.run.config_checks import (
+    check_keys as _check_keys,
+)
+from flestimate.run.config_checks import (
+    choice as _choice,
+)
+from flestimate.run.config_checks import (
+    err as _err,
+)
+from flestimate.run.config_checks import (
+    mapping as _mapping,
+)
+from flestimate.run.config_checks import (
+    missing_column as _missing,
+)
+from flestimate.run.config_checks import (
+    text as _str,
+)
+from flestimate.run.config_compare import check_test_columns, parse_compare, parse_tests
 from flestimate.run.config_specs import (
     READ_SURVEY_OPTIONS,
     REPLICATE_KEYS,
@@ -47,14 +72,10 @@ from flestimate.run.expr import ExpressionError, Filter
 
 __all__ = ["check_columns", "load_config", "parse_config"]
 
-_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,40}$")
 
 
 # ---------------------------------------------------------------- helpers
 
-
-def _err(key: str, found: Any, allowed: str) -> ConfigError:
-    return ConfigError(f"{key}: found {shown(found)} ({type(found).__name__}); {allowed}")
 
 
 def _check_finite(value: Any, key: str = "", depth: int = 0) -> None:
@@ -78,23 +99,6 @@ def _check_finite(value: Any, key: str = "", depth: int = 0) -> None:
             _check_finite(v, f"{key}[{i}]", depth + 1)
 
 
-def _check_keys(section: Mapping, key: str, allowed: Iterable[str], required: Iterable[str] = ()):
-    allowed = list(allowed)
-    for k in section:
-        if k not in allowed:
-            name = shown(k).strip("'") if isinstance(k, str) else shown(k)
-            close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.5)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            where = f"{key}.{name}" if key else name
-            raise ConfigError(
-                f"{where}: unknown key; {hint}allowed keys{' in ' + key if key else ''}: "
-                f"{', '.join(allowed)}"
-            )
-    for k in required:
-        if k not in section or section[k] is None:
-            where = f"{key}.{k}" if key else str(k)
-            raise ConfigError(f"{where}: required key is missing")
-
 
 def _check_options(section: Mapping, key: str, allowed: tuple[str, ...], function: str, *,
                    listing: str = "allowed") -> None:
@@ -108,26 +112,7 @@ def _check_options(section: Mapping, key: str, allowed: tuple[str, ...], functio
                               f"{listing}: {', '.join(allowed)}")
 
 
-def _mapping(value: Any, key: str) -> Mapping:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise _err(key, value, "expected a mapping of keys to values (indented 'key: value' lines)")
-    return value
 
-
-def _str(value: Any, key: str, *, optional: bool = False) -> str | None:
-    if value is None and optional:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise _err(key, value, "expected a non-empty text value")
-    return value
-
-
-def _bool(value: Any, key: str) -> bool:
-    if not isinstance(value, bool):
-        raise _err(key, value, "expected true or false")
-    return value
 
 
 def _number(value: Any, key: str, *, lo=None, hi=None, integer=False, lo_open=False, hi_open=False):
@@ -149,14 +134,6 @@ def _number(value: Any, key: str, *, lo=None, hi=None, integer=False, lo_open=Fa
         raise _err(key, value, allowed)
     return value
 
-
-def _choice(value: Any, key: str, choices: Iterable[str]) -> str:
-    choices = list(choices)
-    if not isinstance(value, str) or value not in choices:
-        close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.5)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise _err(key, value, f"{hint}allowed: {', '.join(choices)}")
-    return value
 
 
 def _str_list(value: Any, key: str) -> tuple[str, ...]:
@@ -460,8 +437,6 @@ def parse_config(raw: Any, *, base_dir: Path | str = ".", path: Path | None = No
             period=float(_number(dsec.get("period", 12), "duration.period", lo=0, lo_open=True)),
         )
 
-    from flestimate.run.config_compare import parse_compare, parse_tests  # it reuses helpers here
-
     tables = _parse_tables(raw.get("tables"), indicator=indicator, populations=populations,
                            ci_method=ci_method, level=float(level))
     return Config(
@@ -518,12 +493,6 @@ def load_config(path: str | Path) -> Config:
     return parse_config(raw, base_dir=p.resolve().parent, path=p.resolve())
 
 
-def _missing(key: str, col: str, columns: list[str], what: str) -> ConfigError:
-    close = difflib.get_close_matches(col, columns, n=1, cutoff=0.6)
-    hint = f"did you mean {close[0]!r}? " if close else ""
-    return ConfigError(f"{key}: {what} {shown(col)} is not a column of the data; {hint}"
-                       f"the data has {len(columns)} columns")
-
 
 def check_columns(config: Config, columns: Iterable[str], *, indicators: Iterable[str] = ()) -> None:
     """Check that every column the config names exists in the data.
@@ -569,6 +538,4 @@ def check_columns(config: Config, columns: Iterable[str], *, indicators: Iterabl
         for j, col in enumerate(t.by):
             if col not in known:
                 raise _missing(f"{t.key}.by[{j}]", col, cols, "column")
-    from flestimate.run.config_compare import check_test_columns
-
     check_test_columns(config, cols)

@@ -29,15 +29,15 @@ from typing import Any
 from flestimate.errors import ConfigError
 from flestimate.estimation.contrasts import ADJUSTMENTS
 from flestimate.estimation.svytests import CHISQ_STATISTICS
-from flestimate.run.config import (
-    _NAME_RE,
-    _bool,
-    _check_keys,
-    _choice,
-    _err,
-    _mapping,
-    _missing,
-    _str,
+from flestimate.run.config_checks import (
+    NAME_RE,
+    boolean,
+    check_keys,
+    choice,
+    err,
+    mapping,
+    missing_column,
+    text,
 )
 from flestimate.run.config_specs import CompareSpec, Config, TableSpec, TestSpec
 
@@ -52,35 +52,35 @@ _TEST_KEYS = ("name", "row", "col", "statistic", "population")
 def _domain(value: Any, key: str) -> str:
     """A domain named in a pair: its label, or its code (a number written as a number)."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise _err(key, value, "expected a domain's value label or code, e.g. male or 1")
+        raise err(key, value, "expected a domain's value label or code, e.g. male or 1")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value).strip()
     if not text:
-        raise _err(key, value, "expected a domain's value label or code, e.g. male or 1")
+        raise err(key, value, "expected a domain's value label or code, e.g. male or 1")
     return text
 
 
 def _pairs(raw: Any, key: str) -> tuple[tuple[str, str], ...]:
     if not isinstance(raw, list) or not raw:
-        raise _err(key, raw, "expected a list of pairs of domains, e.g. [[male, female]]")
+        raise err(key, raw, "expected a list of pairs of domains, e.g. [[male, female]]")
     out = []
     for i, pair in enumerate(raw):
         if not isinstance(pair, list) or len(pair) != 2:
-            raise _err(f"{key}[{i}]", pair, "expected two domains, e.g. [male, female]")
+            raise err(f"{key}[{i}]", pair, "expected two domains, e.g. [male, female]")
         a, b = (_domain(v, f"{key}[{i}][{j}]") for j, v in enumerate(pair))
         if a == b:
-            raise _err(f"{key}[{i}]", pair, "expected two different domains")
+            raise err(f"{key}[{i}]", pair, "expected two different domains")
         out.append((a, b))
     return tuple(out)
 
 
 def _unique_name(name: Any, key: str, seen: set[str], what: str) -> str:
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise _err(key, name, f"a {what} name is a letter followed by letters, digits, '_' or "
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise err(key, name, f"a {what} name is a letter followed by letters, digits, '_' or "
                               "'-' (at most 41)")
     if name in seen:
-        raise _err(key, name, f"{what} names must be unique; give each entry its own 'name'")
+        raise err(key, name, f"{what} names must be unique; give each entry its own 'name'")
     seen.add(name)
     return name
 
@@ -90,34 +90,34 @@ def parse_compare(raw: Any, tables: Iterable[TableSpec]) -> tuple[CompareSpec, .
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise _err("compare", raw, "expected a list of comparisons, each with 'table' and "
+        raise err("compare", raw, "expected a list of comparisons, each with 'table' and "
                                    "'pairs' or 'all_pairs: true'")
     by_name = {t.name: t for t in tables}
     out: list[CompareSpec] = []
     seen: set[str] = set()
     for i, item in enumerate(raw):
         key = f"compare[{i}]"
-        item = _mapping(item, key)
-        _check_keys(item, key, _COMPARE_KEYS, required=("table",))
+        item = mapping(item, key)
+        check_keys(item, key, _COMPARE_KEYS, required=("table",))
         tname = item["table"]
         if not isinstance(tname, str) or tname not in by_name:
-            _choice(tname, f"{key}.table", list(by_name))
+            choice(tname, f"{key}.table", list(by_name))
         table = by_name[tname]
         if not table.by:
-            raise _err(f"{key}.table", tname, "expected a table with domains ('by' columns); "
+            raise err(f"{key}.table", tname, "expected a table with domains ('by' columns); "
                                               "this one has a single row")
         usable = [s for s in table.statistics if s in COMPARED_STATISTICS]
         if not usable:
-            raise _err(f"{key}.table", tname, f"expected a table with one of the statistics "
+            raise err(f"{key}.table", tname, f"expected a table with one of the statistics "
                                               f"{', '.join(COMPARED_STATISTICS)}")
-        statistic = _choice(item.get("statistic", usable[0]), f"{key}.statistic", usable)
-        all_pairs = _bool(item.get("all_pairs", False), f"{key}.all_pairs")
+        statistic = choice(item.get("statistic", usable[0]), f"{key}.statistic", usable)
+        all_pairs = boolean(item.get("all_pairs", False), f"{key}.all_pairs")
         given = item.get("pairs") is not None
         if all_pairs == given:
             raise ConfigError(f"{key}: give either 'pairs' (e.g. [[male, female]]) or "
                               f"'all_pairs: true', not {'both' if given else 'neither'}")
         pairs = () if all_pairs else _pairs(item["pairs"], f"{key}.pairs")
-        adjust = _choice(item.get("adjust", "holm" if all_pairs else "none"), f"{key}.adjust",
+        adjust = choice(item.get("adjust", "holm" if all_pairs else "none"), f"{key}.adjust",
                          ADJUSTMENTS)
         name = _unique_name(item.get("name", tname), f"{key}.name", seen, "comparison")
         out.append(CompareSpec(name=name, table=tname, statistic=statistic, pairs=pairs,
@@ -130,25 +130,25 @@ def parse_tests(raw: Any, populations: Iterable[str]) -> tuple[TestSpec, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise _err("tests", raw, "expected a list of tests, each with 'row' and 'col'")
+        raise err("tests", raw, "expected a list of tests, each with 'row' and 'col'")
     pops = list(populations)
     out: list[TestSpec] = []
     seen: set[str] = set()
     for i, item in enumerate(raw):
         key = f"tests[{i}]"
-        item = _mapping(item, key)
-        _check_keys(item, key, _TEST_KEYS, required=("row", "col"))
-        row = _str(item["row"], f"{key}.row")
-        col = _str(item["col"], f"{key}.col")
+        item = mapping(item, key)
+        check_keys(item, key, _TEST_KEYS, required=("row", "col"))
+        row = text(item["row"], f"{key}.row")
+        col = text(item["col"], f"{key}.col")
         if row == col:
-            raise _err(f"{key}.col", col, "expected a column other than the row variable")
+            raise err(f"{key}.col", col, "expected a column other than the row variable")
         pop = item.get("population", "total")
         if not isinstance(pop, str) or pop not in pops:
-            _choice(pop, f"{key}.population", pops)
+            choice(pop, f"{key}.population", pops)
         out.append(TestSpec(
             name=_unique_name(item.get("name", f"{row}_by_{col}"), f"{key}.name", seen, "test"),
             row=row, col=col,  # type: ignore[arg-type]
-            statistic=_choice(item.get("statistic", "F"), f"{key}.statistic", CHISQ_STATISTICS),
+            statistic=choice(item.get("statistic", "F"), f"{key}.statistic", CHISQ_STATISTICS),
             population=pop, key=key))  # fmt: skip
     return tuple(out)
 
@@ -160,4 +160,4 @@ def check_test_columns(config: Config, columns: list[str]) -> None:
         for what in ("row", "col"):
             col = getattr(t, what)
             if col not in known:
-                raise _missing(f"{t.key}.{what}", col, columns, "column")
+                raise missing_column(f"{t.key}.{what}", col, columns, "column")
