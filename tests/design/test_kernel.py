@@ -153,3 +153,18 @@ def test_sparse_stage_scores_equal_dense():
         np.testing.assert_allclose(Cs, Cd, rtol=1e-9, atol=1e-12 * np.abs(Cd).max())
         # the stage term is not negligible here
         assert not np.allclose(taylor_variance(s, psu, dense), taylor_variance(s, psu, ()))
+
+
+@pytest.mark.parametrize("columns", [3, 38, 129])
+def test_weighted_crossprod_is_the_product_and_restores_the_threads(columns):
+    from threadpoolctl import threadpool_info
+
+    from flestimate.design.kernel import weighted_crossprod
+
+    rng = np.random.default_rng(columns)
+    z, w = rng.normal(size=(500, columns)), rng.uniform(size=500)
+    before = [i["num_threads"] for i in threadpool_info()]
+    got = weighted_crossprod(z, w)
+    exp = np.einsum("um,un,u->mn", z, z, w)
+    np.testing.assert_allclose(got, exp, rtol=1e-12, atol=1e-12 * np.abs(exp).max())
+    assert [i["num_threads"] for i in threadpool_info()] == before

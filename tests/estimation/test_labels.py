@@ -66,3 +66,47 @@ def test_the_callers_frame_is_untouched():
                                              ("x", "x")])
 def test_label_of_code(code, label):
     assert label_of_code(code, {1: "A"}) == label
+
+
+# ---- the analysis results of issue 17 show labels too (quantiles, tests, contrasts, combine)
+
+
+def test_quantile_by_a_labelled_column(labelled_design):
+    f = labelled_design.quantile("age", [0.25, 0.5], by="sex").to_frame()
+    assert f.columns.tolist()[:4] == ["sex", "sex_code", "variable", "quantile"]
+    assert f["sex"].tolist() == ["male", "male", "female", "female"]
+    assert f["sex_code"].tolist() == [1, 1, 2, 2]
+    assert "female" in str(labelled_design.quantile("age", 0.5, by="sex"))
+
+
+def test_chisq_table_and_ttest_show_labels(labelled_design):
+    test = labelled_design.chisq("worked", "sex")
+    assert test.table.columns.tolist() == ["male", "female"]
+    assert test.table.index.tolist() == ["yes", "no"]
+    assert "female" in test._repr_html_()
+    t = labelled_design.ttest("age", "sex")  # crashed on a labelled group before
+    assert t.data == "age by sex (female - male)"
+    plain = fl.SurveyDesign(labelled_design.data.copy(), weight="w_final", strata="stratum",
+                            psu="psu")
+    plain.data.attrs.clear()
+    u = plain.ttest("age", "sex")
+    assert t.statistic == pytest.approx(u.statistic, rel=1e-12)
+    assert plain.chisq("worked", "sex").statistic == pytest.approx(test.statistic, rel=1e-12)
+
+
+def test_contrasts_name_domains_by_label_or_code(labelled_design):
+    m = labelled_design.mean("age", by="region")
+    by_label = m.difference("North", "South").to_frame()
+    by_code = m.difference("1", "2").to_frame()
+    assert by_label["variable"].iloc[0] == "North / age - South / age"
+    assert by_code["estimate"].iloc[0] == by_label["estimate"].iloc[0]
+    pw = m.pairwise(adjust="holm").to_frame()
+    assert pw["variable"].iloc[0] == "North / age - South / age"
+    assert m.contrast({"North": 1, "2": -1}).to_frame()["estimate"].iloc[0] == pytest.approx(
+        by_label["estimate"].iloc[0], rel=1e-12)
+
+
+def test_combine_keeps_labels(labelled_design):
+    tabs = [labelled_design.mean("age", by="sex"), labelled_design.mean("age", by="sex")]
+    f = fl.combine(tabs).to_frame()
+    assert f["sex"].tolist() == ["male", "female"] and f["sex_code"].tolist() == [1, 2]

@@ -98,7 +98,9 @@ def run(args: argparse.Namespace) -> int:
 
     # before the computation, which can take minutes: a refused folder or a clash of
     # table names would otherwise only show when writing
-    check_folder(out, output_names([t.name for t in config.tables], config.outputs),
+    analyses = [a for a, given in (("comparisons", config.compare), ("tests", config.tests))
+                if given]
+    check_folder(out, output_names([t.name for t in config.tables], config.outputs, analyses),
                  force=args.force)
     try:
         from flestimate.report.writers import write_outputs

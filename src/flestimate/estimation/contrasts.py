@@ -41,18 +41,24 @@ def row_names(table: EstimateTable) -> dict[Any, int]:
     by = list(table.by)
     extra = ["category"] if "category" in f else []
     n_vars = f[["variable", *extra]].drop_duplicates().shape[0]
+    # a labelled domain is named by its label or by its code (``<col>_code``)
+    codes = [f"{b}_code" if f"{b}_code" in f else b for b in by]
     names: dict[Any, list[int]] = {}
-    for i, rec in enumerate(f[[*by, "variable", *extra]].itertuples(index=False)):
-        dom, rest = tuple(rec[: len(by)]), tuple(rec[len(by) :])
+    keys = f[[*by, "variable", *extra]].itertuples(index=False)
+    for i, (rec, code) in enumerate(zip(keys, f[codes].itertuples(index=False), strict=True)):
+        rest = tuple(rec[len(by) :])
         rest_s = [str(v) for v in rest]
-        cands: set[Any] = {dom + rest} if by else {" / ".join(rest_s)}
-        for fmt in (str, _short):  # "1.0" and "1" for a float code read from a file
-            dom_s = [fmt(v) for v in dom]
-            cands.add(" / ".join(dom_s + rest_s))
+        cands: set[Any] = set() if by else {" / ".join(rest_s)}
+        for dom in {tuple(rec[: len(by)]), tuple(code)}:
             if by:
-                cands.add(":".join([".".join(dom_s), *rest_s]))
-                if n_vars == 1:
-                    cands.add(" / ".join(dom_s))
+                cands.add(dom + rest)
+            for fmt in (str, _short):  # "1.0" and "1" for a float code read from a file
+                dom_s = [fmt(v) for v in dom]
+                cands.add(" / ".join(dom_s + rest_s))
+                if by:
+                    cands.add(":".join([".".join(dom_s), *rest_s]))
+                    if n_vars == 1:
+                        cands.add(" / ".join(dom_s))
         for c in cands:
             names.setdefault(c, []).append(i)
     return {k: v[0] for k, v in names.items() if len(set(v)) == 1}

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["label_of_code", "labelled_columns"]
+__all__ = ["label_of_code", "labelled_columns", "labelled_index"]
 
 
 def label_of_code(value: Any, labels: Mapping[Any, str]) -> Any:
@@ -99,3 +99,11 @@ def labelled_columns(
             cols.insert(cols.index("category") + 1, "category_code")
             out["category_code"] = codes
     return out[cols]
+
+
+def labelled_index(index: pd.Index, labels: Mapping[Any, str] | None) -> pd.Index:
+    """The levels of a column shown by their labels (a test's table, a t-test's groups);
+    unchanged when the column has no labels."""
+    if not labels:
+        return index
+    return pd.Index([label_of_code(v, labels) for v in index], name=index.name, dtype=object)

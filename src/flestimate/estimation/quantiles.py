@@ -13,6 +13,7 @@ from flestimate.errors import ValidationError
 from flestimate.estimation.columns import column_names, numeric_columns
 from flestimate.estimation.domains import encode_domains
 from flestimate.estimation.estimators import _common, _estimate
+from flestimate.estimation.labels import labelled_columns
 from flestimate.estimation.qrules import QRULES, Sorted, apply_qrule
 from flestimate.estimation.table import EstimateTable
 
@@ -167,7 +168,7 @@ def quantile(
          "flags": stack("flags")}
     )  # fmt: skip
     return EstimateTable(
-        _frame=pd.DataFrame(out),
+        _frame=labelled_columns(pd.DataFrame(out), domains.columns, design.value_labels),
         statistic="quantile",
         by=domains.columns,
         ci_method=ci_method,

@@ -20,6 +20,7 @@ from flestimate.errors import EstimationError, ValidationError
 from flestimate.estimation.columns import column
 from flestimate.estimation.domains import encode_domains
 from flestimate.estimation.estimators import _estimate, mean
+from flestimate.estimation.labels import labelled_index
 from flestimate.estimation.table import check_level
 from flestimate.estimation.testresult import SurveyTestResult
 
@@ -169,7 +170,9 @@ def chisq(
         )
     E = np.outer(rs, cs) / table_obs.sum()
     x2 = float(((table_obs - E) ** 2 / E).sum())
-    shown = pd.DataFrame(table_obs / N, index=rlev, columns=clev)
+    labels = design.value_labels
+    shown = pd.DataFrame(table_obs / N, index=labelled_index(rlev, labels.get(row)),
+                         columns=labelled_index(clev, labels.get(col)))
     r_of = np.tile(np.arange(nr), nc)
     c_of = np.repeat(np.arange(nc), nr)
     if statistic in ("Wald", "adjWald"):
@@ -288,14 +291,13 @@ def ttest(
             )
         tab = mean(design, y, by=group, na_rm=na_rm, df="design")
         frame = tab.to_frame()
-        # the codes of the group (a labelled column shows labels and keeps codes apart)
-        key = f"{group}_code" if f"{group}_code" in frame else group
-        keep = frame[key].isin(lev).to_numpy()
-        idx = np.flatnonzero(keep)
+        codes_of = frame.get(f"{group}_code", frame[group])  # labelled: codes kept beside
+        idx = np.flatnonzero(codes_of.isin(lev).to_numpy())
         diff = tab.difference(int(idx[1]), int(idx[0]))
         est = float(diff.to_frame()["estimate"].iloc[0])
         var = float(diff.vcov().to_numpy()[0, 0])
-        method, data = "Design-based t-test", f"{y} by {group} ({lev[1]} - {lev[0]})"
+        shown = labelled_index(lev, design.value_labels.get(group))
+        method, data = "Design-based t-test", f"{y} by {group} ({shown[1]} - {shown[0]})"
     se = np.sqrt(var)
     t = est / se
     q = stats.t.ppf(0.5 + lv / 2, df)

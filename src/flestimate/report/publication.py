@@ -22,10 +22,13 @@ import pandas as pd
 from flestimate.report.result import PublishedTable
 from flestimate.report.tables import population_unit
 
-__all__ = ["DECIMALS", "PubColumn", "PublicationTable", "publication_table"]
+__all__ = ["DECIMALS", "PubColumn", "PublicationTable", "footnote_marker", "publication_table",
+           "rounded"]
 
 #: decimals shown for each statistic (and ``n``)
-DECIMALS = {"prevalence": 2, "share": 1, "total": 0, "stock": 0, "n": 0}
+DECIMALS = {"prevalence": 2, "share": 1, "total": 0, "stock": 0, "n": 0,
+            # comparisons and tests (report/analysis.py)
+            "difference": 2, "p": 4, "stat": 3, "df": 2}
 
 _STAT_TITLES = {
     "prevalence": "Prevalence ({unit})",
@@ -92,7 +95,8 @@ class PublicationTable:
         return sum(c.kind == "label" for c in self.columns)
 
 
-def _rounded(value: Any, decimals: int) -> float | None:
+def rounded(value: Any, decimals: int) -> float | None:
+    """``value`` rounded to ``decimals`` (None when missing or not finite)."""
     try:
         f = float(value)
     except (TypeError, ValueError):
@@ -103,7 +107,8 @@ def _rounded(value: Any, decimals: int) -> float | None:
     return float(out) if decimals else float(int(out))
 
 
-def _marker(k: int) -> str:
+def footnote_marker(k: int) -> str:
+    """The k-th footnote marker: ``[a]``, ``[b]``, ..., ``[z]``, ``[aa]``."""
     letters = ""
     k += 1
     while k:
@@ -192,14 +197,14 @@ def publication_table(
             grades.append(str(r["quality"]))
             if bool(r["suppressed"]):
                 reason = str(r["suppression_reason"] or "suppressed")
-                numbers[j] = markers.setdefault(reason, _marker(len(markers)))
+                numbers[j] = markers.setdefault(reason, footnote_marker(len(markers)))
                 continue
             dec = DECIMALS[r["statistic"]]
-            numbers[j:j + 3] = [_rounded(r[c], dec) for c in ("estimate", "ci_lower", "ci_upper")]
+            numbers[j:j + 3] = [rounded(r[c], dec) for c in ("estimate", "ci_lower", "ci_upper")]
             for note in str(r["quality_notes"] or "").split("; "):
                 if note and note not in notes:
                     notes.append(note)
-        n = _rounded(f.iloc[sel]["n_unweighted"].max(), 0)
+        n = rounded(f.iloc[sel]["n_unweighted"].max(), 0)
         grade = max(grades, key=lambda g: _GRADE_ORDER.get(g, 0))
         rows.append([*labels, *numbers, n, grade, "; ".join(notes)])
         total_rows.append(bool(is_total[sel[0]]))

@@ -97,6 +97,14 @@ class RunResult:
         Provenance: input checksum, config, package versions, time, seed.
     sections : list of ReportSection
         Model-based sections (small-area estimates, network scale-up), after the tables.
+    comparisons : DataFrame or None
+        Differences between domains of the tables (config ``compare:``), one row per
+        pair: labels, difference, SE, CI, p-value, adjusted p-value, the method, and
+        ``suppressed``/``suppression_reason`` (blank numbers when a suppressed cell is
+        involved).
+    tests : DataFrame or None
+        Tests of association in two-way tables (config ``tests:``), one row per test:
+        statistic, degrees of freedom, p-value, unweighted n and the method.
     """
 
     title: str
@@ -111,6 +119,8 @@ class RunResult:
     settings: dict[str, Any]
     manifest: dict[str, Any] = field(default_factory=dict)
     sections: list[ReportSection] = field(default_factory=list)
+    comparisons: pd.DataFrame | None = None
+    tests: pd.DataFrame | None = None
 
 
 def to_jsonable(obj: Any) -> Any:

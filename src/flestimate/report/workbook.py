@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from flestimate.report.analysis import analysis_names, comparisons_publication, tests_publication
 from flestimate.report.publication import PublicationTable, publication_table
 from flestimate.report.result import RunResult, to_jsonable
 from flestimate.report.sections import section_tables, write_section_sheets
@@ -160,7 +161,7 @@ def _publication_sheet(ws: Any, pub: PublicationTable) -> None:
     ws.page_setup.orientation = "landscape"
 
 
-def _data_sheet(ws: Any, t: Any) -> None:
+def _data_sheet(ws: Any, title: str, subtitle: str, frame: Any) -> None:
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
 
@@ -168,19 +169,18 @@ def _data_sheet(ws: Any, t: Any) -> None:
     bold = Font(bold=True)
     head_fill = PatternFill("solid", fgColor="EEF2F6")
     grey = Font(italic=True, color="888888")
-    put([f"{t.title} (data: every statistic at full precision)"])
+    put([f"{title} (data: every statistic at full precision)"])
     ws["A1"].font = Font(bold=True, size=12)
-    put([f"Indicator {t.indicator}; population: {t.population}; CI {t.ci_method} "
-         f"{t.level * 100:g}%"])
+    put([subtitle])
     put([])
-    cols = list(t.frame.columns)
+    cols = list(frame.columns)
     put(cols)
     for c in range(1, len(cols) + 1):
         ws.cell(row=4, column=c).font = bold
         ws.cell(row=4, column=c).fill = head_fill
     # rows of the published table (not microdata); the row number is counted here:
     # openpyxl's ws.max_row scans every cell, which made big tables quadratic
-    for rec in t.frame.itertuples(index=False):
+    for rec in frame.itertuples(index=False):
         row = put([to_jsonable(v) for v in rec])
         if rec.suppressed:
             for c in range(1, len(cols) + 1):
@@ -209,13 +209,26 @@ def write_excel(result: RunResult, path: Path) -> None:
     scale = float(result.headline.get("scale", 1000.0))
     source = run_source(result)
     extra = section_tables(result.sections)
-    names = sheet_names([t.name for t in result.tables] + [t.name for t in extra])
+    analyses = analysis_names(result)
+    names = sheet_names([t.name for t in result.tables] + [t.name for t in extra] + analyses)
     for t, (pub_name, data_name) in zip(result.tables, names, strict=False):
         _publication_sheet(wb.create_sheet(pub_name),
                            publication_table(t, scale=scale, rules=rel, source=source))
-        _data_sheet(wb.create_sheet(data_name), t)
-    for st, (pub_name, data_name) in zip(extra, names[len(result.tables):], strict=True):
+        _data_sheet(wb.create_sheet(data_name), t.title,
+                    f"Indicator {t.indicator}; population: {t.population}; CI {t.ci_method} "
+                    f"{t.level * 100:g}%", t.frame)
+    n_tables = len(result.tables)
+    for st, (pub_name, data_name) in zip(extra, names[n_tables:n_tables + len(extra)],
+                                         strict=True):
         write_section_sheets(wb, st, pub_name, data_name, source, SheetRows)
+    layouts = {"comparisons": comparisons_publication, "tests": tests_publication}
+    for a, (pub_name, data_name) in zip(analyses, names[n_tables + len(extra):], strict=True):
+        frame = getattr(result, a)
+        pub = layouts[a](frame, source=source)
+        _publication_sheet(wb.create_sheet(pub_name), pub)
+        _data_sheet(wb.create_sheet(data_name), pub.title, "One row per "
+                    f"{'comparison' if a == 'comparisons' else 'test'}; the method in 'method'",
+                    frame)
 
     notes = wb.create_sheet("Notes")
     note = SheetRows(notes).add

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from flestimate.io.hashing import sha256_file
+from flestimate.report.analysis import analysis_names, comparisons_publication, tests_publication
 from flestimate.report.folder import MANIFEST, check_file_names, write_into
 from flestimate.report.publication import PublicationTable, publication_table
 from flestimate.report.result import RunResult, to_jsonable
@@ -66,11 +68,12 @@ def _html_table(pub: PublicationTable) -> dict[str, Any]:
             keep += [(i, "num"), (i, "ci")]
             i += 3
             continue
-        cls = "l" if c.kind == "label" else ("num" if c.kind == "n" else "l nw")
+        numeric = c.kind != "label" and c.decimals is not None  # n, p-values, statistics
+        cls = "l" if c.kind == "label" else ("num" if numeric else "l nw")
         if c.header == "Notes":
             cls = "l notes"
         head1.append({"text": c.header, "colspan": 1, "rowspan": 2, "cls": cls})
-        keep.append((i, c.kind if c.kind in ("label", "n") else "text"))
+        keep.append((i, "label" if c.kind == "label" else ("n" if numeric else "text")))
         i += 1
     rows = []
     for values, total in zip(pub.rows, pub.total_rows, strict=True):
@@ -144,6 +147,11 @@ def render_html(result: RunResult) -> str:
         pub = publication_table(t, scale=float(scale), rules=rel)
         tables.append({"name": t.name, "title": t.title, "indicator": t.indicator,
                        "plot": t.plot_png, **_html_table(pub)})
+    layouts = {"comparisons": comparisons_publication, "tests": tests_publication}
+    analyses = []
+    for a in analysis_names(result):
+        pub = layouts[a](getattr(result, a))
+        analyses.append({"name": a, "title": pub.title, **_html_table(pub)})
     man = result.manifest
     return env.get_template(_TEMPLATE).render(
         title=result.title,
@@ -156,6 +164,7 @@ def render_html(result: RunResult) -> str:
         sensitivity=sens,
         warnings=result.warnings,
         tables=tables,
+        analyses=analyses,
         design={k: v for k, v in result.design.items()},
         weighting=result.weighting,
         weight_summary=result.weight_summary,
@@ -167,16 +176,18 @@ def render_html(result: RunResult) -> str:
 # ---------------------------------------------------------------- folder
 
 
-def output_names(tables: list[str], outputs: OutputOptions) -> list[str]:
-    """The names of the files a run with these ``tables`` writes, ``manifest.json`` last.
+def output_names(tables: list[str], outputs: OutputOptions,
+                 analyses: Sequence[str] = ()) -> list[str]:
+    """The names of the files a run with these ``tables`` (and ``analyses``:
+    ``comparisons``, ``tests``) writes, ``manifest.json`` last.
 
     Raises
     ------
     ReportError
         Two table names differ only in case, or a name cannot be a file name.
     """
-    check_file_names(tables)
-    names = [f"{t}.csv" for t in tables] if outputs.csv else []
+    check_file_names([*tables, *analyses])
+    names = [f"{t}.csv" for t in [*tables, *analyses]] if outputs.csv else []
     names += ["tables.xlsx"] if outputs.excel else []
     names += ["results.json"] if outputs.json else []
     names += ["report.html"] if outputs.html else []
@@ -202,6 +213,7 @@ def _results_json(result: RunResult) -> str:
             }
             for t in result.tables
         ],
+        **{a: getattr(result, a) for a in analysis_names(result)},
     }
     if result.sections:  # absent from a run without small_areas: or nsum:
         payload["sections"] = section_json(result.sections)
@@ -220,6 +232,9 @@ def _write_files(result: RunResult, outputs: OutputOptions, folder: Path) -> dic
             name = f"{st.name}.csv"
             csv_safe_frame(st.frame).to_csv(folder / name, index=False)
             files.append(name)
+        for a in analysis_names(result):
+            csv_safe_frame(getattr(result, a)).to_csv(folder / f"{a}.csv", index=False)
+            files.append(f"{a}.csv")
     if outputs.excel:
         write_excel(result, folder / "tables.xlsx")
         files.append("tables.xlsx")
@@ -269,6 +284,7 @@ def write_outputs(result: RunResult, out_dir: str | Path, outputs: OutputOptions
     outputs = outputs or OutputOptions()
     result = clean_result(result)
     planned = output_names([t.name for t in result.tables]
-                           + [t.name for t in section_tables(result.sections)], outputs)
+                           + [t.name for t in section_tables(result.sections)], outputs,
+                           analysis_names(result))
     return write_into(out_dir, planned, lambda folder: _write_files(result, outputs, folder),
                       force=force)

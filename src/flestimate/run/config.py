@@ -31,6 +31,7 @@ from flestimate.errors import ConfigError, shown
 from flestimate.estimation.cimethods import CI_METHODS
 from flestimate.io.safe_yaml import read_yaml_file
 from flestimate.report.specs import OutputOptions, ReliabilityRules
+from flestimate.run.config_compare import check_test_columns, parse_compare, parse_tests
 from flestimate.run.config_nsum import check_nsum_columns, parse_nsum
 from flestimate.run.config_small_areas import check_small_area_columns, parse_small_areas
 from flestimate.run.config_specs import (
@@ -45,6 +46,7 @@ from flestimate.run.config_specs import (
     WeightingStepSpec,
 )
 from flestimate.run.config_values import (
+    _NAME_RE,
     _bool,
     _check_finite,
     _check_keys,
@@ -53,6 +55,7 @@ from flestimate.run.config_values import (
     _err,
     _file,
     _mapping,
+    _missing,
     _number,
     _str,
     _str_list,
@@ -61,7 +64,6 @@ from flestimate.run.expr import ExpressionError, Filter
 
 __all__ = ["check_columns", "load_config", "parse_config"]
 
-_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,40}$")
 
 
 # ---------------------------------------------------------------- sections
@@ -70,6 +72,7 @@ _TOP_KEYS = (
     "title", "input", "mapping", "seed", "design", "weighting", "populations",
     "estimation", "headline", "duration", "sensitivity", "tables", "reliability", "outputs",
     "small_areas", "nsum",
+    "compare", "tests",
 )  # fmt: skip
 
 
@@ -362,6 +365,8 @@ def parse_config(raw: Any, *, base_dir: Path | str = ".", path: Path | None = No
         raw=dict(raw),
         small_areas=small_areas,
         nsum=nsum,
+        compare=parse_compare(raw.get("compare"), tables),
+        tests=parse_tests(raw.get("tests"), populations),
     )
 
 
@@ -413,12 +418,6 @@ def load_config(path: str | Path) -> Config:
     return parse_config(raw, base_dir=p.resolve().parent, path=p.resolve())
 
 
-def _missing(key: str, col: str, columns: list[str], what: str) -> ConfigError:
-    close = difflib.get_close_matches(col, columns, n=1, cutoff=0.6)
-    hint = f"did you mean {close[0]!r}? " if close else ""
-    return ConfigError(f"{key}: {what} {shown(col)} is not a column of the data; {hint}"
-                       f"the data has {len(columns)} columns")
-
 
 def check_columns(config: Config, columns: Iterable[str], *, indicators: Iterable[str] = ()) -> None:
     """Check that every column the config names exists in the data.
@@ -468,3 +467,4 @@ def check_columns(config: Config, columns: Iterable[str], *, indicators: Iterabl
         check_small_area_columns(config.small_areas, cols)
     if config.nsum is not None:
         check_nsum_columns(config.nsum, cols)
+    check_test_columns(config, cols)

@@ -32,12 +32,14 @@ __all__ = [
     "WEIGHTING_STEP_TYPES",
     "NSUM_OPTIONS",
     "SMALL_AREA_OPTIONS",
+    "CompareSpec",
     "Config",
     "DesignSpec",
     "DurationSpec",
     "NsumSpec",
     "SmallAreaSpec",
     "TableSpec",
+    "TestSpec",
     "WeightingStepSpec",
     "WeightingStepType",
 ]
@@ -148,6 +150,38 @@ class TableSpec:
 
 
 @dataclass(frozen=True)
+class CompareSpec:
+    """One ``compare:`` entry: differences between domains of a published table.
+
+    ``pairs`` are the named pairs (each domain by its value label or code, several
+    ``by`` columns joined by ``" / "``); ``all_pairs``: every pair of the table's
+    domains. ``adjust``: the multiple-comparison adjustment of the p-values (R's
+    ``p.adjust``) over the entry's comparisons.
+    """
+
+    name: str
+    table: str
+    statistic: str
+    pairs: tuple[tuple[str, str], ...]
+    all_pairs: bool
+    adjust: str
+    key: str
+
+
+@dataclass(frozen=True)
+class TestSpec:
+    """One ``tests:`` entry: a design-based test of association in a two-way table
+    (:meth:`flestimate.SurveyDesign.chisq`), within a reference population."""
+
+    name: str
+    row: str
+    col: str
+    statistic: str
+    population: str
+    key: str
+
+
+@dataclass(frozen=True)
 class Config:
     """A validated configuration. ``raw`` keeps the file's content for the manifest."""
 
@@ -176,6 +210,8 @@ class Config:
     small_areas: SmallAreaSpec | None = None
     nsum: NsumSpec | None = None
 
+    compare: tuple[CompareSpec, ...] = ()
+    tests: tuple[TestSpec, ...] = ()
 
 # ---------------------------------------------------------------- small_areas: and nsum:
 

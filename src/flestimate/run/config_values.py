@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -153,4 +154,14 @@ def _file(value: Any, key: str, base: Path) -> Path:
         )
     return p
 
+
+#: names of tables and sections: a letter, then letters, digits, _ or -
+_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,40}$")
+
+
+def _missing(key: str, col: str, columns: list[str], what: str) -> ConfigError:
+    close = difflib.get_close_matches(col, columns, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return ConfigError(f"{key}: {what} {shown(col)} is not a column of the data; {hint}"
+                       f"the data has {len(columns)} columns")
 

@@ -41,6 +41,7 @@ from flestimate.report.disclosure import protect_headline
 from flestimate.report.plots import forest_plot_png
 from flestimate.report.result import PublishedTable, RunResult
 from flestimate.report.tables import population_unit
+from flestimate.run.comparisons import add_test_columns, comparisons, tests
 from flestimate.run.config import check_columns
 from flestimate.run.config_specs import Config
 from flestimate.run.inputs import (
@@ -62,7 +63,7 @@ __all__ = ["Progress", "count_steps", "run_pipeline"]
 
 def count_steps(config: Config, *, writing: bool = True) -> int:
     """Number of progress steps of a run (for the progress bar)."""
-    steps = 4 + len(config.tables) + int(writing)
+    steps = 4 + len(config.tables) + int(writing) + int(bool(config.compare or config.tests))
     if config.mapping is not None:
         steps += 1 + int(config.sensitivity)
     return steps + (config.small_areas is not None) + (config.nsum is not None)
@@ -142,6 +143,7 @@ def run_pipeline(config: Config, *, progress: Progress | None = None) -> RunResu
         with progress.step("building the design and weights"):
             frame_x, pop_cols = add_columns(frame, config, indicators, run_warnings)
             frame_x = add_area_column(frame_x, config)
+            frame_x = add_test_columns(frame_x, config, pop_cols)
             refuse_identifying_tables(frame_x, config, pop_cols)
             design = weighted_design(frame_x, config)
 
@@ -172,6 +174,11 @@ def run_pipeline(config: Config, *, progress: Progress | None = None) -> RunResu
                     by_labels={b: str(var_labels.get(b, b)) for b in t.by}))
 
         sections = model_sections(design, config, labels, diags, progress)
+        compared = tested = None
+        if config.compare or config.tests:
+            with progress.step("comparisons and tests"):
+                compared = comparisons(design, config, pop_cols, tables)
+                tested = tests(design, config, pop_cols)
 
         with progress.step("design and weighting summaries"):
             summary = design_summary(frame, config, design, head)
@@ -186,6 +193,7 @@ def run_pipeline(config: Config, *, progress: Progress | None = None) -> RunResu
         manifest=manifest(config, source, rows=int(len(frame)), started=started,
                           classification=class_settings, timings=progress.timings),
         sections=sections,
+        comparisons=compared, tests=tested,
     )
 
 
