@@ -255,6 +255,27 @@ def derive_files(files: list[str], out: Path, derive: Any) -> tuple[list[str], l
     return written, extras
 
 
+def input_labels(path: Path, files: list[str]) -> tuple[dict, dict]:
+    """The value and variable labels of the input, as :func:`flestimate.read_survey`
+    finds them: the first file's ``flestimate.labels`` schema metadata, then a codebook
+    beside a single input file (``NAME.codebook.yaml``), whose entries win."""
+    import pyarrow.parquet as pq
+
+    from flestimate.io.codebook import find_codebook, load_codebook, parquet_labels
+
+    labels = parquet_labels(pq.read_schema(files[0]).metadata, files[0])
+    value, variable = dict(labels.value_labels), dict(labels.variable_labels)
+    book = find_codebook(path) if path.is_file() else None
+    if book is not None:
+        numeric = [n for n, t in zip(pq.read_schema(files[0]).names,
+                                     pq.read_schema(files[0]).types, strict=True)
+                   if _family(str(t)) in ("int", "float")]
+        extra = load_codebook(book, numeric_columns=numeric)
+        value.update(extra.value_labels)
+        variable.update(extra.variable_labels)
+    return value, variable
+
+
 # ---------------------------------------------------------------- the design
 
 

@@ -121,6 +121,7 @@ class _Run:
         with progress.step(f"checking the Parquet files (engine {self.engine})"):
             files = eng.input_files(config.input_path)
             columns = eng.check_files(files)
+            self.labels, self.var_labels = eng.input_labels(config.input_path, files)
         self.mapping = None
         class_settings = framework = None
         indicator_cols: list[str] = []
@@ -194,8 +195,8 @@ class _Run:
         cols = [*self._measures(t.indicator), *t.by]
         if "share" in t.statistics:
             cols.append(f"{CAT_PREFIX}{t.by[0]}")
-        tab = build_table(self._grouped(design, pop_col, cols), t, config, pop_col, {},
-                          self.diags)
+        tab = build_table(self._grouped(design, pop_col, cols), t, config, pop_col,
+                          self.labels, self.diags)
         plot = None
         if config.outputs.plots and t.by and "prevalence" in t.statistics:
             plot = forest_plot_png(
@@ -204,7 +205,7 @@ class _Run:
         return PublishedTable(
             name=t.name, title=t.title, indicator=t.indicator, population=t.population,
             by=list(t.by), statistics=table_statistics(t, config), ci_method=t.ci_method,
-            level=t.level, frame=tab, plot_png=plot, by_labels={b: b for b in t.by})
+            level=t.level, frame=tab, plot_png=plot, by_labels={b: str(self.var_labels.get(b, b)) for b in t.by})
 
     def _refuse_identifying(self, design: Any, pop_cols: dict[str, str | None]) -> None:
         from flestimate.large.engines import FREQUENCY
