@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import importlib.util
 import os
 import re
 import shutil
@@ -35,10 +36,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
-from flestimate.errors import ConfigError, FlestimateError, first_values, shown
+from flestimate.errors import ConfigError, FlestimateError, first_values
+from flestimate.io.codebook import find_codebook, load_codebook, parquet_labels
+from flestimate.large import LargeDesign, classify_parquet, connect
 from flestimate.run.config_specs import Config, WeightingStepSpec
 from flestimate.run.weighting_steps import apply_weighting, read_totals
+
+try:  # the machine's memory on Windows (os.sysconf elsewhere)
+    import psutil
+except ImportError:  # pragma: no cover - psutil comes with the notebook tools
+    psutil = None
 
 __all__ = [
     "STAGING_PREFIX",
@@ -51,7 +60,7 @@ __all__ = [
     "staging_folder",
     "step_columns",
     "total_memory",
-    "weight_stats",
+    "weight_row",
 ]
 
 #: the hidden folder of a run's staged Parquet files (inside the output folder)
@@ -67,9 +76,7 @@ def total_memory() -> int:
     try:
         return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
     except (AttributeError, ValueError, OSError):  # Windows has no sysconf
-        import psutil
-
-        return int(psutil.virtual_memory().total)
+            return int(psutil.virtual_memory().total) if psutil is not None else 0
 
 
 def input_files(path: Path) -> list[str]:
@@ -84,8 +91,6 @@ def input_files(path: Path) -> list[str]:
 
 def parquet_bytes(files: list[str]) -> int:
     """The uncompressed size of the data of ``files`` (Parquet metadata only)."""
-    import pyarrow.parquet as pq
-
     total = 0
     for f in files:  # a loop over files (their footers), not rows
         meta = pq.ParquetFile(f).metadata
@@ -135,31 +140,14 @@ def refuse_unsupported(config: Config, engine: str) -> None:
 
 
 def _need(module: str, key: str) -> None:
-    import importlib.util
-
     if importlib.util.find_spec(module.split(".")[0]) is None:
         raise ConfigError(f"{key}: the engine needs the package {module.split('.')[0]!r}; "
                           f"install it with pip install 'flestimate[large]'")
 
 
-@contextlib.contextmanager
-def dask_client(config: Config, engine: str) -> Iterator[Any]:
-    """A ``distributed.Client`` to ``input.scheduler`` (closed at the end), or None."""
-    if engine != "dask" or config.engine.scheduler is None:
-        yield None
-        return
-    import distributed
-
-    try:
-        client = distributed.Client(config.engine.scheduler, set_as_default=False, timeout=30)
-    except (OSError, TimeoutError) as exc:
-        raise ConfigError(f"input.scheduler: no Dask scheduler answers at "
-                          f"{shown(config.engine.scheduler)} ({exc}); start it or correct the "
-                          f"address") from None
-    try:
-        yield client
-    finally:
-        client.close()
+def dask_client(config: Config, engine: str) -> contextlib.AbstractContextManager[Any]:
+    """A ``distributed.Client`` of ``input.scheduler`` (closed at the end), or None."""
+    return connect(config.engine.scheduler if engine == "dask" else None)
 
 
 # ---------------------------------------------------------------- staging
@@ -195,8 +183,6 @@ def staging_folder(work_dir: str | Path | None) -> Iterator[Path]:
 def check_files(files: list[str]) -> list[str]:
     """Every Parquet file has the columns of the first, with the same types; returns
     the columns."""
-    import pyarrow.parquet as pq
-
     first = pq.read_schema(files[0])
     types = {name: str(first.field(name).type) for name in first.names}
     for f in files[1:]:  # a loop over files (their footers), not rows
@@ -228,8 +214,6 @@ def classify_files(source: Path, mapping: Any, out: Path,
                    settings: dict[str, Any] | None = None) -> list[str]:
     """:func:`flestimate.large.classify_parquet` of ``source`` (a file, folder or glob)
     into ``out``; an error names the file."""
-    from flestimate.large import classify_parquet
-
     try:
         return [str(p) for p in classify_parquet(source, mapping, out, settings=settings)]
     except FlestimateError as exc:
@@ -259,10 +243,6 @@ def input_labels(path: Path, files: list[str]) -> tuple[dict, dict]:
     """The value and variable labels of the input, as :func:`flestimate.read_survey`
     finds them: the first file's ``flestimate.labels`` schema metadata, then a codebook
     beside a single input file (``NAME.codebook.yaml``), whose entries win."""
-    import pyarrow.parquet as pq
-
-    from flestimate.io.codebook import find_codebook, load_codebook, parquet_labels
-
     labels = parquet_labels(pq.read_schema(files[0]).metadata, files[0])
     value, variable = dict(labels.value_labels), dict(labels.variable_labels)
     book = find_codebook(path) if path.is_file() else None
@@ -297,8 +277,6 @@ def step_columns(step: WeightingStepSpec) -> list[str]:
 def large_design(folder: Path, config: Config, engine: str, client: Any) -> Any:
     """The :class:`~flestimate.large.LargeDesign` of the config over ``folder``, with
     its weighting steps."""
-    from flestimate.large import LargeDesign
-
     d = config.design
     if d.replicate is None:
         design = LargeDesign.over(str(folder), weight=d.weight, strata=d.strata, psu=d.psu,
@@ -321,40 +299,6 @@ def _apply_step(design: Any, *, spec: WeightingStepSpec) -> Any:
     return apply_weighting(design, spec)
 
 
-def weight_stats(files: list[str], config: Config, engine: str, client: Any) -> dict[str, Any]:
-    """Respondents, strata, PSUs and the input weights' sums, in the engine."""
-    d = config.design
-    w, strata, psu = d.weight, d.strata, d.psu
-    if engine == "duckdb":
-        import duckdb
-
-        q = _quote
-        listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-        pair = ", ".join(q(c) for c in (strata, psu) if c)
-        sql = (f"SELECT COUNT(*), SUM({q(w)}), SUM({q(w)} * {q(w)}), MIN({q(w)}), MAX({q(w)}), "
-               f"COUNT(*) FILTER (WHERE {q(w)} <= 0), "
-               f"{f'COUNT(DISTINCT {q(strata)})' if strata else 'NULL'}, "
-               f"{f'COUNT(DISTINCT ({pair}))' if psu else 'NULL'} "
-               f"FROM read_parquet([{listing}])")
-        with duckdb.connect() as con:
-            row = con.execute(sql).fetchone()
-    else:
-        import dask
-        import dask.dataframe as dd
-
-        frame = dd.read_parquet(files, columns=[c for c in (w, strata, psu) if c])
-        x = frame[w]
-        parts = [x.count(), x.sum(), (x * x).sum(), x.min(), x.max(), (x <= 0).sum(),
-                 frame[strata].nunique() if strata else None,
-                 frame[[c for c in (strata, psu) if c]].drop_duplicates().shape[0]
-                 if psu else None]
-        row = client.gather(client.compute(parts)) if client is not None else dask.compute(*parts)
-    n, sw, sw2, lo, hi, zero, n_strata, n_psus = (None if v is None else float(v) for v in row)
-    return {"n": int(n), "sum": sw, "sum_sq": sw2, "min": lo, "max": hi, "n_zero": int(zero),
-            "n_strata": None if n_strata is None else int(n_strata),
-            "n_psus": None if n_psus is None else int(n_psus)}
-
-
 def weight_row(stats: dict[str, Any]) -> dict[str, Any]:
     """Kish's summary of the input weights (the ``input`` row of ``weight_summary``)."""
     n, sw, sw2 = stats["n"], stats["sum"], stats["sum_sq"]
@@ -364,7 +308,3 @@ def weight_row(stats: dict[str, Any]) -> dict[str, Any]:
             "max_min_ratio": stats["max"] / stats["min"] if stats["min"] > 0 else np.nan,
             "cv": float(np.sqrt(max(deff - 1.0, 0.0))), "deff": deff,
             "n_effective": sw * sw / sw2}
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,10 +20,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
-from flestimate.errors import ConfigError, FlestimateWarning
+from flestimate.errors import ConfigError
 from flestimate.indicators import classify, load_mapping, output_columns
 from flestimate.io.hashing import sha256_bytes, sha256_file
+from flestimate.large import FREQUENCY, weight_sums
 from flestimate.report.disclosure import protect_headline
 from flestimate.report.plots import forest_plot_png
 from flestimate.report.result import PublishedTable, RunResult
@@ -32,7 +33,13 @@ from flestimate.report.tables import population_unit
 from flestimate.run import engine as eng
 from flestimate.run.config import check_columns
 from flestimate.run.config_specs import Config, TableSpec
-from flestimate.run.inputs import CAT_PREFIX, POP_PREFIX, STOCK_SUFFIX, _stock_columns
+from flestimate.run.inputs import (
+    CAT_PREFIX,
+    POP_PREFIX,
+    STOCK_SUFFIX,
+    _stock_columns,
+    refuse_identifying_tables,
+)
 from flestimate.run.methods import methods_text
 from flestimate.run.progress import Progress
 from flestimate.run.provenance import manifest, settings
@@ -43,22 +50,17 @@ __all__ = ["run_out_of_core"]
 
 
 def run_out_of_core(config: Config, engine: str, *, progress: Progress,
-                    work_dir: str | Path | None = None) -> RunResult:
+                    work_dir: str | Path | None, run_warnings: list[dict[str, Any]],
+                    diags: list[Any]) -> RunResult:
     """The run of ``config`` on ``engine`` ("duckdb" or "dask"); staged files go into a
-    hidden folder inside ``work_dir`` (the output folder) and are removed at the end."""
+    hidden folder inside ``work_dir`` (the output folder) and are removed at the end.
+    The run's warnings and diagnostics are appended to ``run_warnings`` and ``diags``
+    (the pipeline adds them to the result)."""
     eng.refuse_unsupported(config, engine)
     started = datetime.now(timezone.utc)
-    run_warnings: list[dict[str, Any]] = []
-    diags: list[Any] = []
-    with warnings.catch_warnings(record=True) as caught, \
-            eng.staging_folder(work_dir) as stage, eng.dask_client(config, engine) as client:
-        warnings.simplefilter("always", FlestimateWarning)
+    with eng.staging_folder(work_dir) as stage, eng.dask_client(config, engine) as client:
         run = _Run(config, engine, client, stage, progress, run_warnings, diags)
-        result = run.execute(started)
-    from flestimate.run.pipeline import _warnings_of
-
-    result.warnings.extend(_warnings_of(caught, diags, run_warnings, result.tables))
-    return result
+        return run.execute(started)
 
 
 class _Run:
@@ -162,7 +164,9 @@ class _Run:
                 tables.append(self._table(design, t, pop_cols[t.population]))
 
         with progress.step(f"design and weighting summaries ({self.engine})"):
-            stats = eng.weight_stats(self.files, config, self.engine, self.client)
+            d = config.design
+            stats = weight_sums(self.files, weight=d.weight, strata=d.strata, psu=d.psu,
+                                engine=self.engine, client=self.client)
             summary = design_lines(config, n=stats["n"], sum_w=stats["sum"],
                                    sum_w2=stats["sum_sq"], n_strata=stats["n_strata"],
                                    n_psus=stats["n_psus"], headline=head)
@@ -208,9 +212,6 @@ class _Run:
             level=t.level, frame=tab, plot_png=plot, by_labels={b: str(self.var_labels.get(b, b)) for b in t.by})
 
     def _refuse_identifying(self, design: Any, pop_cols: dict[str, str | None]) -> None:
-        from flestimate.large.engines import FREQUENCY
-        from flestimate.run.inputs import refuse_identifying_tables
-
         for t in self.config.tables:  # a loop over the (few) tables
             if not t.by:
                 continue
@@ -240,8 +241,6 @@ class _Run:
 
 def _typed_empty(file: str, fallback: pd.DataFrame) -> pd.DataFrame:
     """An empty frame with the columns and types of ``file`` (for the classifier's settings)."""
-    import pyarrow.parquet as pq
-
     try:
         return pq.read_schema(file).empty_table().to_pandas()
     except (OSError, ValueError):

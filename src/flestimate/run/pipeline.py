@@ -45,6 +45,7 @@ from flestimate.report.tables import population_unit
 from flestimate.run.config import check_columns
 from flestimate.run.config_specs import Config
 from flestimate.run.engine import choose_engine
+from flestimate.run.engine_run import run_out_of_core
 from flestimate.run.inputs import (
     add_columns,
     read_input,
@@ -110,13 +111,16 @@ def run_pipeline(config: Config, *, progress: Progress | None = None,
     Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R, chapter 2 (domains).
     """
     progress = progress or Progress(count_steps(config, writing=False), quiet=True)
-    engine = choose_engine(config)
-    if engine != "memory":  # DuckDB or Dask over Parquet files (run/engine.py)
-        from flestimate.run.engine_run import run_out_of_core
-
-        return run_out_of_core(config, engine, progress=progress, work_dir=work_dir)
     run_warnings: list[dict[str, Any]] = []
     diags: list[Any] = []
+    engine = choose_engine(config)
+    if engine != "memory":  # DuckDB or Dask over Parquet files (run/engine_run.py)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", FlestimateWarning)
+            result = run_out_of_core(config, engine, progress=progress, work_dir=work_dir,
+                                     run_warnings=run_warnings, diags=diags)
+        result.warnings.extend(_warnings_of(caught, diags, run_warnings, result.tables))
+        return result
     started = datetime.now(timezone.utc)
 
     with warnings.catch_warnings(record=True) as caught:
