@@ -18,6 +18,7 @@ from flestimate.io.frames import as_frame
 from flestimate.run.config import load_config
 from flestimate.run.engine import STAGING_PREFIX, choose_engine, total_memory
 from flestimate.run.pipeline import run_pipeline
+from flestimate.run.progress import Progress
 
 from .conftest import copy_sample_to
 
@@ -85,9 +86,12 @@ def _assert_same_tables(a, b) -> None:
 
 def test_duckdb_run_equals_memory_run(sample_dir, memory_result, tmp_path):
     out = tmp_path / "out"
+    progress = Progress(15, quiet=True)
     result = run_pipeline(load_config(_config(sample_dir, "duck", engine="duckdb")),
-                          work_dir=out)
+                          progress=progress, work_dir=out)
     _assert_same_tables(memory_result, result)
+    assert "population columns and the design (duckdb)" in progress.timings
+    assert "classifying 1 Parquet file(s), one at a time" in progress.timings
     assert result.design["Engine"].startswith("duckdb")
     assert out.is_dir() and not any(out.iterdir())  # the staging folder is gone
     # the tables are not empty: the comparison compared numbers
@@ -129,6 +133,21 @@ def test_missing_column_in_one_file_exits_2_naming_it(sample_dir, tmp_path, caps
     assert not (tmp_path / "out").exists()
 
 
+def test_a_missing_weight_is_reported_in_the_users_file(sample_dir, tmp_path, capsys):
+    parts = tmp_path / "bad"
+    parts.mkdir()
+    for f in sorted((sample_dir / "parts").iterdir()):
+        frame = pd.read_parquet(f)
+        if f.name == "part1.parquet":
+            frame.loc[14, "w_final"] = np.nan
+        frame.to_parquet(parts / f.name, index=False)
+    cfg = _config(sample_dir, "badw", path=str(parts), engine="duckdb")
+    assert main(["run", str(cfg), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "'w_final'" in err and "part1.parquet' row 15" in err
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize(("edit", "key"), [
     (lambda raw: raw["tables"][3].update(missing_domain=True), "tables[3].missing_domain"),
     (lambda raw: raw["weighting"].append({"step": "trim", "upper": 30}), "weighting[1].step"),
@@ -153,6 +172,7 @@ def test_what_the_large_path_lacks_is_refused_by_key(sample_dir, tmp_path, capsy
     ({"engine": "duckdb", "memory_share": 0.5}, "engine: auto"),
     ({"engine": "auto", "memory_share": 1.5}, "input.memory_share"),
     ({"engine": "duckdb", "path": "nothing/*.parquet"}, "no Parquet data"),
+    ({"engine": "duckdb", "path": "fl_survey.sav"}, "expected Parquet data"),
 ])
 def test_engine_keys_are_checked(sample_dir, tmp_path, capsys, inp, message):
     inp = dict(inp)

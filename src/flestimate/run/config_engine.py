@@ -24,6 +24,7 @@ __all__ = ["ENGINES", "INPUT_ENGINE_KEYS", "EngineSpec", "parse_engine", "parse_
 ENGINES = ("memory", "duckdb", "dask", "auto")
 #: the keys of ``input:`` that choose the engine (beside ``path`` and ``options``)
 INPUT_ENGINE_KEYS = ("engine", "scheduler", "memory_share")
+_PARQUET = (".parquet", ".parq", ".pq")
 
 
 @dataclass(frozen=True)
@@ -57,13 +58,19 @@ def parse_engine(inp: Mapping[str, Any]) -> EngineSpec:
 def parse_input_path(value: Any, base: Path, spec: EngineSpec) -> Path:
     """``input.path``: a file for the memory engine; for the others also a folder of
     Parquet files or a glob (``rounds/*.parquet``) that matches at least one."""
-    if spec.engine == "memory":
-        return _file(value, "input.path", base)
+    other_file = (isinstance(value, str) and Path(base / value).is_file()
+                  and not value.lower().endswith(_PARQUET))
+    if spec.engine == "memory" or (spec.engine == "auto" and other_file):
+        return _file(value, "input.path", base)  # auto: a .sav, .csv, ... stays in memory
     _str(value, "input.path")
     p = Path(value).expanduser()
     if not p.is_absolute():
         p = base / p
     text = str(p)
+    if p.is_file() and p.suffix.lower() not in _PARQUET:
+        raise _err("input.path", value, f"expected Parquet data with input.engine {spec.engine} "
+                   f"(a .parquet file, a folder or a glob); convert the file with "
+                   f"flestimate.io.write_parquet or use engine: memory")
     if p.is_file() or (p.is_dir() and any(p.rglob("*.parquet"))):
         return p
     if any(ch in text for ch in "*?[") and glob.glob(text, recursive=True):

@@ -51,6 +51,7 @@ except ImportError:  # pragma: no cover - psutil comes with the notebook tools
 
 __all__ = [
     "STAGING_PREFIX",
+    "check_input",
     "choose_engine",
     "dask_client",
     "input_files",
@@ -274,7 +275,14 @@ def step_columns(step: WeightingStepSpec) -> list[str]:
     return cols
 
 
-def large_design(folder: Path, config: Config, engine: str, client: Any) -> Any:
+def check_input(config: Config, engine: str, client: Any) -> None:
+    """The design's columns and weights on the input files themselves (before any
+    staging), so that a bad weight is reported with the user's file and row."""
+    large_design(config.input_path, config, engine, client, steps=False)
+
+
+def large_design(folder: Path, config: Config, engine: str, client: Any, *,
+                 steps: bool = True) -> Any:
     """The :class:`~flestimate.large.LargeDesign` of the config over ``folder``, with
     its weighting steps."""
     d = config.design
@@ -289,7 +297,7 @@ def large_design(folder: Path, config: Config, engine: str, client: Any) -> Any:
                                              replicate_weights=rep["weights"],
                                              method=rep["method"], engine=engine, client=client,
                                              **options)
-    for step in config.weighting:  # a loop over the (few) steps
+    for step in config.weighting if steps else ():  # a loop over the (few) steps
         design = design.weighted(_apply_step, columns=step_columns(step), spec=step)
     return design
 

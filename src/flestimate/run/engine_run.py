@@ -124,6 +124,7 @@ class _Run:
             files = eng.input_files(config.input_path)
             columns = eng.check_files(files)
             self.labels, self.var_labels = eng.input_labels(config.input_path, files)
+            eng.check_input(config, self.engine, self.client)
         self.mapping = None
         class_settings = framework = None
         indicator_cols: list[str] = []
