@@ -117,14 +117,18 @@ def test_cli_duckdb_writes_the_outputs_and_no_staging(sample_dir, tmp_path, caps
     assert "persons in forced labour" in capsys.readouterr().out
 
 
-def test_missing_column_in_one_file_exits_2_naming_it(sample_dir, tmp_path, capsys):
-    parts = tmp_path / "bad"
-    parts.mkdir()
+def _spoilt_parts(sample_dir: Path, folder: Path, spoil) -> Path:
+    """The two sample parts in ``folder``, ``part1.parquet`` changed by ``spoil``."""
+    folder.mkdir()
     for f in sorted((sample_dir / "parts").iterdir()):
         frame = pd.read_parquet(f)
-        if f.name == "part1.parquet":
-            frame = frame.drop(columns=["age"])
-        frame.to_parquet(parts / f.name, index=False)
+        (spoil(frame) if f.name == "part1.parquet" else frame).to_parquet(folder / f.name,
+                                                                           index=False)
+    return folder
+
+
+def test_missing_column_in_one_file_exits_2_naming_it(sample_dir, tmp_path, capsys):
+    parts = _spoilt_parts(sample_dir, tmp_path / "bad", lambda f: f.drop(columns=["age"]))
     cfg = _config(sample_dir, "bad", path=str(parts), engine="duckdb")
     out = tmp_path / "out" / "deeper"
     assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 2
@@ -134,13 +138,8 @@ def test_missing_column_in_one_file_exits_2_naming_it(sample_dir, tmp_path, caps
 
 
 def test_a_missing_weight_is_reported_in_the_users_file(sample_dir, tmp_path, capsys):
-    parts = tmp_path / "bad"
-    parts.mkdir()
-    for f in sorted((sample_dir / "parts").iterdir()):
-        frame = pd.read_parquet(f)
-        if f.name == "part1.parquet":
-            frame.loc[14, "w_final"] = np.nan
-        frame.to_parquet(parts / f.name, index=False)
+    parts = _spoilt_parts(sample_dir, tmp_path / "bad",
+                          lambda f: f.assign(w_final=f["w_final"].where(f.index != 14)))
     cfg = _config(sample_dir, "badw", path=str(parts), engine="duckdb")
     assert main(["run", str(cfg), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     err = capsys.readouterr().err
