@@ -151,6 +151,8 @@ def test_a_missing_weight_is_reported_in_the_users_file(sample_dir, tmp_path, ca
     (lambda raw: raw["tables"][3].update(missing_domain=True), "tables[3].missing_domain"),
     (lambda raw: raw["weighting"].append({"step": "trim", "upper": 30}), "weighting[1].step"),
     (lambda raw: raw["input"].update(options={"row_limit": 10}), "input.options.row_limit"),
+    (lambda raw: raw.update(weighting=[{"step": "rake", "totals": "margins.csv"}]),
+     "weighting[0].step"),
 ])
 def test_what_the_large_path_lacks_is_refused_by_key(sample_dir, tmp_path, capsys, edit, key):
     raw = yaml.safe_load(_config(sample_dir, "x", engine="duckdb").read_text(encoding="utf-8"))

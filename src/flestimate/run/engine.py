@@ -50,6 +50,7 @@ except ImportError:  # pragma: no cover - psutil comes with the notebook tools
     psutil = None
 
 __all__ = [
+    "OUT_OF_CORE_STEPS",
     "STAGING_PREFIX",
     "check_input",
     "choose_engine",
@@ -64,6 +65,8 @@ __all__ = [
     "weight_row",
 ]
 
+#: the weighting steps the out-of-core run replays (tested equal to the in-memory run)
+OUT_OF_CORE_STEPS = ("poststratify",)
 #: the hidden folder of a run's staged Parquet files (inside the output folder)
 STAGING_PREFIX = ".flestimate-engine-"
 _PARQUET_SUFFIXES = (".parquet", ".parq", ".pq")
@@ -133,6 +136,12 @@ def refuse_unsupported(config: Config, engine: str) -> None:
             raise ConfigError(f"{step.key}.step: the trim step depends on each respondent's "
                               f"weight and is not available {where} yet; trim the weights "
                               f"before, or use engine: memory")
+        if step.step not in OUT_OF_CORE_STEPS:
+            # rake: the grouped design's standard errors differ from the in-memory ones
+            # on the sample survey (estimates agree); refused until they agree
+            raise ConfigError(f"{step.key}.step: the {step.step} step is not available {where} "
+                              f"yet (available: {', '.join(OUT_OF_CORE_STEPS)}); use "
+                              f"engine: memory")
     if engine == "dask":
         for mod in ("dask.dataframe", "distributed"):
             _need(mod, "input.engine")
