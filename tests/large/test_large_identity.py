@@ -144,15 +144,7 @@ def test_duckdb_weighting_steps(parquet_files):
 # ----------------------------------------------------------------------------- Dask
 
 
-@pytest.fixture(scope="session")
-def dask_client():
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
-    client = distributed.Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
+# the session fixture dask_client (a 2-process LocalCluster) is in tests/conftest.py
 
 
 def test_dask_cluster_equals_in_memory(parquet_files, dask_client):

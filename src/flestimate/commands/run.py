@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
 
         progress = Progress(count_steps(config), quiet=args.quiet)
         with _sigterm_as_exit():
-            result = run_pipeline(config, progress=progress)
+            result = run_pipeline(config, progress=progress, work_dir=out)
             with progress.step("writing CSV, Excel, JSON and the HTML report"):
                 folder = write_outputs(result, out, config.outputs, force=args.force)
     except FlestimateError:

@@ -6,7 +6,10 @@ Dask DataFrame); see docs/user-guide/large-data.md.
 """
 
 from flestimate.large.classify import classify_parquet
+from flestimate.large.cluster import connect
 from flestimate.large.design import LargeDesign
-from flestimate.large.engines import EngineError
+from flestimate.large.engines import FREQUENCY, EngineError
+from flestimate.large.summary import weight_sums
 
-__all__ = ["EngineError", "LargeDesign", "classify_parquet"]
+__all__ = ["FREQUENCY", "EngineError", "LargeDesign", "classify_parquet", "connect",
+           "weight_sums"]

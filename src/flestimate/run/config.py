@@ -32,6 +32,7 @@ from flestimate.estimation.cimethods import CI_METHODS
 from flestimate.io.safe_yaml import read_yaml_file
 from flestimate.report.specs import OutputOptions, ReliabilityRules
 from flestimate.run.config_compare import check_test_columns, parse_compare, parse_tests
+from flestimate.run.config_engine import INPUT_ENGINE_KEYS, parse_engine, parse_input_path
 from flestimate.run.config_nsum import check_nsum_columns, parse_nsum
 from flestimate.run.config_small_areas import check_small_area_columns, parse_small_areas
 from flestimate.run.config_specs import (
@@ -296,8 +297,9 @@ def parse_config(raw: Any, *, base_dir: Path | str = ".", path: Path | None = No
     if isinstance(inp, str):
         inp = {"path": inp}
     inp = _mapping(inp, "input")
-    _check_keys(inp, "input", ("path", "options"), required=("path",))
-    input_path = _file(inp["path"], "input.path", base)
+    _check_keys(inp, "input", ("path", "options", *INPUT_ENGINE_KEYS), required=("path",))
+    engine = parse_engine(inp)
+    input_path = parse_input_path(inp["path"], base, engine)
     options = dict(_mapping(inp.get("options"), "input.options"))
     _check_options(options, "input.options", READ_SURVEY_OPTIONS, "flestimate.read_survey")
 
@@ -367,6 +369,7 @@ def parse_config(raw: Any, *, base_dir: Path | str = ".", path: Path | None = No
         nsum=nsum,
         compare=parse_compare(raw.get("compare"), tables),
         tests=parse_tests(raw.get("tests"), populations),
+        engine=engine,
     )
 
 

@@ -23,6 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 from flestimate.report.specs import OutputOptions, ReliabilityRules
+from flestimate.run.config_engine import EngineSpec
 from flestimate.run.expr import Filter
 
 __all__ = [
@@ -209,6 +210,7 @@ class Config:
     raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
     small_areas: SmallAreaSpec | None = None
     nsum: NsumSpec | None = None
+    engine: EngineSpec = field(default_factory=EngineSpec)  # input.engine (run/config_engine.py)
 
     compare: tuple[CompareSpec, ...] = ()
     tests: tuple[TestSpec, ...] = ()

@@ -192,8 +192,11 @@ def _is_text(values: pd.Series) -> bool:
 
 
 def refuse_identifying_tables(frame: pd.DataFrame, config: Config,
-                              pop_cols: dict[str, str | None]) -> None:
+                              pop_cols: dict[str, str | None], *, counts: str | None = None) -> None:
     """Refuse a table ``by`` a person or household identifier (issue 14).
+
+    ``counts``: a column of ``frame`` giving the respondents each row stands for (rows
+    grouped by an out-of-core engine); default one per row.
 
     Such a table publishes one cell per respondent or household (and, for a domain of
     one, the respondent's weight); the rule is
@@ -204,16 +207,18 @@ def refuse_identifying_tables(frame: pd.DataFrame, config: Config,
             continue
         pop_col = pop_cols[t.population]
         rows = frame if pop_col is None else frame[frame[pop_col] == 1]
+        n_rows = len(rows) if counts is None else int(rows[counts].sum())
         candidates = [[b] for b in t.by] + ([list(t.by)] if len(t.by) > 1 else [])
         for cols in candidates:
-            sizes = rows.groupby(cols, dropna=True, observed=True, sort=False).size().to_numpy()
+            groups = rows.groupby(cols, dropna=True, observed=True, sort=False)
+            sizes = (groups.size() if counts is None else groups[counts].sum()).to_numpy()
             if not identifying_partition(sizes[sizes > 0]):
                 continue
             what = (f"by column {cols[0]!r}" if len(cols) == 1
                     else f"the combination of its by columns {', '.join(map(repr, cols))}")
             raise ConfigError(
                 f"{t.key} {t.name!r}: {what} identifies respondents or households: its "
-                f"{len(sizes):,} values split the {len(rows):,} respondents of population "
+                f"{len(sizes):,} values split the {n_rows:,} respondents of population "
                 f"{t.population!r} into domains of median size {np.median(sizes):g} (at most "
                 f"{IDENTIFIER_MAX_MEDIAN} is an identifier). A table by an identifier publishes "
                 f"one cell per respondent or household; tabulate by a grouping column (region, "

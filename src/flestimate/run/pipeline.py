@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import warnings
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -44,6 +45,8 @@ from flestimate.report.tables import population_unit
 from flestimate.run.comparisons import add_test_columns, comparisons, tests
 from flestimate.run.config import check_columns
 from flestimate.run.config_specs import Config
+from flestimate.run.engine import choose_engine
+from flestimate.run.engine_run import run_out_of_core
 from flestimate.run.inputs import (
     add_columns,
     read_input,
@@ -69,7 +72,8 @@ def count_steps(config: Config, *, writing: bool = True) -> int:
     return steps + (config.small_areas is not None) + (config.nsum is not None)
 
 
-def run_pipeline(config: Config, *, progress: Progress | None = None) -> RunResult:
+def run_pipeline(config: Config, *, progress: Progress | None = None,
+                 work_dir: str | Path | None = None) -> RunResult:
     """Run the estimation described by ``config`` and return the publishable results.
 
     Parameters
@@ -78,6 +82,9 @@ def run_pipeline(config: Config, *, progress: Progress | None = None) -> RunResu
         A validated configuration (:func:`flestimate.run.config.load_config`).
     progress : Progress, optional
         Progress display; silent if omitted.
+    work_dir : path-like, optional
+        The output folder: the out-of-core engines (``input.engine``) stage their files
+        in a hidden folder inside it, removed at the end (default: a temporary folder).
 
     Returns
     -------
@@ -107,6 +114,14 @@ def run_pipeline(config: Config, *, progress: Progress | None = None) -> RunResu
     progress = progress or Progress(count_steps(config, writing=False), quiet=True)
     run_warnings: list[dict[str, Any]] = []
     diags: list[Any] = []
+    engine = choose_engine(config)
+    if engine != "memory":  # DuckDB or Dask over Parquet files (run/engine_run.py)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", FlestimateWarning)
+            result = run_out_of_core(config, engine, progress=progress, work_dir=work_dir,
+                                     run_warnings=run_warnings, diags=diags)
+        result.warnings.extend(_warnings_of(caught, diags, run_warnings, result.tables))
+        return result
     started = datetime.now(timezone.utc)
 
     with warnings.catch_warnings(record=True) as caught:

@@ -11,21 +11,31 @@ from flestimate.design.interface import VarianceEngine
 from flestimate.run.config_specs import Config
 from flestimate.weighting import weight_summary as _library_weight_summary
 
-__all__ = ["design_summary", "weight_summary", "weighting_steps_text"]
+__all__ = ["design_lines", "design_summary", "weight_summary", "weighting_steps_text"]
 
 
 def design_summary(frame: pd.DataFrame, config: Config, design: VarianceEngine,
                    headline: dict) -> dict[str, str]:
     """The design's description: its structure (asked of the design: strata, PSUs), its
     columns and rules, the input weights and the headline's design effect."""
+    w = pd.to_numeric(frame[config.design.weight], errors="coerce").to_numpy(dtype=float)
     d = config.design
-    w = pd.to_numeric(frame[d.weight], errors="coerce").to_numpy(dtype=float)
-    n = len(frame)
+    return design_lines(config, n=len(frame), sum_w=float(np.sum(w)),
+                        sum_w2=float(np.sum(w * w)),
+                        n_strata=design.structure.n_strata if d.strata else None,
+                        n_psus=design.structure.n_psus if d.psu else None, headline=headline)
+
+
+def design_lines(config: Config, *, n: int, sum_w: float, sum_w2: float, n_strata: int | None,
+                 n_psus: int | None, headline: dict) -> dict[str, str]:
+    """:func:`design_summary` from the counts and the sums of the input weights ``w``
+    and ``w**2`` (as the out-of-core engines give them)."""
+    d = config.design
     out: dict[str, Any] = {"Respondents (rows)": f"{n:,}"}
-    if d.strata:
-        out["Strata"] = f"{design.structure.n_strata:,}"
-    if d.psu:
-        out["PSUs"] = f"{design.structure.n_psus:,}"
+    if d.strata and n_strata is not None:
+        out["Strata"] = f"{n_strata:,}"
+    if d.psu and n_psus is not None:
+        out["PSUs"] = f"{n_psus:,}"
     df = headline["prevalence"].get("df")
     if df is not None:
         out["Design degrees of freedom"] = f"{df:g}"
@@ -33,9 +43,8 @@ def design_summary(frame: pd.DataFrame, config: Config, design: VarianceEngine,
     out["Lonely PSU rule"] = d.lonely_psu
     if d.fpc:
         out["Finite population correction"] = d.fpc
-    sw = float(np.sum(w))
-    out["Sum of input weights"] = f"{sw:,.0f}"
-    out["Kish weighting effect (input weights)"] = f"{n * float(np.sum(w * w)) / (sw * sw):.3f}"
+    out["Sum of input weights"] = f"{sum_w:,.0f}"
+    out["Kish weighting effect (input weights)"] = f"{n * sum_w2 / (sum_w * sum_w):.3f}"
     deff = headline["prevalence"].get("deff")
     if deff is not None:
         out["Design effect of the headline prevalence"] = f"{deff:.2f}"
@@ -52,9 +61,10 @@ def weighting_steps_text(config: Config) -> list[str]:
     return lines
 
 
-def weight_summary(design: VarianceEngine) -> dict[str, Any]:
-    """``flestimate.weight_summary`` as ``{"columns": [...], "rows": [[...], ...]}`` (text)."""
-    ws = _library_weight_summary(design)
+def weight_summary(design: VarianceEngine | pd.DataFrame) -> dict[str, Any]:
+    """``flestimate.weight_summary`` (or a table of its columns) as
+    ``{"columns": [...], "rows": [[...], ...]}`` (text)."""
+    ws = design if isinstance(design, pd.DataFrame) else _library_weight_summary(design)
     if isinstance(ws, pd.Series):
         ws = ws.to_frame().T
     if not isinstance(ws, pd.DataFrame):
