@@ -46,7 +46,8 @@ class EstimatorMethod:
 
     def __init__(self, source: str = "estimation") -> None:
         self.name = ""
-        self.source = source  # "estimation" (the estimators) or "sae" (small areas)
+        # "estimation" (the estimators), "regression" (design-based GLMs) or "sae"
+        self.source = source
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -55,6 +56,8 @@ class EstimatorMethod:
         # the one door from the design layer up to the estimators (imported on first use)
         if self.source == "sae":
             from flestimate import sae as module
+        elif self.source == "regression":
+            from flestimate.estimation import regression as module
         else:
             from flestimate.estimation import estimators as module
 
@@ -64,13 +67,16 @@ class EstimatorMethod:
 
 class DesignMethods(VarianceEngine):
     """The base of both designs: the estimators (``total``, ``mean``, ``ratio``,
-    ``proportion``, ``prevalence``), the small-area estimates (``small_area``) and the summaries of a design, which defines
+    ``proportion``, ``prevalence``), the small-area estimates (``small_area``), the
+    design-based regression (``glm``, ``predictive_margins``) and the summaries of a
+    design, which defines
     ``_summary_rows()``."""
 
     __slots__ = ()
 
     if TYPE_CHECKING:  # type checkers and IDEs see the estimator functions as methods
         from flestimate.estimation.estimators import mean, prevalence, proportion, ratio, total
+        from flestimate.estimation.regression import glm, predictive_margins
         from flestimate.sae import small_area
     else:
         total = EstimatorMethod()
@@ -79,6 +85,8 @@ class DesignMethods(VarianceEngine):
         proportion = EstimatorMethod()
         prevalence = EstimatorMethod()
         small_area = EstimatorMethod("sae")  # Fay-Herriot estimates from this design
+        glm = EstimatorMethod("regression")  # design-based GLM (R's svyglm)
+        predictive_margins = EstimatorMethod("regression")  # R's svypredmeans
 
     @property
     def data(self) -> pd.DataFrame:
