@@ -121,7 +121,9 @@ newdata <- apiclus1[c(1, 20, 40, 100, 150), ]
 pr <- function(model, type) {
   p <- predict(models[[model]], newdata = newdata, type = type, se.fit = TRUE)
   list(model = model, type = type, rows = c(1, 20, 40, 100, 150),
-       estimate = unname(as.numeric(coef(p))), se = unname(as.numeric(SE(p))))
+       # sqrt of the "var" attribute: SE() of a replicate prediction (SE.svrepstat in
+       # survey 4.1.1) takes diag() of the n x 1 variance and returns the first value only
+       estimate = unname(as.numeric(coef(p))), se = unname(sqrt(as.numeric(attr(p, "var")))))
 }
 predictions <- list(pr("logit_dclus1", "response"), pr("logit_dclus1", "link"),
                     pr("logit_dstrat", "response"), pr("linear_dclus2", "response"),

@@ -297,7 +297,7 @@ def _refit(model, X, fam, beta, full, maxiter, tol):
     def statistic(weights: np.ndarray) -> np.ndarray:
         wr = weights if full else weights[model.rows]
         total = wr.sum()
-        wr = wr / (total / wr.size) if total > 0 else wr
+        wr = wr / total if total > 0 else wr  # sum 1, as R (the same stopping rule)
         return irls(X, model.y, wr, fam, start=beta, maxiter=maxiter, tol=tol).beta
 
     return statistic

@@ -162,7 +162,7 @@ def irls(
     converged = False
     iterations = 0
     info_inv = working = None
-    for iterations in range(1, int(maxiter) + 1):  # IRLS iterations, not rows
+    for iterations in range(1, int(maxiter) + 1):  # noqa: B007 (IRLS iterations, not rows)
         mu_eta = link.mu_eta(eta)
         working = mu_eta**2 / family.variance(mu)
         v = w * working

@@ -108,11 +108,8 @@ def _counterfactual(result: RegressionResult, column: str, levels: list[Any]):
     grad = np.empty((beta.size, len(levels)))
     base = frame[list(model.variables)]
     for j, level in enumerate(levels):  # one model matrix per level of the group column
-        col = base[column]
-        value = pd.Categorical([level] * len(base), categories=col.cat.categories) \
-            if isinstance(col.dtype, pd.CategoricalDtype) else np.repeat(
-                np.asarray([level], dtype=col.dtype if col.dtype != object else object), len(base))
-        cf = base.assign(**{column: value})
+        cf = base.copy()
+        cf[column] = level  # the model spec encodes it with the fit's levels
         mm = model.matrix(cf)[:, result.kept]
         eta = mm @ beta
         fits[:, j] = link.linkinv(eta)
