@@ -20,12 +20,14 @@ from runner_common import (  # noqa: E402
     DOMAINS_W2,
     DOMAINS_W4,
     DOMAINS_W8,
+    GLM_FACTORS,
     INDICATORS,
     N_REPLICATES,
     RAKE_MARGINS,
     REPW,
     Run,
     domain_key,
+    glm_key,
     main,
 )
 
@@ -176,9 +178,20 @@ def w8_districts(run: Run, folder: Path, seed: int) -> None:
     _put_rows(run, frame, DOMAINS_W8, name="fl")
 
 
+def w_glm(run: Run, folder: Path, seed: int) -> None:
+    design = _design(run, _load(run, folder))
+    formula = "fl ~ " + " + ".join(f"C({c})" for c in GLM_FACTORS)
+    table = design.glm(formula, family="quasibinomial").table()
+    run.mark("estimate")
+    for rec in table.itertuples(index=False):
+        column, _, level = rec.term.partition(")[T.")
+        key = glm_key() if rec.term == "Intercept" else glm_key(column[2:], level.rstrip("]"))
+        run.put(key, rec.estimate, rec.se, rec.ci_lower, rec.ci_upper, rec.deff)
+
+
 WORKLOADS = {f.__name__: f for f in (w1_national, w2_domains, w3_total, w4_bootstrap,
                                      w4_jackknife, w5_repweights, w6_rake, w7_read_sav,
-                                     w8_districts)}
+                                     w8_districts, w_glm)}
 
 if __name__ == "__main__":
     sys.exit(main(WORKLOADS, pending=PENDING))

@@ -73,6 +73,9 @@ WORKLOAD_TEXT = {
     "w7_read_sav": "reading the whole sample as SPSS `.sav` (value labels, user-missing 8/9)",
     "w8_districts": "prevalence of `fl` by district x sex, districts of 4 PSUs (`psu // 4`): "
                     "54 domains at 10k, 528 at 100k, 5,286 at 1M; SE, deff, Korn-Graubard CI",
+    "w_glm": "logistic regression of `fl` on sex, age_group, region, migrant and sector "
+             "(categorical, about 20 coefficients) with Taylor (design-based) SEs, t CIs on the "
+             "residual df and deff per coefficient (R svyglm quasibinomial)",
 }
 
 # Where a peer legitimately differs from flestimate, and why; (system, workload) -> reason.
@@ -118,6 +121,7 @@ TARGETS = [
     (6, "w4_jackknife", "svy", 10.0), (6, "w4_jackknife", "r", 30.0),
     (6, "w5_repweights", "svy", 5.0),
     (7, "w6_rake", "svy", 5.0),
+    (16, "w_glm", "svy", 3.0), (16, "w_glm", "r", 10.0),
 ]
 
 

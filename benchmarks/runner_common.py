@@ -45,7 +45,15 @@ WORKLOADS = [
     "w6_rake",
     "w7_read_sav",
     "w8_districts",
+    "w_glm",
 ]
+# w_glm: logistic regression of fl on these categorical predictors (about 20 coefficients);
+# result keys "glm|(Intercept)" and "glm|<column>|<level>" in every system
+GLM_FACTORS = ["sex", "age_group", "region", "migrant", "sector"]
+
+
+def glm_key(column: str | None = None, level=None) -> str:
+    return "glm|(Intercept)" if column is None else f"glm|{column}|{int(float(level))}"
 
 
 class Unsupported(Exception):

@@ -148,6 +148,21 @@ if (workload == "w1_national") {
   d <- deffs[match(rownames(r), rownames(means))]  # deff() of one variable has no names
   for (i in seq_along(keys)) put(keys[i], coef(r)[i], SE(r)[i], r[["ci_l"]][i], r[["ci_u"]][i], d[i])
   mark("estimate")
+} else if (workload == "w_glm") {
+  df <- read_data("base.csv")
+  des <- taylor_design(df)
+  factors <- c("sex", "age_group", "region", "migrant", "sector")  # GLM_FACTORS
+  f <- as.formula(paste("fl ~", paste0("factor(", factors, ")", collapse = " + ")))
+  m <- svyglm(f, des, family = quasibinomial(), deff = TRUE)
+  ci <- confint(m)  # t quantiles on the residual df, as summary.svyglm
+  mark("estimate")
+  cf <- coef(m); se <- SE(m); dd <- diag(attr(m, "deff"))
+  for (i in seq_along(cf)) {
+    nm <- names(cf)[i]
+    key <- if (nm == "(Intercept)") "glm|(Intercept)" else
+      sub("^factor\\((.*)\\)(.*)$", "glm|\\1|\\2", nm)
+    put(key, cf[i], se[i], ci[i, 1], ci[i, 2], dd[i])
+  }
 } else {
   stop(paste("unknown workload", workload))
 }

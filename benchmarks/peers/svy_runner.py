@@ -18,11 +18,13 @@ from runner_common import (  # noqa: E402
     DOMAINS_W2,
     DOMAINS_W4,
     DOMAINS_W8,
+    GLM_FACTORS,
     INDICATORS,
     N_REPLICATES,
     RAKE_MARGINS,
     Run,
     domain_key,
+    glm_key,
     main,
 )
 
@@ -147,9 +149,29 @@ def w8_districts(run: Run, folder: Path, seed: int) -> None:
         run.put(key, row["est"], row["se"], row["lci"], row["uci"], row.get("deff"))
 
 
+def w_glm(run: Run, folder: Path, seed: int) -> None:
+    sample = _design(run, _load(run, folder))
+    fit = sample.glm.fit(y="fl", x=[svy.Cat(c) for c in GLM_FACTORS], family="binomial")
+    table = fit.fitted.to_polars() if hasattr(fit, "fitted") else fit.to_polars()
+    run.mark("estimate")
+    for rec in table.iter_rows(named=True):
+        run.put(_glm_term_key(rec["term"]), rec["estimate"], rec["std_err"], rec["conf_low"],
+                rec["conf_high"])
+
+
+def _glm_term_key(term: str) -> str:
+    if term.lower() in ("(intercept)", "intercept", "_intercept"):
+        return glm_key()
+    for column in GLM_FACTORS:
+        for sep in ("_", "=", ":", "[", "."):
+            if term.startswith(column + sep):
+                return glm_key(column, term[len(column) + 1:].strip("]").strip())
+    return "glm|" + term
+
+
 WORKLOADS = {f.__name__: f for f in (w1_national, w2_domains, w3_total, w4_bootstrap,
                                      w4_jackknife, w5_repweights, w6_rake, w7_read_sav,
-                                     w8_districts)}
+                                     w8_districts, w_glm)}
 
 if __name__ == "__main__":
     sys.exit(main(WORKLOADS))
