@@ -96,6 +96,17 @@ def _levels(result: RegressionResult, column: str) -> list[Any]:
     return sorted(pd.unique(col.dropna()).tolist())
 
 
+def _display(result: RegressionResult, column: str, level: Any) -> Any:
+    """A level as shown in a table: its value label, or the code (an integer when whole)."""
+    labels = result.model.categorical.get(column, {}).get("labels", {})
+    for code, text in labels.items():
+        if code == level:
+            return str(text)
+    if isinstance(level, float) and level.is_integer():
+        return int(level)
+    return level
+
+
 def _counterfactual(result: RegressionResult, column: str, levels: list[Any]):
     """Predictions (m, L) with ``column`` set to each level for every row, and the
     derivatives (k, L) of their weighted means with respect to the coefficients."""
@@ -241,7 +252,8 @@ def margins(result: RegressionResult, by: str, *, level: float | None = None) ->
     fits, grad = _counterfactual(fitted, by, levels)
     est, cov, df = _design_mean_cov(fitted, fits)
     cov = cov + grad.T @ fitted.vcov_kept @ grad
-    return _table(fitted, by, levels, est, cov, df, level, "predictive margin",
+    shown = [_display(fitted, by, v) for v in levels]
+    return _table(fitted, by, shown, est, cov, df, level, "predictive margin",
                   fitted.model.response)
 
 
@@ -285,6 +297,7 @@ def marginal_effects(result: RegressionResult, term: str, *, level: float | None
     cov_c = A.T @ cov @ A
     g = grad @ A
     cov_c = cov_c + g.T @ result.vcov_kept @ g
-    names = [f"{lv} vs {levels[0]}" for lv in levels[1:]]
+    ref = _display(result, term, levels[0])
+    names = [f"{_display(result, term, lv)} vs {ref}" for lv in levels[1:]]
     return _table(result, term, names, est, cov_c, df, level, "average marginal effect",
                   result.model.response)
