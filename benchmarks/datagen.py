@@ -43,7 +43,7 @@ import pandas as pd
 from runner_common import INDICATORS, ITEMS, N_REPLICATES, REPW
 
 DESIGN_COLUMNS = ["pid", "stratum", "psu", "w_final", "region", "sex", "age_group"]
-DATA_VERSION = 4  # bump when the layout of the files changes
+DATA_VERSION = 5  # bump when the layout of the files changes
 # The simulator's design closest to flestimate issue 5's benchmark setting (50 strata, about
 # 1,300 PSUs for 1M) that it allows: 8 regions x urban/rural = 16 strata, 30 households per
 # PSU (about 100 respondents per PSU: 100 PSUs at 10k, 1,000 at 100k, 10,000 at 1M).
@@ -225,12 +225,17 @@ def prepare(n: int, seed: int, root: Path, log=print, reuse: bool = False) -> Pa
         analysis[col] = analysis[col].astype(np.int64)
     analysis["w_final"] = analysis["w_final"].astype(np.float64)
     analysis["fl"] = sample["fl_true"].fillna(False).astype(bool).astype(np.int64)
-    # w_glm's predictors: migrant status (0 no, 1 internal, 2 international) and sector of
-    # work as an integer code (0: not working or not stated), where the survey has them
+    # w_glm's predictors: migrant status and sector of work as an integer code 1.. (0: not
+    # working; the model is fitted among workers), where the survey has them
     analysis["migrant"] = (sample["migrant"].fillna(0).astype(np.int64) if "migrant" in sample
                            else np.zeros(len(sample), dtype=np.int64))
-    sector = sample["sector"] if "sector" in sample else pd.Series([None] * len(sample))
-    analysis["sector"] = pd.factorize(sector.where(sector.notna(), None), sort=True)[0] + 1
+    sector = (sample["sector"].astype(object) if "sector" in sample
+              else pd.Series([None] * len(sample), dtype=object))
+    working = sector.notna().to_numpy()
+    letters = np.unique(sector[working].astype(str))
+    codes = np.zeros(len(sample), dtype=np.int64)
+    codes[working] = np.searchsorted(letters, sector[working].astype(str).to_numpy()) + 1
+    analysis["sector"] = codes
     for item, ind in zip(ITEMS, INDICATORS, strict=True):
         analysis[ind] = (sample[item] == 1).astype(np.int64)
     analysis.to_parquet(folder / "base.parquet", index=False)

@@ -47,8 +47,9 @@ WORKLOADS = [
     "w8_districts",
     "w_glm",
 ]
-# w_glm: logistic regression of fl on these categorical predictors (about 20 coefficients);
-# result keys "glm|(Intercept)" and "glm|<column>|<level>" in every system
+# w_glm: logistic regression of fl on these categorical predictors (about 35 coefficients)
+# among workers (sector 0, not working, is missing: those rows stay in the design but out of
+# the fit); result keys "glm|(Intercept)" and "glm|<column>|<level>" in every system
 GLM_FACTORS = ["sex", "age_group", "region", "migrant", "sector"]
 
 

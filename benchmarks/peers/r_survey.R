@@ -150,6 +150,7 @@ if (workload == "w1_national") {
   mark("estimate")
 } else if (workload == "w_glm") {
   df <- read_data("base.csv")
+  df$sector[df$sector == 0] <- NA  # not working: out of the fit (svyglm drops NA rows)
   des <- taylor_design(df)
   factors <- c("sex", "age_group", "region", "migrant", "sector")  # GLM_FACTORS
   f <- as.formula(paste("fl ~", paste0("factor(", factors, ")", collapse = " + ")))

@@ -150,7 +150,10 @@ def w8_districts(run: Run, folder: Path, seed: int) -> None:
 
 
 def w_glm(run: Run, folder: Path, seed: int) -> None:
-    sample = _design(run, _load(run, folder))
+    data = _load(run, folder)
+    # not working: out of the fit (drop_nulls zeroes their weights, keeping the design)
+    data = data.with_columns(pl.when(pl.col("sector") > 0).then(pl.col("sector")).alias("sector"))
+    sample = _design(run, data)
     fit = sample.glm.fit(y="fl", x=[svy.Cat(c) for c in GLM_FACTORS], family="binomial")
     table = fit.fitted.to_polars() if hasattr(fit, "fitted") else fit.to_polars()
     run.mark("estimate")
