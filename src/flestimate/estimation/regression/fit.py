@@ -18,7 +18,7 @@ sandwich, through the design's declared interface only
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -70,23 +70,24 @@ def _separated(model: ModelFrame, kept: np.ndarray, beta: np.ndarray, mu: np.nda
     scale of one standard deviation."""
     if family.outcome != "proportion":
         return []
-    X = model.X[:, kept]
     cols = np.flatnonzero(kept)
-    pos = w > 0
+    pos = (w > 0).astype(np.float64)
     out = set()
-    dummy = ((X == 0) | (X == 1)).all(axis=0) & ~(X == 1).all(axis=0)
-    if dummy.any():
-        Xd = X[pos][:, dummy]
-        yp = model.y[pos]
-        ones = Xd.sum(axis=0)
-        ysum = yp @ Xd
-        sep = (ones > 0) & ((ysum == 0) | (ysum == ones))
-        out.update(cols[np.flatnonzero(dummy)[sep]].tolist())
-    extreme = (mu < 1e-8) | (mu > 1 - 1e-8)
-    if extreme[pos].any():
-        sd = X[pos].std(axis=0)
-        big = np.abs(beta) * sd > 10
-        out.update(cols[big & (sd > 0)].tolist())
+    for col in cols:  # a loop over the (few) columns of the model
+        x = model.X[:, col]
+        lo, hi = x.min(), x.max()
+        if lo == 0 and hi == 1 and bool(((x == 0) | (x == 1)).all()):
+            ones = pos @ x
+            ysum = (pos * model.y) @ x
+            if ones > 0 and (ysum == 0 or ysum == ones):
+                out.add(int(col))
+    extreme = ((mu < 1e-8) | (mu > 1 - 1e-8)) & (pos > 0)
+    if extreme.any():
+        keep = pos > 0
+        for j, col in enumerate(cols):  # a loop over the columns
+            sd = model.X[keep, col].std()
+            if sd > 0 and abs(beta[j]) * sd > 10:
+                out.add(int(col))
     return sorted(out)
 
 
@@ -199,7 +200,7 @@ def _fit(design, formula, fam, model, w, scale, *, start, maxiter, tol, level, d
         )
         warnings.warn(msg, ModelWarning, stacklevel=4)
         diagnostics.append(Diagnostic("collinear", msg))
-    X = model.X if kept.all() else np.ascontiguousarray(model.X[:, kept])
+    X = model.X if kept.all() else np.asfortranarray(model.X[:, kept])
     start_k = None
     if start is not None:
         s = np.asarray(start, dtype=np.float64).reshape(-1)
@@ -267,16 +268,7 @@ def _design_covariance(design, model, X, fam, fit, scale, maxiter, tol):
     domains = np.full(n, -1, dtype=np.int64)
     domains[model.rows] = 0
     full = model.rows.size == n
-    scores = np.multiply(X.T, r)  # (k, m): the unit scores without the weight
-    if full:
-        ys = list(scores)
-    else:
-        ys = []
-        for j in range(k):  # one full-length array per coefficient
-            col = np.zeros(n)
-            col[model.rows] = scores[j]
-            ys.append(col)
-    del scores
+    ys = _ScoreColumns(X, r, None if full else model.rows, n)
     cells = design.domain_cells(domains, 1)
     replicate = design.replicate_covariance(
         _refit(model, X, fam, fit.beta, full, maxiter, tol), fit.beta
@@ -293,6 +285,27 @@ def _design_covariance(design, model, X, fam, fit, scale, maxiter, tol):
     V = covariance()
     vcov = A_inv @ V @ A_inv
     return (vcov + vcov.T) / 2.0, dfs[0, 0]
+
+
+class _ScoreColumns(Sequence):
+    """The unit scores without the weight, ``x_j * r`` for column j, made when the one pass
+    of ``design.domain_totals`` reads them (never all k at once: memory)."""
+
+    def __init__(self, X: np.ndarray, r: np.ndarray, rows: np.ndarray | None, n: int) -> None:
+        self.X, self.r, self.rows, self.n = X, r, rows, n
+
+    def __len__(self) -> int:
+        return self.X.shape[1]
+
+    def __getitem__(self, j):
+        if isinstance(j, slice):
+            return [self[i] for i in range(*j.indices(len(self)))]
+        values = self.X[:, j] * self.r
+        if self.rows is None:
+            return values
+        out = np.zeros(self.n)
+        out[self.rows] = values
+        return out
 
 
 def _refit(model, X, fam, beta, full, maxiter, tol):

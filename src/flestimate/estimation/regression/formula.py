@@ -32,7 +32,7 @@ class ModelFrame:
     y : ndarray (m,)
         Response of the rows used.
     X : ndarray (m, p)
-        Model matrix of the rows used.
+        Model matrix of the rows used (Fortran order: a column is contiguous).
     rows : ndarray (m,) int
         Positions (in the design's data) of the rows used.
     n : int
@@ -65,8 +65,21 @@ class ModelFrame:
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """The model matrix (k, p) of the rows of ``frame`` (new data)."""
         sub = prepare_columns(frame, self.variables, self.categorical)
-        out = self.spec.get_model_matrix(sub, output="numpy", na_action="ignore")
-        return np.asarray(out, dtype=np.float64)
+        return dense_columns(self.spec.get_model_matrix(sub, output="sparse",
+                                                        na_action="ignore"))
+
+
+def dense_columns(sparse_matrix) -> np.ndarray:
+    """A dense Fortran-ordered float64 copy of a sparse (CSC) model matrix, filled column
+    by column: the peak memory is the dense matrix plus the sparse one (formulaic's dense
+    output holds its columns and the stacked matrix at once, twice the matrix)."""
+    S = sparse_matrix.tocsc()
+    n, p = S.shape
+    X = np.zeros((n, p), dtype=np.float64, order="F")
+    for j in range(p):  # a loop over the (few) columns of the model
+        lo, hi = S.indptr[j], S.indptr[j + 1]
+        X[S.indices[lo:hi], j] = S.data[lo:hi]
+    return X
 
 
 def _formula(formula: Any):
@@ -169,13 +182,14 @@ def build_model(
     import formulaic
 
     try:
-        mm = formulaic.model_matrix(parsed, X_frame, output="numpy", na_action="ignore")
+        mm = formulaic.model_matrix(parsed, X_frame, output="sparse", na_action="ignore")
     except Exception as exc:
         raise EstimationError(
             f"the right-hand side of {formula!r} could not be evaluated ({exc})."
         ) from None
     spec = mm.model_spec
-    X = np.asarray(mm, dtype=np.float64)
+    X = dense_columns(mm)
+    del mm
     if X.ndim != 2 or X.shape[0] != rows.size:
         raise EstimationError(f"the formula {formula!r} gives no model matrix of the data rows.")
     names = tuple(str(c) for c in spec.column_names)
@@ -184,7 +198,7 @@ def build_model(
         for j in idx:
             term_of[j] = str(term)
     return ModelFrame(
-        y=y, X=np.ascontiguousarray(X), rows=rows, n=len(frame), names=names,
+        y=y, X=X, rows=rows, n=len(frame), names=names,
         term_of=tuple(term_of), spec=spec, response=response, variables=variables,
         categorical=categorical,
     )  # fmt: skip
