@@ -49,6 +49,7 @@ _PUBLIC: dict[str, str] = {
     "weight_summary": "flestimate.weighting",
     # estimation
     "EstimateTable": "flestimate.estimation",
+    "RegressionResult": "flestimate.estimation.regression",
 }
 
 # sub-packages reachable as attributes (``fl.mse.fit(...)``), imported on first use
