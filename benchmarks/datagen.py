@@ -43,7 +43,7 @@ import pandas as pd
 from runner_common import INDICATORS, ITEMS, N_REPLICATES, REPW
 
 DESIGN_COLUMNS = ["pid", "stratum", "psu", "w_final", "region", "sex", "age_group"]
-DATA_VERSION = 5  # bump when the layout of the files changes
+DATA_VERSION = 6  # bump when the layout of the files changes
 # The simulator's design closest to flestimate issue 5's benchmark setting (50 strata, about
 # 1,300 PSUs for 1M) that it allows: 8 regions x urban/rural = 16 strata, 30 households per
 # PSU (about 100 respondents per PSU: 100 PSUs at 10k, 1,000 at 100k, 10,000 at 1M).
@@ -231,7 +231,8 @@ def prepare(n: int, seed: int, root: Path, log=print, reuse: bool = False) -> Pa
                            else np.zeros(len(sample), dtype=np.int64))
     sector = (sample["sector"].astype(object) if "sector" in sample
               else pd.Series([None] * len(sample), dtype=object))
-    working = sector.notna().to_numpy()
+    # the simulator leaves the sector of people not working empty ("")
+    working = (sector.notna() & (sector.astype(str).str.strip() != "")).to_numpy()
     letters = np.unique(sector[working].astype(str))
     codes = np.zeros(len(sample), dtype=np.int64)
     codes[working] = np.searchsorted(letters, sector[working].astype(str).to_numpy()) + 1
