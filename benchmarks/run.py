@@ -105,6 +105,8 @@ REASONS = {
                             "subset)",
     ("svy", "w6_rake"): "raking convergence tolerance",
     ("r", "w6_rake"): "raking convergence tolerance",
+    ("r", "w_glm"): "deff: R's svyglm takes the dispersion and information from the working "
+                    "weights one IRLS step before its last coefficients",
     ("r", "w2_domains"): "cells with p = 0: R's Korn-Graubard is undefined (NaN)",
     ("svy", "w8_districts"): "svy's Korn-Graubard is the NCHS variant (n* capped at n); empty "
                              "cells",

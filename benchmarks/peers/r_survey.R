@@ -154,7 +154,9 @@ if (workload == "w1_national") {
   des <- taylor_design(df)
   factors <- c("sex", "age_group", "region", "migrant", "sector")  # GLM_FACTORS
   f <- as.formula(paste("fl ~", paste0("factor(", factors, ")", collapse = " + ")))
-  m <- svyglm(f, des, family = quasibinomial(), deff = TRUE)
+  # IRLS stopped as flestimate's default (tol 1e-10; R's default epsilon is 1e-8)
+  m <- svyglm(f, des, family = quasibinomial(), deff = TRUE,
+              control = glm.control(epsilon = 1e-10))
   ci <- confint(m)  # t quantiles on the residual df, as summary.svyglm
   mark("estimate")
   cf <- coef(m); se <- SE(m); dd <- diag(attr(m, "deff"))

@@ -154,7 +154,8 @@ def w_glm(run: Run, folder: Path, seed: int) -> None:
     # not working: out of the fit (drop_nulls zeroes their weights, keeping the design)
     data = data.with_columns(pl.when(pl.col("sector") > 0).then(pl.col("sector")).alias("sector"))
     sample = _design(run, data)
-    fit = sample.glm.fit(y="fl", x=[svy.Cat(c) for c in GLM_FACTORS], family="binomial")
+    fit = sample.glm.fit(y="fl", x=[svy.Cat(c) for c in GLM_FACTORS], family="binomial",
+                         tol=1e-10)  # flestimate's default stopping rule
     table = fit.fitted.to_polars() if hasattr(fit, "fitted") else fit.to_polars()
     run.mark("estimate")
     for rec in table.iter_rows(named=True):
@@ -163,7 +164,7 @@ def w_glm(run: Run, folder: Path, seed: int) -> None:
 
 
 def _glm_term_key(term: str) -> str:
-    if term.lower() in ("(intercept)", "intercept", "_intercept"):
+    if term.lower().strip("_") in ("(intercept)", "intercept"):
         return glm_key()
     for column in GLM_FACTORS:
         for sep in ("_", "=", ":", "[", "."):

@@ -27,7 +27,12 @@ from threadpoolctl import threadpool_limits
 from flestimate.errors import Diagnostic, EstimationError, ModelWarning, first_values
 from flestimate.estimation.regression.family import Family, get_family
 from flestimate.estimation.regression.formula import ModelFrame, build_model, term_labels
-from flestimate.estimation.regression.irls import crossprod, independent_columns, irls
+from flestimate.estimation.regression.irls import (
+    crossprod,
+    independent_columns,
+    irls,
+    sparse_pair,
+)
 from flestimate.estimation.regression.result import RegressionResult
 from flestimate.estimation.table import check_level
 
@@ -189,7 +194,7 @@ def glm(
 def _fit(design, formula, fam, model, w, scale, *, start, maxiter, tol, level, diagnostics,
          options) -> RegressionResult:
     p = model.X.shape[1]
-    G0, _ = crossprod(model.X, w)
+    G0, _ = crossprod(model.X, w, sparse=sparse_pair(model.X_sparse))
     kept = independent_columns(G0)
     if not kept.all():
         dropped = [model.names[j] for j in np.flatnonzero(~kept)]
@@ -201,6 +206,10 @@ def _fit(design, formula, fam, model, w, scale, *, start, maxiter, tol, level, d
         warnings.warn(msg, ModelWarning, stacklevel=4)
         diagnostics.append(Diagnostic("collinear", msg))
     X = model.X if kept.all() else np.asfortranarray(model.X[:, kept])
+    Xs = model.X_sparse
+    if Xs is not None and not kept.all():
+        Xs = Xs[:, np.flatnonzero(kept)]
+    Xs = sparse_pair(Xs)
     start_k = None
     if start is not None:
         s = np.asarray(start, dtype=np.float64).reshape(-1)
@@ -210,7 +219,7 @@ def _fit(design, formula, fam, model, w, scale, *, start, maxiter, tol, level, d
                 f"({first_values(model.names)})."
             )
         start_k = s[kept]
-    fit = irls(X, model.y, w, fam, start=start_k, maxiter=maxiter, tol=tol)
+    fit = irls(X, model.y, w, fam, start=start_k, maxiter=maxiter, tol=tol, sparse=Xs)
     if not np.all(np.isfinite(fit.beta)):
         raise EstimationError(
             f"the fit of {formula!r} gave non-finite coefficients after {fit.iterations} "
@@ -235,7 +244,7 @@ def _fit(design, formula, fam, model, w, scale, *, start, maxiter, tol, level, d
         warnings.warn(msg, ModelWarning, stacklevel=4)
         diagnostics.append(Diagnostic("separation", msg))
 
-    vcov, degf = _design_covariance(design, model, X, fam, fit, scale, maxiter, tol)
+    vcov, degf = _design_covariance(design, model, X, Xs, fam, fit, scale, maxiter, tol)
     # R's deff: design variance over the variance of a glm on the weights rescaled to mean 1
     info_naive = fit.info_inv
     dispersion = 1.0
@@ -258,7 +267,7 @@ def _fit(design, formula, fam, model, w, scale, *, start, maxiter, tol, level, d
     )  # fmt: skip
 
 
-def _design_covariance(design, model, X, fam, fit, scale, maxiter, tol):
+def _design_covariance(design, model, X, Xs, fam, fit, scale, maxiter, tol):
     """The design covariance of the coefficients and the design df of the rows used."""
     n = model.n
     link = fam.link
@@ -271,7 +280,7 @@ def _design_covariance(design, model, X, fam, fit, scale, maxiter, tol):
     ys = _ScoreColumns(X, r, None if full else model.rows, n)
     cells = design.domain_cells(domains, 1)
     replicate = design.replicate_covariance(
-        _refit(model, X, fam, fit.beta, full, maxiter, tol), fit.beta
+        _refit(model, X, Xs, fam, fit.beta, full, maxiter, tol), fit.beta
     )
     H = design.structure.n_strata
     if replicate is not None:
@@ -308,7 +317,7 @@ class _ScoreColumns(Sequence):
         return out
 
 
-def _refit(model, X, fam, beta, full, maxiter, tol):
+def _refit(model, X, Xs, fam, beta, full, maxiter, tol):
     """The statistic of a replicate: the coefficients refitted with its weights, from
     the full-sample estimates (R's svyglm on a replicate design)."""
 
@@ -316,6 +325,6 @@ def _refit(model, X, fam, beta, full, maxiter, tol):
         wr = weights if full else weights[model.rows]
         total = wr.sum()
         wr = wr / total if total > 0 else wr  # sum 1, as R (the same stopping rule)
-        return irls(X, model.y, wr, fam, start=beta, maxiter=maxiter, tol=tol).beta
+        return irls(X, model.y, wr, fam, start=beta, maxiter=maxiter, tol=tol, sparse=Xs).beta
 
     return statistic

@@ -20,7 +20,10 @@ import pandas as pd
 
 from flestimate.errors import EstimationError, closest_name, first_values
 
-__all__ = ["ModelFrame", "build_model", "term_labels"]
+__all__ = ["SPARSE_SHARE", "ModelFrame", "build_model", "term_labels"]
+
+# a model matrix with at most this share of nonzero values is also kept sparse
+SPARSE_SHARE = 0.3
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,6 +36,10 @@ class ModelFrame:
         Response of the rows used.
     X : ndarray (m, p)
         Model matrix of the rows used (Fortran order: a column is contiguous).
+    X_sparse : scipy.sparse.csr_matrix or None
+        The same matrix in CSR form when at most ``SPARSE_SHARE`` of its values are
+        nonzero (models of categorical predictors): IRLS forms its cross-products from
+        it, at the cost of the nonzero values instead of all values.
     rows : ndarray (m,) int
         Positions (in the design's data) of the rows used.
     n : int
@@ -61,6 +68,7 @@ class ModelFrame:
     response: str
     variables: tuple[str, ...]
     categorical: dict
+    X_sparse: Any = None
 
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """The model matrix (k, p) of the rows of ``frame`` (new data)."""
@@ -189,6 +197,7 @@ def build_model(
         ) from None
     spec = mm.model_spec
     X = dense_columns(mm)
+    X_sparse = mm.tocsr() if mm.nnz <= SPARSE_SHARE * mm.shape[0] * mm.shape[1] else None
     del mm
     if X.ndim != 2 or X.shape[0] != rows.size:
         raise EstimationError(f"the formula {formula!r} gives no model matrix of the data rows.")
@@ -200,7 +209,7 @@ def build_model(
     return ModelFrame(
         y=y, X=X, rows=rows, n=len(frame), names=names,
         term_of=tuple(term_of), spec=spec, response=response, variables=variables,
-        categorical=categorical,
+        categorical=categorical, X_sparse=X_sparse,
     )  # fmt: skip
 
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import linalg
 
 from flestimate.estimation.regression.family import Family
 
-__all__ = ["IRLSFit", "crossprod", "independent_columns", "irls"]
+__all__ = ["IRLSFit", "crossprod", "independent_columns", "irls", "sparse_pair"]
 
 # rows per block of the cross-products (about 64k rows x p columns at a time)
 _BLOCK_ROWS = 65_536
@@ -61,9 +62,19 @@ class IRLSFit:
     working: np.ndarray
 
 
-def crossprod(X: np.ndarray, v: np.ndarray, z: np.ndarray | None = None):
-    """``X' diag(v) X`` (p, p) and ``X' (v z)`` (p,), in blocks of rows."""
+def crossprod(X: np.ndarray, v: np.ndarray, z: np.ndarray | None = None, sparse=None):
+    """``X' diag(v) X`` (p, p) and ``X' (v z)`` (p,), in blocks of rows, or from
+    ``sparse`` = (X, X') in CSR form (the cost of the nonzero values, :func:`sparse_pair`)."""
     n, p = X.shape
+    if sparse is not None:
+        rows, transposed = sparse
+        scaled = sp.csr_matrix(
+            (rows.data * np.repeat(v, np.diff(rows.indptr)), rows.indices, rows.indptr),
+            shape=rows.shape,
+        )
+        G = (transposed @ scaled).toarray()
+        b = np.zeros(p) if z is None else np.asarray(transposed @ (v * z)).reshape(p)
+        return G, b
     G = np.zeros((p, p))
     b = np.zeros(p)
     for start in range(0, n, _BLOCK_ROWS):  # blocks of rows (memory), not rows
@@ -85,6 +96,18 @@ def _solve(G: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = d * linalg.cho_solve(factor, d * b, check_finite=False)
     inv = linalg.cho_solve(factor, np.eye(G.shape[0]), check_finite=False) * d[:, None] * d[None, :]
     return x, (inv + inv.T) / 2.0
+
+
+def sparse_pair(X_sparse) -> tuple[sp.csr_matrix, sp.csr_matrix] | None:
+    """X and its transpose in CSR form (transposed once, for every iteration), or None."""
+    if X_sparse is None:
+        return None
+    rows = sp.csr_matrix(X_sparse)
+    return rows, rows.T.tocsr()
+
+
+def _times(X: np.ndarray, sparse, beta: np.ndarray) -> np.ndarray:
+    return X @ beta if sparse is None else np.asarray(sparse[0] @ beta).reshape(-1)
 
 
 def independent_columns(G: np.ndarray, tol: float = COLLINEAR_TOL) -> np.ndarray:
@@ -119,6 +142,7 @@ def irls(
     start: np.ndarray | None = None,
     maxiter: int = 100,
     tol: float = 1e-10,
+    sparse: tuple[sp.csr_matrix, sp.csr_matrix] | None = None,
 ) -> IRLSFit:
     """Fit a GLM by IRLS with prior weights ``w`` (R's ``glm.fit``).
 
@@ -136,6 +160,9 @@ def irls(
     maxiter : int
     tol : float
         Convergence when :math:`|D - D_{old}| / (|D| + 0.1) < tol` (R's rule).
+    sparse : (csr_matrix, csr_matrix), optional
+        X and its transpose in CSR form (:func:`sparse_pair`; categorical predictors):
+        products and cross-products from them.
 
     Notes
     -----
@@ -156,7 +183,7 @@ def irls(
         beta = None
     else:
         beta = np.asarray(start, dtype=np.float64)
-        eta = X @ beta
+        eta = _times(X, sparse, beta)
         mu = link.linkinv(eta)
     dev = float(np.sum(family.deviance_residuals(y, mu, w)))
     converged = False
@@ -167,15 +194,15 @@ def irls(
         working = mu_eta**2 / family.variance(mu)
         v = w * working
         z = eta + (y - mu) / mu_eta
-        G, b = crossprod(X, v, z)
+        G, b = crossprod(X, v, z, sparse)
         new_beta, info_inv = _solve(G, b)
-        new_eta = X @ new_beta
+        new_eta = _times(X, sparse, new_beta)
         new_mu = link.linkinv(new_eta)
         new_dev = float(np.sum(family.deviance_residuals(y, new_mu, w)))
         halvings = 0
         while not np.isfinite(new_dev) and beta is not None and halvings < 30:
             new_beta = (new_beta + beta) / 2.0  # step halving (R's glm.fit)
-            new_eta = X @ new_beta
+            new_eta = _times(X, sparse, new_beta)
             new_mu = link.linkinv(new_eta)
             new_dev = float(np.sum(family.deviance_residuals(y, new_mu, w)))
             halvings += 1
