@@ -120,3 +120,18 @@ def test_predictive_margins(designs, case):
     table = table.loc[case["levels"]]
     np.testing.assert_allclose(table["estimate"], case["estimate"], rtol=RTOL)
     np.testing.assert_allclose(table["se"], case["se"], rtol=RTOL)
+
+
+@pytest.mark.parametrize("name", ["logit_dclus1", "logit_rclus1", "qpois_dstrat", "linear_draked"])
+def test_sparse_cross_products_agree_with_r(designs, monkeypatch, name):
+    # models of categorical predictors keep a sparse model matrix for the IRLS
+    # cross-products; forced here on models that would use the dense one
+    from flestimate.estimation.regression import formula
+
+    monkeypatch.setattr(formula, "SPARSE_SHARE", 1.0)
+    ref = REF["models"][name]
+    res = fit(designs, ref)
+    assert res.model.X_sparse is not None
+    table = res.table()
+    np.testing.assert_allclose(table["estimate"], ref["coef"], rtol=RTOL)
+    np.testing.assert_allclose(table["se"], ref["se"], rtol=RTOL)
