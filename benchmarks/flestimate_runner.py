@@ -38,7 +38,8 @@ PENDING = (ImportError, AttributeError, NotImplementedError)
 # Import the layers before the clock starts, as `import svy` and `library(survey)` do for the
 # peers: flestimate imports them lazily, and the first call would otherwise book the import
 # (scipy included) under "design" or "estimate". The process time still includes it.
-for _layer in ("io", "design", "design.replicate", "estimation", "weighting"):
+for _layer in ("io", "design", "design.replicate", "estimation", "estimation.regression",
+               "weighting"):
     try:
         __import__(f"flestimate.{_layer}")
     except ImportError:  # the workload that needs it reports "pending"

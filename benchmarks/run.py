@@ -105,8 +105,10 @@ REASONS = {
                             "subset)",
     ("svy", "w6_rake"): "raking convergence tolerance",
     ("r", "w6_rake"): "raking convergence tolerance",
-    ("r", "w_glm"): "deff: R's svyglm takes the dispersion and information from the working "
-                    "weights one IRLS step before its last coefficients",
+    ("r", "w_glm"): "IRLS stopping: both stop when the deviance changes by less than 1e-10 "
+                    "(relative), so the last iterates agree to about 1e-9",
+    ("svy", "w_glm"): "IRLS stopping: svy's rule (tol 1e-10) is not R's relative change of the "
+                      "deviance; estimates and SEs agree to about 1e-8",
     ("r", "w2_domains"): "cells with p = 0: R's Korn-Graubard is undefined (NaN)",
     ("svy", "w8_districts"): "svy's Korn-Graubard is the NCHS variant (n* capped at n); empty "
                              "cells",
