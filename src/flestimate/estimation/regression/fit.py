@@ -28,9 +28,11 @@ from flestimate.errors import Diagnostic, EstimationError, ModelWarning, first_v
 from flestimate.estimation.regression.family import Family, get_family
 from flestimate.estimation.regression.formula import ModelFrame, build_model, term_labels
 from flestimate.estimation.regression.irls import (
+    Patterns,
     crossprod,
     independent_columns,
     irls,
+    row_patterns,
     sparse_pair,
 )
 from flestimate.estimation.regression.result import RegressionResult
@@ -209,7 +211,10 @@ def _fit(design, formula, fam, model, w, scale, *, start, maxiter, tol, level, d
     Xs = model.X_sparse
     if Xs is not None and not kept.all():
         Xs = Xs[:, np.flatnonzero(kept)]
-    Xs = sparse_pair(Xs)
+    # categorical predictors: few distinct rows, cross-products by pattern; otherwise
+    # from the sparse matrix, or dense
+    found = row_patterns(X, Xs)
+    Xs = Patterns(*found) if found is not None else sparse_pair(Xs)
     start_k = None
     if start is not None:
         s = np.asarray(start, dtype=np.float64).reshape(-1)

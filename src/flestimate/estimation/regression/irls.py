@@ -17,7 +17,10 @@ from scipy import linalg
 
 from flestimate.estimation.regression.family import Family
 
-__all__ = ["IRLSFit", "crossprod", "independent_columns", "irls", "sparse_pair"]
+__all__ = [
+    "IRLSFit", "Patterns", "crossprod", "independent_columns", "irls", "row_patterns",
+    "sparse_pair",
+]
 
 # rows per block of the cross-products (about 64k rows x p columns at a time)
 _BLOCK_ROWS = 65_536
@@ -66,6 +69,13 @@ def crossprod(X: np.ndarray, v: np.ndarray, z: np.ndarray | None = None, sparse=
     """``X' diag(v) X`` (p, p) and ``X' (v z)`` (p,), in blocks of rows, or from
     ``sparse`` = (X, X') in CSR form (the cost of the nonzero values, :func:`sparse_pair`)."""
     n, p = X.shape
+    if isinstance(sparse, Patterns):
+        V = np.bincount(sparse.codes, weights=v, minlength=sparse.patterns.shape[0])
+        G = sparse.patterns.T @ (sparse.patterns * V[:, None])
+        if z is None:
+            return G, np.zeros(p)
+        bz = np.bincount(sparse.codes, weights=v * z, minlength=sparse.patterns.shape[0])
+        return G, sparse.patterns.T @ bz
     if sparse is not None:
         rows, transposed = sparse
         scaled = sp.csr_matrix(
@@ -98,6 +108,32 @@ def _solve(G: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x, (inv + inv.T) / 2.0
 
 
+def row_patterns(X: np.ndarray, X_sparse, rng_seed: int = 20261207):
+    """The distinct rows of X when they are few (categorical predictors): ``(codes (m,),
+    patterns (U, p))`` with ``X == patterns[codes]``, or None when there are more than
+    m / 4 distinct rows.
+
+    Rows are told apart by two random projections (a collision of distinct rows has
+    probability about 0); the reconstruction is checked on a third one.
+    """
+    if X_sparse is None:
+        return None
+    m, p = X.shape
+    rng = np.random.default_rng(rng_seed)
+    r1, r2, r3 = rng.random((3, p)) + 0.5
+    h1 = np.asarray(X_sparse @ r1).reshape(-1)
+    h2 = np.asarray(X_sparse @ r2).reshape(-1)
+    _, first, codes = np.unique(h1 + 1j * h2, return_index=True, return_inverse=True)
+    if first.size > m / 4:
+        return None
+    patterns = np.asarray(X[first], dtype=np.float64)
+    codes = codes.reshape(-1).astype(np.intp)
+    check = np.asarray(X_sparse @ r3).reshape(-1)
+    if not np.allclose(check, (patterns @ r3)[codes], rtol=1e-12, atol=0):
+        return None
+    return codes, patterns
+
+
 def sparse_pair(X_sparse) -> tuple[sp.csr_matrix, sp.csr_matrix] | None:
     """X and its transpose in CSR form (transposed once, for every iteration), or None."""
     if X_sparse is None:
@@ -106,7 +142,19 @@ def sparse_pair(X_sparse) -> tuple[sp.csr_matrix, sp.csr_matrix] | None:
     return rows, rows.T.tocsr()
 
 
+@dataclass(frozen=True, eq=False)
+class Patterns:
+    """The distinct rows of a model matrix (:func:`row_patterns`): IRLS totals its
+    working weights by pattern (one ``bincount``) and forms the cross-products on the
+    U x p patterns."""
+
+    codes: np.ndarray
+    patterns: np.ndarray
+
+
 def _times(X: np.ndarray, sparse, beta: np.ndarray) -> np.ndarray:
+    if isinstance(sparse, Patterns):
+        return (sparse.patterns @ beta)[sparse.codes]
     return X @ beta if sparse is None else np.asarray(sparse[0] @ beta).reshape(-1)
 
 
