@@ -53,6 +53,26 @@ class RegressionResult:
     -----
     ``df_resid`` is :math:`d - p + 1` (R's ``svyglm``), used for the t statistics,
     p-values and intervals, as R's ``summary.svyglm`` for every family.
+
+    Examples
+    --------
+    Odds ratios of forced labour by sex and migrant status on the bundled sample:
+
+    >>> import pandas as pd
+    >>> import flestimate
+    >>> data = pd.read_csv("data/sample/fl_survey.csv").merge(
+    ...     pd.read_csv("data/sample/truth_respondents.csv")[["pid", "fl_true"]], on="pid")
+    >>> design = flestimate.SurveyDesign(data, weight="w_final", strata="stratum", psu="psu")
+    >>> model = design.glm("fl_true ~ C(sex) + C(migrant)", family="quasibinomial")
+    >>> model.df_resid
+    611.0
+    >>> odds = model.table(exponentiate=True)
+    >>> print(odds[["term", "estimate", "ci_lower", "ci_upper"]].round(2).to_string(index=False))
+               term  estimate  ci_lower  ci_upper
+          Intercept      0.00      0.00      0.01
+        C(sex)[T.2]      0.86      0.60      1.22
+    C(migrant)[T.2]      1.56      0.77      3.16
+    C(migrant)[T.3]      3.11      1.31      7.39
     """
 
     formula: str
