@@ -43,7 +43,7 @@ import pandas as pd
 from runner_common import INDICATORS, ITEMS, N_REPLICATES, REPW
 
 DESIGN_COLUMNS = ["pid", "stratum", "psu", "w_final", "region", "sex", "age_group"]
-DATA_VERSION = 4  # bump when the layout of the files changes
+DATA_VERSION = 7  # bump when the layout of the files changes
 # The simulator's design closest to flestimate issue 5's benchmark setting (50 strata, about
 # 1,300 PSUs for 1M) that it allows: 8 regions x urban/rural = 16 strata, 30 households per
 # PSU (about 100 respondents per PSU: 100 PSUs at 10k, 1,000 at 100k, 10,000 at 1M).
@@ -227,7 +227,18 @@ def prepare(n: int, seed: int, root: Path, log=print, reuse: bool = False) -> Pa
     analysis["w_final"] = analysis["w_final"].astype(np.float64)
     analysis["fl"] = sample["fl_true"].fillna(False).astype(bool).astype(np.int64)
     analysis["age"] = sample["age"].astype(np.float64)  # w9: median age by domain
-    analysis["sector"] = sample["sector"].astype(object).where(sample["sector"].notna(), None)
+    # w_glm's predictors: migrant status and sector of work as an integer code 1.. (0: not
+    # working; the model is fitted among workers), where the survey has them
+    analysis["migrant"] = (sample["migrant"].fillna(0).astype(np.int64) if "migrant" in sample
+                           else np.zeros(len(sample), dtype=np.int64))
+    sector = (sample["sector"].astype(object) if "sector" in sample
+              else pd.Series([None] * len(sample), dtype=object))
+    # the simulator leaves the sector of people not working empty ("")
+    working = (sector.notna() & (sector.astype(str).str.strip() != "")).to_numpy()
+    letters = np.unique(sector[working].astype(str))
+    codes = np.zeros(len(sample), dtype=np.int64)
+    codes[working] = np.searchsorted(letters, sector[working].astype(str).to_numpy()) + 1
+    analysis["sector"] = codes
     for item, ind in zip(ITEMS, INDICATORS, strict=True):
         analysis[ind] = (sample[item] == 1).astype(np.int64)
     analysis.to_parquet(folder / "base.parquet", index=False)

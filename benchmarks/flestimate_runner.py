@@ -21,6 +21,7 @@ from runner_common import (  # noqa: E402
     DOMAINS_W2,
     DOMAINS_W4,
     DOMAINS_W8,
+    GLM_FACTORS,
     INDICATORS,
     MEDIAN_VARIABLE,
     N_REPLICATES,
@@ -28,6 +29,7 @@ from runner_common import (  # noqa: E402
     REPW,
     Run,
     domain_key,
+    glm_key,
     main,
 )
 
@@ -39,7 +41,8 @@ PENDING = (ImportError, AttributeError, NotImplementedError)
 # peers: flestimate imports them lazily, and the first call would otherwise book the import
 # (scipy included) under "design" or "estimate". The process time still includes it.
 for _layer in ("io", "design", "design.replicate", "estimation", "estimation.estimators",
-               "estimation.quantiles", "estimation.svytests", "weighting"):
+               "estimation.quantiles", "estimation.svytests", "estimation.regression",
+               "weighting"):
     try:
         __import__(f"flestimate.{_layer}")
     except ImportError:  # the workload that needs it reports "pending"
@@ -187,7 +190,9 @@ def w9_median(run: Run, folder: Path, seed: int) -> None:
 
 
 def w10_chisq(run: Run, folder: Path, seed: int) -> None:
-    design = _design(run, _load(run, folder))
+    data = _load(run, folder)
+    data["sector"] = data["sector"].where(data["sector"] > 0)  # 0: not working, not a sector
+    design = _design(run, data)
     test = design.chisq(*CHISQ_COLUMNS)  # Rao-Scott second-order F, R's default
     run.mark("estimate")
     run.put("chisq_F", test.statistic)
@@ -196,9 +201,22 @@ def w10_chisq(run: Run, folder: Path, seed: int) -> None:
     run.put("chisq_p", test.p_value)
 
 
+def w_glm(run: Run, folder: Path, seed: int) -> None:
+    data = _load(run, folder)
+    data["sector"] = data["sector"].where(data["sector"] > 0)  # not working: out of the fit
+    design = _design(run, data)
+    formula = "fl ~ " + " + ".join(f"C({c})" for c in GLM_FACTORS)
+    table = design.glm(formula, family="quasibinomial", na_rm=True).table()
+    run.mark("estimate")
+    for rec in table.itertuples(index=False):
+        column, _, level = rec.term.partition(")[T.")
+        key = glm_key() if rec.term == "Intercept" else glm_key(column[2:], level.rstrip("]"))
+        run.put(key, rec.estimate, rec.se, rec.ci_lower, rec.ci_upper, rec.deff)
+
+
 WORKLOADS = {f.__name__: f for f in (w1_national, w2_domains, w3_total, w4_bootstrap,
                                      w4_jackknife, w5_repweights, w6_rake, w7_read_sav,
-                                     w8_districts, w9_median, w10_chisq)}
+                                     w8_districts, w9_median, w10_chisq, w_glm)}
 
 if __name__ == "__main__":
     sys.exit(main(WORKLOADS, pending=PENDING))

@@ -77,6 +77,9 @@ WORKLOAD_TEXT = {
                  "95% CIs (R: `svyby(..., svyquantile, ci=TRUE)`, qrule math)",
     "w10_chisq": "test of association of `fl` and `sector` (workers): Rao-Scott second-order F "
                  "(R: `svychisq`)",
+    "w_glm": "logistic regression of `fl` on sex, age_group, region, migrant and sector "
+             "(categorical, about 20 coefficients) with Taylor (design-based) SEs, t CIs on the "
+             "residual df and deff per coefficient (R svyglm quasibinomial)",
 }
 
 # Where a peer legitimately differs from flestimate, and why; (system, workload) -> reason.
@@ -110,6 +113,10 @@ REASONS = {
                             "subset)",
     ("svy", "w6_rake"): "raking convergence tolerance",
     ("r", "w6_rake"): "raking convergence tolerance",
+    ("r", "w_glm"): "IRLS stopping: both stop when the deviance changes by less than 1e-10 "
+                    "(relative), so the last iterates agree to about 1e-9",
+    ("svy", "w_glm"): "IRLS stopping: svy's rule (tol 1e-10) is not R's relative change of the "
+                      "deviance; estimates and SEs agree to about 1e-8",
     ("r", "w2_domains"): "cells with p = 0: R's Korn-Graubard is undefined (NaN)",
     ("svy", "w8_districts"): "svy's Korn-Graubard is the NCHS variant (n* capped at n); empty "
                              "cells",
@@ -126,6 +133,7 @@ TARGETS = [
     (6, "w4_jackknife", "svy", 10.0), (6, "w4_jackknife", "r", 30.0),
     (6, "w5_repweights", "svy", 5.0),
     (7, "w6_rake", "svy", 5.0),
+    (16, "w_glm", "svy", 3.0), (16, "w_glm", "r", 10.0),
 ]
 
 

@@ -50,7 +50,16 @@ WORKLOADS = [
     "w8_districts",
     "w9_median",
     "w10_chisq",
+    "w_glm",
 ]
+# w_glm: logistic regression of fl on these categorical predictors (about 35 coefficients)
+# among workers (sector 0, not working, is missing: those rows stay in the design but out of
+# the fit); result keys "glm|(Intercept)" and "glm|<column>|<level>" in every system
+GLM_FACTORS = ["sex", "age_group", "region", "migrant", "sector"]
+
+
+def glm_key(column: str | None = None, level=None) -> str:
+    return "glm|(Intercept)" if column is None else f"glm|{column}|{int(float(level))}"
 
 
 class Unsupported(Exception):

@@ -95,6 +95,8 @@ def _sources(folder: Path) -> dict[str, ast.Module]:
     return {
         str(path.relative_to(ROOT)): ast.parse(path.read_text(encoding="utf-8"), str(path))
         for path in sorted(folder.rglob("*.py"))
+        # not the git-ignored folders (benchmarks/.peers-venv holds the peers' packages)
+        if not any(part.startswith(".") for part in path.relative_to(folder).parts)
     }
 
 

@@ -19,12 +19,14 @@ from runner_common import (  # noqa: E402
     DOMAINS_W2,
     DOMAINS_W4,
     DOMAINS_W8,
+    GLM_FACTORS,
     INDICATORS,
     MEDIAN_VARIABLE,
     N_REPLICATES,
     RAKE_MARGINS,
     Run,
     domain_key,
+    glm_key,
     main,
 )
 
@@ -161,7 +163,10 @@ def w9_median(run: Run, folder: Path, seed: int) -> None:
 
 
 def w10_chisq(run: Run, folder: Path, seed: int) -> None:
-    sample = _design(run, _load(run, folder))
+    data = _load(run, folder)
+    # 0: not working, not a sector
+    data = data.with_columns(pl.when(pl.col("sector") > 0).then(pl.col("sector")).alias("sector"))
+    sample = _design(run, data)
     table = sample.categorical.tabulate(*CHISQ_COLUMNS, drop_nulls=True)
     f = table.stats.f  # Rao-Scott F
     run.mark("estimate")
@@ -171,9 +176,33 @@ def w10_chisq(run: Run, folder: Path, seed: int) -> None:
     run.put("chisq_p", f.p_value)
 
 
+def w_glm(run: Run, folder: Path, seed: int) -> None:
+    data = _load(run, folder)
+    # not working: out of the fit (drop_nulls zeroes their weights, keeping the design)
+    data = data.with_columns(pl.when(pl.col("sector") > 0).then(pl.col("sector")).alias("sector"))
+    sample = _design(run, data)
+    fit = sample.glm.fit(y="fl", x=[svy.Cat(c) for c in GLM_FACTORS], family="binomial",
+                         tol=1e-10)  # flestimate's default stopping rule
+    table = fit.fitted.to_polars() if hasattr(fit, "fitted") else fit.to_polars()
+    run.mark("estimate")
+    for rec in table.iter_rows(named=True):
+        run.put(_glm_term_key(rec["term"]), rec["estimate"], rec["std_err"], rec["conf_low"],
+                rec["conf_high"])
+
+
+def _glm_term_key(term: str) -> str:
+    if term.lower().strip("_") in ("(intercept)", "intercept"):
+        return glm_key()
+    for column in GLM_FACTORS:
+        for sep in ("_", "=", ":", "[", "."):
+            if term.startswith(column + sep):
+                return glm_key(column, term[len(column) + 1:].strip("]").strip())
+    return "glm|" + term
+
+
 WORKLOADS = {f.__name__: f for f in (w1_national, w2_domains, w3_total, w4_bootstrap,
                                      w4_jackknife, w5_repweights, w6_rake, w7_read_sav,
-                                     w8_districts, w9_median, w10_chisq)}
+                                     w8_districts, w9_median, w10_chisq, w_glm)}
 
 if __name__ == "__main__":
     sys.exit(main(WORKLOADS))

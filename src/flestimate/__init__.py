@@ -54,6 +54,7 @@ _PUBLIC: dict[str, str] = {
     "with_imputations": "flestimate.estimation",
     # large data (DuckDB, Dask)
     "LargeDesign": "flestimate.large",
+    "RegressionResult": "flestimate.estimation.regression",
 }
 
 # sub-packages reachable as attributes (``fl.mse.fit(...)``), imported on first use

@@ -104,6 +104,11 @@ class MSEWarning(FlestimateWarning):
     failed bootstrap fits or another caveat of the lists."""
 
 
+class ModelWarning(FlestimateWarning):
+    """A regression fit needs attention: collinear columns left out, separation,
+    no convergence (also stored on the result as a diagnostic)."""
+
+
 class ReliabilityWarning(FlestimateWarning):
     """An estimate fails a reliability rule (small n, high CV, few degrees of freedom)."""
 

@@ -50,7 +50,11 @@ class VarianceEngine(abc.ABC):
       estimates of the totals, and a function giving their covariance;
     - ``degf``, ``lonely_psu``: the design's df and lonely-PSU rule;
     - ``residualizers``, ``history``: the calibration residualisers and the weighting
-      steps the design carries.
+      steps the design carries;
+    - ``replicate_covariance(statistic, estimate)``: for a replicate design, the
+      covariance of a statistic recomputed with each replicate's weights (estimators
+      that are not ratios of totals, such as a regression refitted per replicate);
+      None for a design whose variance comes from linearised scores.
 
     Implemented by :class:`~flestimate.design.survey.SurveyDesign` (Taylor
     linearisation) and :class:`~flestimate.design.replicate.ReplicateDesign`
@@ -156,6 +160,15 @@ class VarianceEngine(abc.ABC):
     def domain_df(self, totals: DomainTotals) -> tuple[np.ndarray, np.ndarray]:
         """Degrees of freedom (D, K) of each domain and variable, and the (H, D, K)
         strata holding each domain's members (used by the "average" lonely-PSU rule)."""
+
+    def replicate_covariance(
+        self, statistic: Callable[[np.ndarray], np.ndarray], estimate: np.ndarray
+    ) -> np.ndarray | None:
+        """Covariance (M, M) of a statistic of M values recomputed with the weights of
+        every replicate (``statistic(weights (n,)) -> (M,)``), centred as the design's
+        replication variance; None (the default) for a design whose variance comes from
+        linearised scores through :meth:`variance` (Taylor linearisation)."""
+        return None
 
     @abc.abstractmethod
     def variance(

@@ -46,8 +46,8 @@ class EstimatorMethod:
 
     def __init__(self, source: str = "estimation") -> None:
         self.name = ""
-        # "estimation" (the estimators), "tests" (chisq, ttest), "svyvar", "quantiles"
-        # or "sae" (small areas)
+        # "estimation" (the estimators), "tests" (chisq, ttest), "svyvar", "quantiles",
+        # "regression" (design-based GLMs) or "sae" (small areas)
         self.source = source
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -63,6 +63,8 @@ class EstimatorMethod:
             from flestimate.estimation import svyvar as module
         elif self.source == "quantiles":
             from flestimate.estimation import quantiles as module
+        elif self.source == "regression":
+            from flestimate.estimation import regression as module
         else:
             from flestimate.estimation import estimators as module
 
@@ -73,14 +75,16 @@ class EstimatorMethod:
 class DesignMethods(VarianceEngine):
     """The base of both designs: the estimators (``total``, ``mean``, ``ratio``,
     ``proportion``, ``prevalence``, ``var``, ``quantile``), the tests (``chisq``,
-    ``ttest``), the small-area estimates (``small_area``) and the summaries of a
-    design, which defines ``_summary_rows()``."""
+    ``ttest``), the small-area estimates (``small_area``), the design-based regression
+    (``glm``, ``predictive_margins``) and the summaries of a design, which defines
+    ``_summary_rows()``."""
 
     __slots__ = ()
 
     if TYPE_CHECKING:  # type checkers and IDEs see the estimator functions as methods
         from flestimate.estimation.estimators import mean, prevalence, proportion, ratio, total
         from flestimate.estimation.quantiles import quantile
+        from flestimate.estimation.regression import glm, predictive_margins
         from flestimate.estimation.svytests import chisq, ttest
         from flestimate.estimation.svyvar import var
         from flestimate.sae import small_area
@@ -95,6 +99,8 @@ class DesignMethods(VarianceEngine):
         ttest = EstimatorMethod("tests")  # R's svyttest
         var = EstimatorMethod("svyvar")  # R's svyvar
         quantile = EstimatorMethod("quantiles")  # R's svyquantile
+        glm = EstimatorMethod("regression")  # design-based GLM (R's svyglm)
+        predictive_margins = EstimatorMethod("regression")  # R's svypredmeans
 
     @property
     def data(self) -> pd.DataFrame:

@@ -29,7 +29,7 @@ from flestimate.design.replicate.factors import DenseFactors
 from flestimate.design.replicate.rank import domain_ranks
 from flestimate.design.replicate.registry import check_method
 from flestimate.design.replicate.schemes import replicate_factors
-from flestimate.design.replicate.variance import replication_variance
+from flestimate.design.replicate.variance import replicate_variance, replication_variance
 from flestimate.design.structure import DesignStructure
 from flestimate.design.totals import DomainTotals
 from flestimate.errors import DesignError, FlestimateWarning, ValidationError, first_values
@@ -475,6 +475,19 @@ class ReplicateDesign(DesignMethods):
         ``active_strata`` is not used."""
         return replication_variance(
             self._factors, totals, estimate, self._scale, self._rscales, self._mse
+        )
+
+    def replicate_covariance(self, statistic, estimate: np.ndarray) -> np.ndarray:
+        """Covariance (M, M) of ``statistic`` recomputed with each replicate's analysis
+        weights (R's ``svrVar`` of the replicate estimates, e.g. ``svyglm`` refitted per
+        replicate); replicates come in blocks of columns (memory n x 64)."""
+        est = np.asarray(estimate, dtype=np.float64).reshape(-1)
+        reps = np.empty((self.n_replicates, est.size))
+        for start, block in self.replicate_weight_blocks(64):  # blocks of replicates
+            for j in range(block.shape[1]):  # one statistic per replicate
+                reps[start + j] = statistic(np.ascontiguousarray(block[:, j]))
+        return replicate_variance(
+            reps, est, self._scale, self._rscales, self._mse, covariance=True
         )
 
     def domain_df(self, totals: DomainTotals) -> tuple[np.ndarray, np.ndarray]:
