@@ -196,3 +196,21 @@ def test_delivered_replicates_domain_df_equals_in_memory(surveys):
                                                                  ci_method="korn-graubard")
     assert memory.to_frame()["df"].iloc[0] == N_REP - 1
     assert_same(memory, large)
+
+
+@pytest.mark.parametrize("name", ["clus1", "sample"])
+def test_weight_summary_after_the_steps_equals_in_memory(surveys, name, dask_client):
+    """The weights after each step summarised on the engine (the steps chained)."""
+    frame, path, args, steps = surveys[name]
+    memory, large = SurveyDesign(frame, **args), SurveyDesign.from_parquet(path, **args)
+    dask = SurveyDesign.from_parquet(path, engine="dask", client=dask_client, **args)
+    for key in ("nonresponse", "rake", "calibrate_numeric"):
+        memory, large, dask = (_weighted(d, name, key, steps) for d in (memory, large, dask))
+    expected = flestimate.weight_summary(memory)
+    assert expected["step"].tolist() == ["input", "adjust_nonresponse", "rake", "calibrate"]
+    assert expected["n_zero"].iloc[1] > 0  # the nonrespondents
+    for got in (large.weight_summary(), dask.weight_summary()):
+        assert got["step"].tolist() == expected["step"].tolist()
+        for col in expected.columns[1:]:
+            np.testing.assert_allclose(got[col].to_numpy(float), expected[col].to_numpy(float),
+                                       rtol=1e-12, atol=0, err_msg=col)
