@@ -128,6 +128,9 @@ def test_duckdb_run_raked_and_calibrated_equals_memory_run(sample_dir, raked_mem
     cfg = _config(sample_dir, "raked-duck", engine="duckdb", weighting=RAKE_CALIBRATE)
     result = run_pipeline(load_config(cfg), work_dir=tmp_path / "out")
     _assert_same_tables(raked_memory_result, result)
+    # the weights after each step, summarised on the engine
+    assert result.weight_summary == raked_memory_result.weight_summary
+    assert [r[0] for r in result.weight_summary["rows"]] == ["input", "rake", "calibrate"]
     # the steps changed the numbers: the comparison is not the poststratified run's
     a = raked_memory_result.tables[0].frame["se"].iloc[0]
     assert a != pytest.approx(memory_result.tables[0].frame["se"].iloc[0], rel=1e-6)
@@ -139,6 +142,7 @@ def test_dask_cluster_run_raked_and_calibrated_equals_memory_run(sample_dir, das
                   scheduler=dask_client.scheduler.address, weighting=RAKE_CALIBRATE)
     result = run_pipeline(load_config(cfg), work_dir=tmp_path / "out")
     _assert_same_tables(raked_memory_result, result)
+    assert result.weight_summary == raked_memory_result.weight_summary
 
 
 def test_cli_duckdb_writes_the_outputs_and_no_staging(sample_dir, tmp_path, capsys):
