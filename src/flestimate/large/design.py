@@ -13,14 +13,16 @@ design up to the order of the additions (relative 1e-12 and better).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from flestimate.design import ReplicateDesign, SurveyDesign
 from flestimate.errors import DesignError
 from flestimate.large.engines import FREQUENCY, ROW, DaskSource, DuckDBSource, source_for
+from flestimate.large.summary import grouped_weight_stats
 
 __all__ = ["LargeDesign"]
 
@@ -174,6 +176,32 @@ class LargeDesign:
     def grouped(self, columns: Sequence[str] = ()) -> SurveyDesign | ReplicateDesign:
         """The in-memory design over the rows grouped by the design's columns, the
         steps' columns and ``columns`` (the variables and domains of an estimate)."""
+        *_, last = self._replayed(columns)  # the design after the last step
+        return last
+
+    def weight_summary(self) -> pd.DataFrame:
+        """Kish's summary of the respondents' weights before and after each weighting
+        step, as :func:`flestimate.weight_summary` of the in-memory design gives it.
+
+        A step multiplies the weights of the respondents of one group (of the design's
+        and the steps' columns) by one factor, so each group's smallest, largest and
+        squared weights (one more grouped sum) give the summary after every step.
+        """
+        designs = list(self._replayed((), spread=True))
+        frame, w0 = designs[0].data, designs[0].structure.weights
+        rows = [{"step": "input", **grouped_weight_stats(frame, w0, np.ones(w0.size)),
+                 "iterations": None, "converged": None}]
+        for (step, _, _), design in zip(self._steps, designs[1:], strict=True):
+            if step == "replicate":
+                continue
+            done = design.history[-1]
+            rows.append({"step": done.step,
+                         **grouped_weight_stats(frame, w0, design.structure.weights / w0),
+                         "iterations": done.iterations, "converged": done.converged})
+        return pd.DataFrame(rows)
+
+    def _replayed(self, columns: Sequence[str], *, spread: bool = False) -> Iterator[Any]:
+        """The in-memory design over the grouped rows, then after each step in turn."""
         spec = self._spec
         keys: list[str] = []
         if self._kind == "survey":
@@ -186,7 +214,8 @@ class LargeDesign:
         self._source.check(keys, None)
         # without clusters each row is a PSU: rows are grouped within themselves only
         row_key = self._kind == "survey" and not spec["psu"]
-        frame = self._source.grouped(keys, spec["weight"], sums, row_key=row_key)
+        frame = self._source.grouped(keys, spec["weight"], sums, row_key=row_key,
+                                     spread=spread)
         if self._kind == "survey":
             design: Any = SurveyDesign(
                 frame, weight=spec["weight"], strata=spec["strata"] or None,
@@ -198,12 +227,13 @@ class LargeDesign:
                 frame, weight=spec["weight"], replicate_weights=sums, method=spec["method"],
                 frequency=FREQUENCY, **spec["options"],
             )
+        yield design
         for step, _, kwargs in self._steps:  # a loop over the (few) steps
             if step == "replicate":
                 design = design.replicate(**kwargs)
             else:
                 design = step(design, **kwargs)
-        return design
+            yield design
 
     # ------------------------------------------------------------------ estimators
     def total(self, y: str | Sequence[str], **options: Any):

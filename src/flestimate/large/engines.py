@@ -31,12 +31,16 @@ import pandas as pd
 
 from flestimate.errors import DesignError, FlestimateError, first_values
 
-__all__ = ["DaskSource", "DuckDBSource", "EngineError", "FREQUENCY", "ROW", "source_for"]
+__all__ = ["DaskSource", "DuckDBSource", "EngineError", "FREQUENCY", "ROW", "SPREAD",
+           "source_for"]
 
 #: the column of the grouped rows counting the respondents each stands for
 FREQUENCY = "__flestimate_n"
 #: a key unique to each row, in file order (the PSU of a design without clusters)
 ROW = "__flestimate_row"
+#: the columns of the grouped rows' smallest and largest weight and sum of squared
+#: weights (``grouped(..., spread=True)``: the weight summary after the steps)
+SPREAD = ("__flestimate_wmin", "__flestimate_wmax", "__flestimate_wsq")
 
 
 class EngineError(FlestimateError, RuntimeError):
@@ -177,9 +181,10 @@ class DuckDBSource:
             raise DesignError(_bad_weight_message(weight, int(rows["n"].iloc[0]), at))
 
     def grouped(self, keys: Sequence[str], weight: str, sums: Sequence[str],
-                *, row_key: bool = False) -> pd.DataFrame:
+                *, row_key: bool = False, spread: bool = False) -> pd.DataFrame:
         """``SELECT keys, SUM(weight), SUM(sums...), COUNT(*) GROUP BY keys``; with
-        ``row_key`` each row is its own group (column :data:`ROW`)."""
+        ``row_key`` each row is its own group (column :data:`ROW`); with ``spread`` also
+        the groups' MIN, MAX and SUM of squares of ``weight`` (columns :data:`SPREAD`)."""
         source = self._from
         if row_key:
             if self._files is not None:
@@ -191,6 +196,10 @@ class DuckDBSource:
             keys = [*keys, ROW]
         k = ", ".join(_quote(c) for c in keys)
         s = ", ".join(f"SUM({_quote(c)})::DOUBLE AS {_quote(c)}" for c in [weight, *sums])
+        if spread:
+            w = _quote(weight)
+            s += "".join(f", {fn}::DOUBLE AS {_quote(name)}" for fn, name in zip(
+                (f"MIN({w})", f"MAX({w})", f"SUM({w} * {w})"), SPREAD, strict=True))
         query = (
             f"SELECT {k + ', ' if k else ''}{s}, COUNT(*)::DOUBLE AS {FREQUENCY} "
             f"FROM {source}" + (f" GROUP BY {k} ORDER BY {k}" if k else "")
@@ -252,18 +261,26 @@ class DaskSource:
             raise DesignError(_bad_weight_message(weight, count, at))
 
     def grouped(self, keys: Sequence[str], weight: str, sums: Sequence[str],
-                *, row_key: bool = False) -> pd.DataFrame:
+                *, row_key: bool = False, spread: bool = False) -> pd.DataFrame:
         frame = self._frame[[*keys, weight, *sums]].assign(**{FREQUENCY: 1.0})
         if row_key:  # each row its own group, numbered in order
             frame = frame.assign(**{ROW: frame[FREQUENCY].cumsum()})
             keys = [*keys, ROW]
         value_cols = [weight, *sums, FREQUENCY]
+        how = dict.fromkeys(value_cols, "sum")
+        if spread:  # smallest, largest and squared weights, as copies of the weight
+            w = frame[weight].astype("float64")
+            frame = frame.assign(**dict(zip(SPREAD, (w, w, w * w), strict=True)))
+            how.update(dict(zip(SPREAD, ("min", "max", "sum"), strict=True)))
         if keys:
-            result = frame.groupby(list(keys), dropna=False, sort=False)[value_cols].sum(
-                split_every=8
-            )
+            result = frame.groupby(list(keys), dropna=False, sort=False).agg(how,
+                                                                           split_every=8)
             out = self._compute(result).reset_index()
             return out.sort_values(list(keys), kind="stable", ignore_index=True)
+        if spread:  # one group of all the rows
+            every = "__flestimate_all"
+            result = frame.assign(**{every: 0}).groupby(every).agg(how, split_every=8)
+            return self._compute(result).reset_index(drop=True)
         totals = self._compute(frame[value_cols].sum(split_every=8))
         return pd.DataFrame([totals.to_numpy(dtype=np.float64)], columns=value_cols)
 

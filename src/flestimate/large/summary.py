@@ -10,7 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["weight_sums"]
+import numpy as np
+import pandas as pd
+
+from flestimate.large.engines import FREQUENCY, SPREAD
+
+__all__ = ["grouped_weight_stats", "weight_sums"]
 
 
 def _quote(name: str) -> str:
@@ -52,3 +57,30 @@ def weight_sums(files: Sequence[str], *, weight: str, strata: str | None = None,
     return {"n": int(n), "sum": sw, "sum_sq": sw2, "min": lo, "max": hi, "n_zero": int(zero),
             "n_strata": None if n_strata is None else int(n_strata),
             "n_psus": None if n_psus is None else int(n_psus)}
+
+
+def grouped_weight_stats(frame: pd.DataFrame, weights: np.ndarray,
+                         factor: np.ndarray) -> dict[str, Any]:
+    """Kish's summary of the respondents' weights (the keys of
+    :func:`flestimate.weighting.weight_stats`) when the respondents of grouped row g,
+    whose input weights sum to ``weights[g]``, have them multiplied by ``factor[g]``;
+    from the grouped rows' counts and smallest, largest and squared input weights
+    (columns :data:`SPREAD`). Respondents with a zero weight (``factor`` 0:
+    nonrespondents) count in ``n_zero`` only."""
+    wmin, wmax, wsq = (frame[c].to_numpy(dtype=np.float64) for c in SPREAD)
+    freq = frame[FREQUENCY].to_numpy(dtype=np.float64)
+    pos = factor > 0
+    n = int(freq[pos].sum())
+    n_zero = int(freq.sum()) - n
+    if n == 0:
+        return {"n": 0, "n_zero": n_zero, **dict.fromkeys(
+            ("sum", "min", "max", "max_min_ratio", "cv", "deff", "n_effective"), np.nan)}
+    f = factor[pos]
+    total = float(np.dot(f, weights[pos]))
+    sum_sq = float(np.dot(f * f, wsq[pos]))
+    lo, hi = float((f * wmin[pos]).min()), float((f * wmax[pos]).max())
+    mean = total / n
+    cv = float(np.sqrt(max(sum_sq / n - mean * mean, 0.0)) / mean)
+    return {"n": n, "n_zero": n_zero, "sum": total, "min": lo, "max": hi,
+            "max_min_ratio": hi / lo, "cv": cv, "deff": 1.0 + cv**2,
+            "n_effective": total**2 / sum_sq}

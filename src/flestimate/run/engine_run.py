@@ -172,7 +172,10 @@ class _Run:
                                    sum_w2=stats["sum_sq"], n_strata=stats["n_strata"],
                                    n_psus=stats["n_psus"], headline=head)
             summary["Engine"] = f"{self.engine} (out-of-core, {len(files)} Parquet file(s))"
-            weights = weight_summary(pd.DataFrame([eng.weight_row(stats)]))
+            # after the steps: one more grouped sum (the groups' smallest, largest and
+            # squared weights); without steps the input weights' row
+            weights = weight_summary(design.weight_summary() if config.weighting
+                                     else pd.DataFrame([eng.weight_row(stats)]))
         source = SimpleNamespace(source=SimpleNamespace(sha256=_files_sha256(files)))
         return RunResult(
             title=config.title, tables=tables, headline=head, sensitivity=sensitivity,

@@ -23,6 +23,7 @@ __all__ = [
     "current_weights",
     "derive",
     "design_frame",
+    "unit_counts",
     "replicate_apply",
     "replicate_cell_totals",
     "replicate_weight_matrix",
@@ -137,6 +138,14 @@ def design_frame(design: Any) -> pd.DataFrame:
 
 def current_weights(design: Any) -> np.ndarray:
     return np.asarray(design.structure.weights, dtype=np.float64)
+
+
+def unit_counts(design: Any) -> np.ndarray:
+    """The respondents each row stands for (n,): the design's ``frequency=`` column
+    (grouped data), else ones."""
+    s = design.structure
+    freq = s.frequency
+    return np.ones(s.n) if freq is None else np.asarray(freq, dtype=np.float64)
 
 
 def is_replicate(design: Any) -> bool:

@@ -18,6 +18,7 @@ from flestimate.weighting._design import (
     is_replicate,
     replicate_apply,
     replicate_cell_totals,
+    unit_counts,
     weight_stats,
 )
 from flestimate.weighting._solver import RakeFit, ipf, rake_residual_matrix
@@ -177,10 +178,13 @@ def rake(
     new_w = w * factor[combo]
 
     positive = w > 0
+    # R's ave() is a mean over respondents: a row of grouped data (frequency=) stands
+    # for freq of them, all with the same u / w, so it counts freq times
+    freq = unit_counts(design)
     with np.errstate(divide="ignore"):
-        inv_w = np.where(positive, 1.0 / np.where(positive, w, 1.0), 0.0)
+        inv_w = np.where(positive, freq / np.where(positive, w, 1.0), 0.0)
     if C <= _COLLAPSE_MAX_CELLS:
-        n_c = np.bincount(combo[positive], minlength=C)
+        n_c = np.bincount(combo[positive], weights=freq[positive], minlength=C)
         K = rake_residual_matrix(
             fit.sweep_factors[:, 0, :], maps, sizes, n_c, sweeps=_R_RESIDUAL_SWEEPS
         )
@@ -189,7 +193,7 @@ def rake(
         per_margin = []
         for j, (c, q) in enumerate(zip(codes, sizes, strict=False)):
             psw = w * fit.sweep_factors[j, 0, combo]
-            cnt = np.bincount(c[positive], minlength=q).astype(np.float64)
+            cnt = np.bincount(c[positive], weights=freq[positive], minlength=q)
             per_margin.append(
                 Residualizer(
                     X=c,
