@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +30,8 @@ def survey() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("nsum")
-    survey().to_csv(d / "nsum_survey.csv", index=False)
-    shutil.copy(HIDDEN / "known_populations.csv", d)
-    shutil.copy(CONFIG, d)
-    return d
+def folder(hidden_folder) -> Path:
+    return hidden_folder
 
 
 @pytest.fixture(scope="module")
