@@ -188,3 +188,17 @@ def test_refused_out_of_core(folder, engine):
     config = parse_config(raw_config(), base_dir=folder)
     with pytest.raises(ConfigError, match=r"^proxy: the model-based section is not available"):
         refuse_unsupported(config, engine)
+
+
+@pytest.mark.parametrize("section", ["proxy", "nsum"])
+def test_domains_by_an_identifier_are_refused(folder, section):
+    """A section by respondents' domains publishes one estimate per respondent when the
+    domain is an id: refused like a table by an identifier (found by the fuzz)."""
+    raw = raw_config(by="id")
+    if section == "nsum":
+        raw["nsum"] = dict(read_yaml_file(folder / "nsum.yaml", error=ConfigError,
+                                          what="config")["nsum"], by=["region", "id"])
+        del raw["proxy"]
+    with pytest.raises(ConfigError, match=rf"^{section}\.by: by column 'id' identifies "
+                                          r"respondents.*400 values"):
+        run_pipeline(parse_config(raw, base_dir=folder))
