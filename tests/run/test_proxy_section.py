@@ -202,3 +202,15 @@ def test_domains_by_an_identifier_are_refused(folder, section):
     with pytest.raises(ConfigError, match=rf"^{section}\.by: by column 'id' identifies "
                                           r"respondents.*400 values"):
         run_pipeline(parse_config(raw, base_dir=folder))
+
+
+def test_small_domains_are_suppressed(folder):
+    raw = raw_config(by="region", statistics=["total"])
+    raw["reliability"] = {"min_n": 101}  # every region has 100 respondents
+    (table,) = run_pipeline(parse_config(raw, base_dir=folder)).sections[0].tables
+    assert table.frame["suppressed"].all()
+    assert table.frame[["estimate", "se", "ci_lower", "ci_upper", "cv"]].isna().all().all()
+    assert list(table.frame["n_unweighted"]) == [100] * 4
+    raw["reliability"] = {"min_n": 100}
+    (table,) = run_pipeline(parse_config(raw, base_dir=folder)).sections[0].tables
+    assert not table.frame["suppressed"].any() and table.frame["estimate"].notna().all()

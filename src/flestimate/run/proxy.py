@@ -12,15 +12,16 @@ One table per statistic asked (``<name>_prevalence``, ``<name>_total``), by the
 respondents' domains when ``by`` is given. Each reported person counts ``1/m`` through
 each report (``m``: the number of people who could have reported them), so once in all:
 the report states this counting rule, and the config's ``counting_rule`` (who could
-report a person) beside it. Like the scale-up estimates, these are not cells of
-respondents and the reliability rules of the tables do not apply; the respondents behind
-each estimate are shown.
+report a person) beside it. The estimate of a domain of fewer than ``reliability.min_n``
+respondents is suppressed (blank, ``suppressed`` true); the other reliability rules of
+the tables do not apply. The respondents behind each estimate are shown.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from flestimate.errors import ConfigError, EstimationError, LoaderError, ValidationError, shown
@@ -72,10 +73,19 @@ def _calls(design: Any, spec: ProxySpec, reports: pd.DataFrame,
     return out
 
 
-def _table(spec: ProxySpec, stat: str, frame: pd.DataFrame, level: float) -> SectionTable:
-    by = list(spec.by)
+def _suppress(frame: pd.DataFrame, min_n: int) -> pd.DataFrame:
+    """Blank the estimates of domains with fewer than ``min_n`` respondents (the tables'
+    ``reliability.min_n``): a domain of a few respondents would publish their reports."""
+    frame = frame.copy()
+    frame["suppressed"] = frame["n_unweighted"] < min_n
+    frame.loc[frame["suppressed"], ["estimate", "se", "ci_lower", "ci_upper", "cv"]] = np.nan
+    return frame
+
+
+def _table(spec: ProxySpec, stat: str, frame: pd.DataFrame, config: Config) -> SectionTable:
+    by, level, min_n = list(spec.by), config.level, config.reliability.min_n
     keep = [*by, "estimate", "se", "ci_lower", "ci_upper", "cv", "n_unweighted"]
-    frame = frame[[c for c in keep if c in frame.columns]].reset_index(drop=True)
+    frame = _suppress(frame[keep].reset_index(drop=True), min_n)
     unit = f"per {spec.scale:,g} people" if stat == "prevalence" else "people"
     what = (f"Prevalence of {spec.outcome} {unit}" if stat == "prevalence"
             else f"Number of people with {spec.outcome}")
@@ -84,11 +94,13 @@ def _table(spec: ProxySpec, stat: str, frame: pd.DataFrame, level: float) -> Sec
         name=f"{spec.name}_{stat}",
         title=f"{spec.title}: {'prevalence' if stat == 'prevalence' else 'number'}",
         frame=frame,
-        columns={**{b: b for b in by}, **{c: h for c, h in _SHOWN.items() if c in frame}},
+        columns={**{b: b for b in by}, **_SHOWN, "suppressed": "Suppressed"},
         decimals={"estimate": digits, "se": digits, "ci_lower": digits, "ci_upper": digits,
                   "cv": 3, "n_unweighted": 0},
         notes=[f"{what}, from self and proxy (family) reports with multiplicity; "
-               f"{level * 100:g}% intervals. Each reported person counts once in all."])
+               f"{level * 100:g}% intervals. Each reported person counts once in all.",
+               f"Domains of fewer than {min_n} respondents are suppressed "
+               f"(reliability.min_n)."])
 
 
 def _method(spec: ProxySpec, n_reports: int) -> list[str]:
@@ -125,7 +137,7 @@ def proxy_section(design: Any, config: Config) -> ReportSection:
     frames = _calls(design, spec, reports, config.level)
     return ReportSection(
         name=_KEY, title=spec.title, method=_method(spec, len(reports)),
-        tables=[_table(spec, stat, frames[stat], config.level) for stat in spec.statistics],
+        tables=[_table(spec, stat, frames[stat], config) for stat in spec.statistics],
         details={"reports": spec.reports.name, "reports_sha256": sha256,
                  "reports_rows": int(len(reports)), "scale": spec.scale,
                  "counting_rule": spec.counting_rule})
