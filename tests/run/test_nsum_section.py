@@ -96,6 +96,9 @@ def test_by_domain_and_inline_known(folder):
         ({"hidden": "teacher"}, r"nsum\.hidden"),
         ({"sensitivity": {"visibility": []}}, r"nsum\.sensitivity\.visibility"),
         ({"adjustment": {"visibility": 0}}, r"nsum\.adjustment\.visibility"),
+        # the product underflowed to 0: a division by zero escaped (found by the fuzz)
+        ({"adjustment": {"a": 1e-300, "b": 1e-300}}, r"nsum\.adjustment: .*product"),
+        ({"sensitivity": {"a": [1e-5, 1], "b": [1e-5]}}, r"nsum\.sensitivity: .*product"),
         ({"topcode": "thirty"}, r"nsum\.topcode"),
         ({"missing_codes": "dk"}, r"nsum\.missing_codes"),
         ({"visibility": 0.8}, r"nsum\.visibility"),
