@@ -6,9 +6,12 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
+HIDDEN = SAMPLE.parent / "hidden"
+CONFIGS = Path(__file__).resolve().parent / "configs"
 SAMPLE_FILES = ("example.yaml", "mapping.yaml", "fl_survey.sav", "fl_survey.csv",
                 "fl_survey.parquet", "margins.csv")
 
@@ -35,3 +38,20 @@ def sample_folder(tmp_path_factory: pytest.TempPathFactory) -> Callable[[], Path
     folder = tmp_path_factory.mktemp("sample")
     copy_sample_to(folder)
     return lambda: folder
+
+
+@pytest.fixture(scope="module")
+def hidden_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled hidden-population data (data/hidden) beside the configs of
+    tests/run/configs: ``nsum_survey.csv`` with a 0/1 column ``knows_fl`` (knows someone
+    in forced labour, the indicator of the ordinary tables), the known populations and
+    the family reports as they are."""
+    folder = tmp_path_factory.mktemp("hidden")
+    survey = pd.read_csv(HIDDEN / "nsum_survey.csv")
+    survey["knows_fl"] = (survey["fl_known"] > 0).astype(int)
+    survey.to_csv(folder / "nsum_survey.csv", index=False)
+    for name in ("known_populations.csv", "family_reports.csv"):
+        shutil.copy(HIDDEN / name, folder / name)
+    for config in CONFIGS.glob("*.yaml"):
+        shutil.copy(config, folder / config.name)
+    return folder

@@ -3,7 +3,9 @@
 Random structures, types, huge and non-finite numbers, deep nesting, aliases and odd
 unicode are put into the bundled sample's config and mapping, and the real entry point
 ``flestimate.cli.main`` runs them in-process: the exit code is 0 or 2, never an escaped
-exception, and stderr never shows a traceback.
+exception, and stderr never shows a traceback. The sections ``small_areas:``, ``nsum:``,
+``proxy:``, ``compare:`` and ``tests:`` are fuzzed too (issue 20): each is given, taken
+away, mutated from a valid one or replaced by random contents.
 """
 
 from __future__ import annotations
@@ -11,15 +13,21 @@ from __future__ import annotations
 import contextlib
 import io
 import itertools
+import json
+import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from flestimate.cli import main
+
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 
 # a small but complete config: one national table and one by sex, no sensitivity run,
 # CSV and JSON only (a valid random config then runs in well under a second)
@@ -85,7 +93,10 @@ def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
 def _mutate(base: dict, data: st.DataObject) -> dict:
     doc = yaml.safe_load(yaml.safe_dump(base))  # a deep copy
     for _ in range(data.draw(st.integers(1, 3), label="mutations")):
-        path = data.draw(st.sampled_from(_paths(doc)), label="path")
+        paths = _paths(doc)
+        if not paths:  # everything deleted
+            break
+        path = data.draw(st.sampled_from(paths), label="path")
         parent = doc
         for step in path[:-1]:
             parent = parent[step]
@@ -188,3 +199,90 @@ def test_config_and_mapping_not_utf8(sample_folder, encoding):
                      str(folder / "map_enc.yaml"))
     _check(code, err)
     assert code == 2 and "not a UTF-8 text file" in err
+
+
+# ---------------------------------------------------------------- the model and analysis sections
+
+# valid sections for the sample: each runs (the proxy reports file is written by the
+# fixture: reports on 300 respondents of the sample, ids in ``pid``)
+SECTIONS: dict[str, Any] = {
+    "small_areas": {"name": "by_district", "area": "district", "lookup": "district_of_psu.csv",
+                    "covariates": "districts.csv",
+                    "formula": "~ migrant_share + urban_share + C(region)"},
+    "nsum": {"name": "scale_up", "hidden": "migrant", "known": {"urban": 90000, "worked": 80000},
+             "total_population": 186186, "topcode": 30, "sensitivity": {"visibility": [0.5, 1]}},
+    "proxy": {"name": "family", "reports": "reports.csv", "respondent_id": "pid",
+              "outcome": "fl", "by": ["sex"], "counting_rule": "the household's members"},
+    "compare": [{"table": "by_sex", "all_pairs": True},
+                {"name": "sexes", "table": "by_sex", "pairs": [[1, 2]], "statistic": "prevalence"}],
+    "tests": [{"row": "fl", "col": "sex", "population": "adults"}],
+}
+SECTION_KEYS = sorted({k for sec in SECTIONS.values()
+                       for k in (sec[0] if isinstance(sec, list) else sec)}
+                      | {"title", "method", "transform", "benchmark", "mse", "n_bootstrap",
+                         "area_population", "missing_codes", "adjustment", "validation",
+                         "respondent", "multiplicity", "statistics", "scale", "adjust",
+                         "statistic"})
+section_leaves = st.one_of(leaves, st.sampled_from([
+    "reports.csv", "districts.csv", "margins.csv", "fl_survey.parquet", "pid", "sex", "fl",
+    "region", "psu", "by_sex", "national", "adults", "bootstrap", "arcsin", "ratio", "holm",
+    "prevalence", "total", "Chisq", 0, 1, 2, 10, 10**5, 0.5, -1, [1, 2], ["sex", "sex"]]))
+section_values = st.recursive(
+    section_leaves,
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.one_of(st.sampled_from(SECTION_KEYS), st.text(max_size=8)), children,
+                      max_size=5),
+    max_leaves=12,
+)
+
+
+@pytest.fixture(scope="module")
+def sections_folder(sample_folder) -> Path:
+    """The sample with the files the sections name: districts, their PSUs, reports."""
+    folder = sample_folder()
+    for name in ("districts.csv", "district_of_psu.csv"):
+        shutil.copy(SAMPLE / name, folder / name)
+    pid = pd.read_parquet(folder / "fl_survey.parquet", columns=["pid"])["pid"].to_numpy()
+    rng = np.random.default_rng(20)
+    respondent = np.repeat(pid[:300], 2)
+    pd.DataFrame({"respondent": respondent, "fl": rng.binomial(1, 0.05, respondent.size),
+                  "multiplicity": rng.integers(1, 5, respondent.size)}).to_csv(
+        folder / "reports.csv", index=False)
+    return folder
+
+
+def _with_sections(data: st.DataObject) -> dict:
+    doc = yaml.safe_load(yaml.safe_dump(BASE_CONFIG))
+    for key, valid in SECTIONS.items():
+        how = data.draw(st.sampled_from(["absent", "absent", "valid", "mutated", "random"]),
+                        label=key)
+        if how == "valid":
+            doc[key] = valid
+        elif how == "mutated":
+            doc[key] = _mutate({key: valid}, data).get(key)
+        elif how == "random":
+            doc[key] = data.draw(section_values, label=f"{key} contents")
+    return doc
+
+
+@FUZZ
+@given(data=st.data())
+def test_fuzz_model_and_analysis_sections(sections_folder, data):
+    _config_run(sections_folder, yaml.safe_dump(_with_sections(data), allow_unicode=True))
+
+
+def test_valid_sections_run(sections_folder):
+    """The fuzz's starting point is valid: with every section, the run succeeds."""
+    doc = {**BASE_CONFIG, **SECTIONS}
+    code, err = _run(sections_folder, "run", _write(sections_folder, doc), "--out",
+                     str(sections_folder / "out_valid"), "--quiet")
+    assert code == 0, err[-3000:]
+    payload = json.loads((sections_folder / "out_valid" / "results.json").read_text())
+    assert [s["name"] for s in payload["sections"]] == ["small_areas", "nsum", "proxy"]
+    assert len(payload["comparisons"]) == 2 and len(payload["tests"]) == 1
+
+
+def _write(folder: Path, doc: dict) -> str:
+    cfg = folder / f"fuzz{next(_counter)}.yaml"
+    cfg.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    return str(cfg)

@@ -34,6 +34,7 @@ from flestimate.report.specs import OutputOptions, ReliabilityRules
 from flestimate.run.config_compare import check_test_columns, parse_compare, parse_tests
 from flestimate.run.config_engine import INPUT_ENGINE_KEYS, parse_engine, parse_input_path
 from flestimate.run.config_nsum import check_nsum_columns, parse_nsum
+from flestimate.run.config_proxy import check_proxy_columns, parse_proxy
 from flestimate.run.config_small_areas import check_small_area_columns, parse_small_areas
 from flestimate.run.config_specs import (
     READ_SURVEY_OPTIONS,
@@ -72,7 +73,7 @@ __all__ = ["check_columns", "load_config", "parse_config"]
 _TOP_KEYS = (
     "title", "input", "mapping", "seed", "design", "weighting", "populations",
     "estimation", "headline", "duration", "sensitivity", "tables", "reliability", "outputs",
-    "small_areas", "nsum",
+    "small_areas", "nsum", "proxy",
     "compare", "tests",
 )  # fmt: skip
 
@@ -341,7 +342,8 @@ def parse_config(raw: Any, *, base_dir: Path | str = ".", path: Path | None = No
 
     tables = _parse_tables(raw.get("tables"), indicator=indicator, populations=populations,
                            ci_method=ci_method, level=float(level))
-    small_areas, nsum = _parse_model_sections(raw, base, indicator, tables)  # type: ignore[arg-type]
+    small_areas, nsum, proxy = _parse_model_sections(raw, base, indicator,  # type: ignore[arg-type]
+                                                     float(scale), tables)
     return Config(
         path=path,
         base_dir=base,
@@ -367,32 +369,38 @@ def parse_config(raw: Any, *, base_dir: Path | str = ".", path: Path | None = No
         raw=dict(raw),
         small_areas=small_areas,
         nsum=nsum,
+        proxy=proxy,
         compare=parse_compare(raw.get("compare"), tables),
         tests=parse_tests(raw.get("tests"), populations),
         engine=engine,
     )
 
 
-def _parse_model_sections(raw: Mapping, base: Path, indicator: str,
-                          tables: tuple[TableSpec, ...]) -> tuple[Any, Any]:
-    """The ``small_areas:`` and ``nsum:`` sections (run/config_small_areas.py,
-    run/config_nsum.py); their tables' names must differ from the other tables'."""
+def _parse_model_sections(raw: Mapping, base: Path, indicator: str, scale: float,
+                          tables: tuple[TableSpec, ...]) -> tuple[Any, Any, Any]:
+    """The ``small_areas:``, ``nsum:`` and ``proxy:`` sections (run/config_small_areas.py,
+    run/config_nsum.py, run/config_proxy.py); their tables' names must differ from the
+    other tables'."""
     small_areas = parse_small_areas(raw.get("small_areas"), base, indicator=indicator)
     nsum = parse_nsum(raw.get("nsum"), base)
+    proxy = parse_proxy(raw.get("proxy"), base, scale=scale)
     seen = {t.name.lower() for t in tables}
-    for key, spec, extra in (("small_areas", small_areas, ()),
-                             ("nsum", nsum, ("_validation", "_sensitivity"))):
+    for key, spec, names in (
+        ("small_areas", small_areas, lambda s: (s.name,)),
+        ("nsum", nsum, lambda s: (s.name, s.name + "_validation", s.name + "_sensitivity")),
+        ("proxy", proxy, lambda s: s.table_names),
+    ):
         if spec is None:
             continue
         if not _NAME_RE.match(spec.name):
             raise _err(f"{key}.name", spec.name, "a table name is a letter followed by letters, "
                        "digits, '_' or '-' (at most 41)")
-        for name in (spec.name, *(spec.name + e for e in extra)):
+        for name in names(spec):
             if name.lower() in seen:
                 raise _err(f"{key}.name", spec.name, "expected a name different from every "
                            "table's (it names the CSV file and the workbook sheets)")
             seen.add(name.lower())
-    return small_areas, nsum
+    return small_areas, nsum, proxy
 
 
 def load_config(path: str | Path) -> Config:
@@ -470,4 +478,6 @@ def check_columns(config: Config, columns: Iterable[str], *, indicators: Iterabl
         check_small_area_columns(config.small_areas, cols)
     if config.nsum is not None:
         check_nsum_columns(config.nsum, cols)
+    if config.proxy is not None:
+        check_proxy_columns(config.proxy, cols)
     check_test_columns(config, cols)

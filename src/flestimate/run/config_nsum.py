@@ -47,6 +47,7 @@ KEY = "nsum"
 _KEYS = ("name", "title", "hidden", "known", "total_population", "sensitivity", "validation",
          *NSUM_OPTIONS)  # fmt: skip
 _MAX_GRID = 1000
+_MIN_PRODUCT = 1e-9
 
 
 def _known_from_csv(path: Path) -> dict[str, Any]:
@@ -90,6 +91,14 @@ def _factors(raw: Any, key: str) -> dict[str, float]:
     return {str(k): float(_number(v, f"{key}.{k}", lo=0, lo_open=True)) for k, v in sec.items()}
 
 
+def _product_in_range(products: list[float], key: str, found: Any) -> None:
+    """The estimate is divided by the product of the factors: it must be a usable number
+    (factors of 1e-300 made it 0 and the run stopped on a division by zero)."""
+    if not all(_MIN_PRODUCT <= p <= 1 / _MIN_PRODUCT for p in products):
+        raise _err(key, found, f"expected factors whose product is between {_MIN_PRODUCT:g} "
+                   f"and {1 / _MIN_PRODUCT:g} (the estimate is divided by it)")
+
+
 def _grid(raw: Any) -> dict[str, tuple[float, ...]]:
     key = f"{KEY}.sensitivity"
     sec = _mapping(raw, key)
@@ -104,7 +113,16 @@ def _grid(raw: Any) -> dict[str, tuple[float, ...]]:
         size *= len(values)
     if size > _MAX_GRID:
         raise _err(key, f"{size} combinations", f"expected at most {_MAX_GRID} combinations")
+    _product_in_range([math.prod(min(v) for v in grid.values()),
+                       math.prod(max(v) for v in grid.values())], key, dict(sec))
     return grid
+
+
+def _adjustment(raw: Any) -> dict[str, float] | float:
+    key = f"{KEY}.adjustment"
+    factors = _factors(raw, key)
+    _product_in_range([math.prod(factors.values())], key, raw)
+    return factors or 1.0
 
 
 def _topcode(raw: Any) -> Any:
@@ -146,7 +164,7 @@ def parse_nsum(raw: Any, base: Path) -> NsumSpec | None:
     options: dict[str, Any] = {
         "topcode": _topcode(sec.get("topcode")),
         "missing_codes": _missing_codes(sec.get("missing_codes")),
-        "adjustment": _factors(sec.get("adjustment"), f"{KEY}.adjustment") or 1.0,
+        "adjustment": _adjustment(sec.get("adjustment")),
         "by": list(_str_list(sec.get("by"), f"{KEY}.by")) or None,
     }
     validation = _bool(sec.get("validation", True), f"{KEY}.validation")

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from flestimate.errors import ConfigError, shown
+from flestimate.run.config_formula import check_formula
 from flestimate.run.config_specs import SMALL_AREA_OPTIONS, SmallAreaSpec
 from flestimate.run.config_values import _check_keys, _choice, _err, _file, _mapping, _number, _str
 
@@ -98,6 +99,10 @@ def parse_small_areas(raw: Any, base: Path, *, indicator: str) -> SmallAreaSpec 
     except (SyntaxError, ValueError):
         raise _err(f"{KEY}.formula", formula, "expected a covariate formula such as "
                    "'~ migrant_share + C(region)'") from None
+    try:
+        check_formula(formula)  # type: ignore[arg-type]
+    except ValueError as exc:  # a config is never code: formulaic evaluates each term
+        raise _err(f"{KEY}.formula", formula, f"expected a covariate formula of {exc}") from None
     cols = _header(covariates, f"{KEY}.covariates")
     _column_of(covariates, f"{KEY}.area", area, cols, "the area column")  # type: ignore[arg-type]
     for v in variables:

@@ -32,12 +32,14 @@ __all__ = [
     "STATISTICS",
     "WEIGHTING_STEP_TYPES",
     "NSUM_OPTIONS",
+    "PROXY_STATISTICS",
     "SMALL_AREA_OPTIONS",
     "CompareSpec",
     "Config",
     "DesignSpec",
     "DurationSpec",
     "NsumSpec",
+    "ProxySpec",
     "SmallAreaSpec",
     "TableSpec",
     "TestSpec",
@@ -210,12 +212,13 @@ class Config:
     raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
     small_areas: SmallAreaSpec | None = None
     nsum: NsumSpec | None = None
+    proxy: ProxySpec | None = None
     engine: EngineSpec = field(default_factory=EngineSpec)  # input.engine (run/config_engine.py)
 
     compare: tuple[CompareSpec, ...] = ()
     tests: tuple[TestSpec, ...] = ()
 
-# ---------------------------------------------------------------- small_areas: and nsum:
+# ---------------------------------------------------------------- small_areas:, nsum:, proxy:
 
 #: the keywords of :func:`flestimate.sae.small_area` a ``small_areas:`` section may give
 #: (``area_population`` is its ``population``: the area sizes, for benchmarking)
@@ -268,3 +271,38 @@ class NsumSpec:
     sensitivity: Mapping[str, tuple[float, ...]]
     validation: bool = True
     key: str = "nsum"
+
+
+#: the statistics of a ``proxy:`` section: :func:`flestimate.proxy.multiplicity_prevalence`
+#: and :func:`flestimate.proxy.multiplicity_total`
+PROXY_STATISTICS = ("prevalence", "total")
+
+
+@dataclass(frozen=True)
+class ProxySpec:
+    """The ``proxy:`` section: prevalence and number from self and proxy (family) reports.
+
+    ``reports`` is a CSV or Parquet file with one row per (respondent, reported person):
+    the columns ``respondent`` (the respondent's id, matched to the survey's
+    ``respondent_id`` column), ``outcome`` (0/1) and ``multiplicity`` (how many people
+    could have reported the person). ``statistics`` gives one table each,
+    ``<name>_<statistic>``; ``counting_rule`` says who could report a person (stated in
+    the report beside the method).
+    """
+
+    name: str
+    title: str
+    reports: Path
+    outcome: str
+    respondent_id: str
+    respondent: str = "respondent"
+    multiplicity: str = "multiplicity"
+    by: tuple[str, ...] = ()
+    statistics: tuple[str, ...] = PROXY_STATISTICS
+    scale: float = 1000.0
+    counting_rule: str | None = None
+    key: str = "proxy"
+
+    @property
+    def table_names(self) -> tuple[str, ...]:
+        return tuple(f"{self.name}_{s}" for s in self.statistics)

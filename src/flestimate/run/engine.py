@@ -124,7 +124,8 @@ def refuse_unsupported(config: Config, engine: str) -> None:
         key = next(iter(config.input_options))
         raise ConfigError(f"input.options.{key}: not available {where}, which reads Parquet "
                           f"files as they are; remove input.options or use engine: memory")
-    for key, spec in (("small_areas", config.small_areas), ("nsum", config.nsum)):
+    for key, spec in (("small_areas", config.small_areas), ("nsum", config.nsum),
+                      ("proxy", config.proxy)):
         if spec is not None:
             raise ConfigError(f"{key}: the model-based section is not available {where} yet; "
                               f"remove it or use engine: memory")

@@ -191,9 +191,35 @@ def _is_text(values: pd.Series) -> bool:
                 or pd.api.types.is_object_dtype(values.dtype))
 
 
+def _identifying(rows: pd.DataFrame, by: list[str],
+                 counts: str | None) -> tuple[str, np.ndarray] | None:
+    """The ``by`` column (or combination) that splits ``rows`` into identifying domains
+    (:func:`flestimate.report.disclosure.identifying_partition`), and its domain sizes."""
+    candidates = [[b] for b in by] + ([list(by)] if len(by) > 1 else [])
+    for cols in candidates:
+        groups = rows.groupby(cols, dropna=True, observed=True, sort=False)
+        sizes = (groups.size() if counts is None else groups[counts].sum()).to_numpy()
+        if identifying_partition(sizes[sizes > 0]):
+            return (f"by column {cols[0]!r}" if len(cols) == 1
+                    else f"the combination of its by columns {', '.join(map(repr, cols))}"), sizes
+    return None
+
+
+def _refusal(where: str, what: str, sizes: np.ndarray, n_rows: int, whom: str) -> ConfigError:
+    return ConfigError(
+        f"{where}: {what} identifies respondents or households: its {len(sizes):,} values "
+        f"split the {n_rows:,} respondents{whom} into domains of median size "
+        f"{np.median(sizes):g} (at most {IDENTIFIER_MAX_MEDIAN} is an identifier). A table by "
+        f"an identifier publishes one cell per respondent or household; tabulate by a "
+        f"grouping column (region, sector, age group) instead, or remove the table"
+    )
+
+
 def refuse_identifying_tables(frame: pd.DataFrame, config: Config,
                               pop_cols: dict[str, str | None], *, counts: str | None = None) -> None:
-    """Refuse a table ``by`` a person or household identifier (issue 14).
+    """Refuse a table ``by`` a person or household identifier (issue 14), and the same
+    ``by`` of the ``nsum:`` and ``proxy:`` sections (their estimates by respondents'
+    domains).
 
     ``counts``: a column of ``frame`` giving the respondents each row stands for (rows
     grouped by an out-of-core engine); default one per row.
@@ -207,20 +233,14 @@ def refuse_identifying_tables(frame: pd.DataFrame, config: Config,
             continue
         pop_col = pop_cols[t.population]
         rows = frame if pop_col is None else frame[frame[pop_col] == 1]
-        n_rows = len(rows) if counts is None else int(rows[counts].sum())
-        candidates = [[b] for b in t.by] + ([list(t.by)] if len(t.by) > 1 else [])
-        for cols in candidates:
-            groups = rows.groupby(cols, dropna=True, observed=True, sort=False)
-            sizes = (groups.size() if counts is None else groups[counts].sum()).to_numpy()
-            if not identifying_partition(sizes[sizes > 0]):
-                continue
-            what = (f"by column {cols[0]!r}" if len(cols) == 1
-                    else f"the combination of its by columns {', '.join(map(repr, cols))}")
-            raise ConfigError(
-                f"{t.key} {t.name!r}: {what} identifies respondents or households: its "
-                f"{len(sizes):,} values split the {n_rows:,} respondents of population "
-                f"{t.population!r} into domains of median size {np.median(sizes):g} (at most "
-                f"{IDENTIFIER_MAX_MEDIAN} is an identifier). A table by an identifier publishes "
-                f"one cell per respondent or household; tabulate by a grouping column (region, "
-                f"sector, age group) instead, or remove the table"
-            )
+        found = _identifying(rows, list(t.by), counts)
+        if found is not None:
+            n_rows = len(rows) if counts is None else int(rows[counts].sum())
+            raise _refusal(f"{t.key} {t.name!r}", found[0], found[1], n_rows,
+                           f" of population {t.population!r}")
+    sections = (("nsum", config.nsum and config.nsum.options.get("by")),
+                ("proxy", config.proxy and config.proxy.by))
+    for key, by in sections:
+        found = _identifying(frame, list(by), counts) if by else None
+        if found is not None:
+            raise _refusal(f"{key}.by", found[0], found[1], len(frame), "")

@@ -1,4 +1,5 @@
-"""The model-based sections of a run (``small_areas:``, ``nsum:``), in the report's order."""
+"""The model-based sections of a run (``small_areas:``, ``nsum:``, ``proxy:``), in the
+report's order."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from flestimate.report.result import ReportSection
 from flestimate.run.config_specs import Config
 from flestimate.run.nsum import nsum_section
 from flestimate.run.progress import Progress
+from flestimate.run.proxy import proxy_section
 from flestimate.run.small_areas import small_area_section
 
 __all__ = ["model_sections"]
@@ -23,4 +25,7 @@ def model_sections(design: Any, config: Config, labels: dict, diags: list,
     if config.nsum is not None:
         with progress.step("network scale-up"):
             sections.append(nsum_section(design, config))
+    if config.proxy is not None:
+        with progress.step("family (proxy) reports"):
+            sections.append(proxy_section(design, config))
     return sections

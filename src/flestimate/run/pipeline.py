@@ -69,7 +69,8 @@ def count_steps(config: Config, *, writing: bool = True) -> int:
     steps = 4 + len(config.tables) + int(writing) + int(bool(config.compare or config.tests))
     if config.mapping is not None:
         steps += 1 + int(config.sensitivity)
-    return steps + (config.small_areas is not None) + (config.nsum is not None)
+    return steps + sum(spec is not None for spec in (config.small_areas, config.nsum,
+                                                      config.proxy))
 
 
 def run_pipeline(config: Config, *, progress: Progress | None = None,
