@@ -71,15 +71,8 @@ def forest_plot(table: pd.DataFrame, by: list[str], *, statistic: str = "prevale
     for yi in y[sup]:
         ax.text(0.01, yi, "suppressed", transform=ax.get_yaxis_transform(), va="center",
                 fontsize=8, color="#7f7f7f", style="italic")
-    ax.set_yticks(y)
-    ax.set_ylim(-0.7, k - 0.3)
-    ax.set_yticklabels(names, fontsize=8)
     ax.set_xlim(left=0)
-    ax.set_xlabel(xlabel, fontsize=9)
-    if title:
-        ax.set_title(title, fontsize=10)
-    ax.grid(axis="x", color="#e5e5e5")
-    ax.set_axisbelow(True)
+    _label_axes(ax, names, xlabel, title)
     return fig
 
 
@@ -127,15 +120,21 @@ def coefficient_plot(table: pd.DataFrame, *, ratio: bool, title: str = "",
     ax.axvline(1.0 if ratio else 0.0, color="#b03a2e", linestyle="--", linewidth=1)
     if ratio:
         ax.set_xscale("log")
-    ax.set_yticks(y)
+    _label_axes(ax, rows["label"].astype(str).to_numpy(), xlabel, title)
+    return fig
+
+
+def _label_axes(ax, names, xlabel: str, title: str) -> None:
+    """One line per name, top down; the x label, the title and the grid."""
+    k = len(names)
+    ax.set_yticks(np.arange(k)[::-1])
     ax.set_ylim(-0.7, k - 0.3)
-    ax.set_yticklabels(rows["label"].astype(str).to_numpy(), fontsize=8)
+    ax.set_yticklabels(names, fontsize=8)
     ax.set_xlabel(xlabel, fontsize=9)
     if title:
         ax.set_title(title, fontsize=10)
     ax.grid(axis="x", color="#e5e5e5")
     ax.set_axisbelow(True)
-    return fig
 
 
 def _png(fig: Figure | None) -> str | None:
