@@ -184,7 +184,9 @@ def build_model(
     rows = np.flatnonzero(~bad)
     if rows.size == 0:
         raise EstimationError("no row has values of every column of the model.")
-    sub = frame.iloc[rows] if bad.any() else frame
+    # only the model's columns are taken: the frame may have hundreds
+    sub = frame[list(dict.fromkeys(used))]
+    sub = sub.iloc[rows] if bad.any() else sub
     y = _response(sub[response], response)
     X_frame = prepare_columns(sub, variables, categorical)
     import formulaic

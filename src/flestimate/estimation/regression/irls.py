@@ -224,6 +224,8 @@ def irls(
     McCullagh, P. and Nelder, J. A. (1989). Generalized Linear Models, 2nd ed.
     R Core Team, ``stats::glm.fit``.
     """
+    if isinstance(sparse, Patterns):
+        return _irls_on_patterns(y, w, family, sparse, start=start, maxiter=maxiter, tol=tol)
     link = family.link
     if start is None:
         mu = family.start(y, w)
@@ -263,4 +265,79 @@ def irls(
     return IRLSFit(
         beta=beta, eta=eta, mu=mu, deviance=dev, iterations=iterations,
         converged=converged, info_inv=info_inv, working=working,
+    )  # fmt: skip
+
+
+def _irls_on_patterns(y: np.ndarray, w: np.ndarray, family: Family, pat: Patterns, *,
+                      start: np.ndarray | None, maxiter: int, tol: float) -> IRLSFit:
+    r""":func:`irls` on the U distinct rows of the model matrix (categorical predictors).
+
+    Once the linear predictor is :math:`X\beta` it is constant within a pattern, and so
+    are :math:`\mu`, the working weights and the working response's mean: the weighted
+    cross-products are those of the patterns with the summed weights :math:`W_u` and the
+    weighted mean outcome :math:`\bar y_u` (exact for a GLM). The deviance of the rows is
+    :math:`\sum_u W_u d(\bar y_u, \mu_u) + K` with :math:`K = \sum_i w_i d(y_i, \bar
+    y_{u(i)})`, a constant (the deviance of an exponential family is linear in y but for
+    terms in y alone), so the stopping rule sees the same deviances as on the rows. Only
+    R's starting values (row by row) make the first iteration one over the rows.
+    """
+    link = family.link
+    codes, P = pat.codes, pat.patterns
+    U = P.shape[0]
+    W = np.bincount(codes, weights=w, minlength=U)
+    has = W > 0
+    ybar = np.where(has, np.bincount(codes, weights=w * y, minlength=U) / np.where(has, W, 1.0),
+                    0.0)
+    pos = w > 0  # a row of weight 0 (a replicate's dropped PSU) adds nothing, not 0 * inf
+    K = float(np.sum(family.deviance_residuals(y[pos], ybar[codes[pos]], w[pos])))
+
+    def deviance(mu_u: np.ndarray) -> float:
+        return float(np.sum(family.deviance_residuals(ybar, mu_u, W))) + K
+
+    rows = start is None  # the iteration in progress is one over the rows
+    if rows:
+        mu = family.start(y, w)
+        eta = link.link(mu)
+        dev = float(np.sum(family.deviance_residuals(y, mu, w)))
+        beta = None
+    else:
+        beta = np.asarray(start, dtype=np.float64)
+        eta = P @ beta
+        mu = link.linkinv(eta)
+        dev = deviance(mu)
+    converged = False
+    iterations = 0
+    info_inv = working = None
+    for iterations in range(1, int(maxiter) + 1):  # noqa: B007 (IRLS iterations, not rows)
+        mu_eta = link.mu_eta(eta)
+        working = mu_eta**2 / family.variance(mu)
+        if rows:
+            v = w * working
+            V = np.bincount(codes, weights=v, minlength=U)
+            bz = np.bincount(codes, weights=v * (eta + (y - mu) / mu_eta), minlength=U)
+        else:
+            V = W * working
+            bz = V * (eta + (ybar - mu) / mu_eta)
+        new_beta, info_inv = _solve(P.T @ (P * V[:, None]), P.T @ bz)
+        new_eta = P @ new_beta
+        new_mu = link.linkinv(new_eta)
+        new_dev = deviance(new_mu)
+        halvings = 0
+        while not np.isfinite(new_dev) and beta is not None and halvings < 30:
+            new_beta = (new_beta + beta) / 2.0  # step halving (R's glm.fit)
+            new_eta = P @ new_beta
+            new_mu = link.linkinv(new_eta)
+            new_dev = deviance(new_mu)
+            halvings += 1
+        beta, eta, mu = new_beta, new_eta, new_mu
+        last_rows, rows = rows, False
+        if abs(new_dev - dev) / (abs(new_dev) + 0.1) < tol:
+            dev = new_dev
+            converged = True
+            break
+        dev = new_dev
+    return IRLSFit(
+        beta=beta, eta=eta[codes], mu=mu[codes], deviance=dev, iterations=iterations,
+        converged=converged, info_inv=info_inv,
+        working=working if last_rows else working[codes],
     )  # fmt: skip
