@@ -246,17 +246,9 @@ def irls(
         z = eta + (y - mu) / mu_eta
         G, b = crossprod(X, v, z, sparse)
         new_beta, info_inv = _solve(G, b)
-        new_eta = _times(X, sparse, new_beta)
-        new_mu = link.linkinv(new_eta)
-        new_dev = float(np.sum(family.deviance_residuals(y, new_mu, w)))
-        halvings = 0
-        while not np.isfinite(new_dev) and beta is not None and halvings < 30:
-            new_beta = (new_beta + beta) / 2.0  # step halving (R's glm.fit)
-            new_eta = _times(X, sparse, new_beta)
-            new_mu = link.linkinv(new_eta)
-            new_dev = float(np.sum(family.deviance_residuals(y, new_mu, w)))
-            halvings += 1
-        beta, eta, mu = new_beta, new_eta, new_mu
+        beta, eta, mu, new_dev = _step(
+            new_beta, beta, lambda c: _times(X, sparse, c), link.linkinv,
+            lambda m: float(np.sum(family.deviance_residuals(y, m, w))))
         if abs(new_dev - dev) / (abs(new_dev) + 0.1) < tol:
             dev = new_dev
             converged = True
@@ -266,6 +258,22 @@ def irls(
         beta=beta, eta=eta, mu=mu, deviance=dev, iterations=iterations,
         converged=converged, info_inv=info_inv, working=working,
     )  # fmt: skip
+
+
+def _step(new_beta, beta, predict, linkinv, deviance):
+    """The new coefficients, linear predictor, means and deviance; the step from ``beta``
+    halved while the deviance is not finite (R's ``glm.fit``)."""
+    new_eta = predict(new_beta)
+    new_mu = linkinv(new_eta)
+    new_dev = deviance(new_mu)
+    halvings = 0
+    while not np.isfinite(new_dev) and beta is not None and halvings < 30:
+        new_beta = (new_beta + beta) / 2.0
+        new_eta = predict(new_beta)
+        new_mu = linkinv(new_eta)
+        new_dev = deviance(new_mu)
+        halvings += 1
+    return new_beta, new_eta, new_mu, new_dev
 
 
 def _irls_on_patterns(y: np.ndarray, w: np.ndarray, family: Family, pat: Patterns, *,
@@ -319,17 +327,7 @@ def _irls_on_patterns(y: np.ndarray, w: np.ndarray, family: Family, pat: Pattern
             V = W * working
             bz = V * (eta + (ybar - mu) / mu_eta)
         new_beta, info_inv = _solve(P.T @ (P * V[:, None]), P.T @ bz)
-        new_eta = P @ new_beta
-        new_mu = link.linkinv(new_eta)
-        new_dev = deviance(new_mu)
-        halvings = 0
-        while not np.isfinite(new_dev) and beta is not None and halvings < 30:
-            new_beta = (new_beta + beta) / 2.0  # step halving (R's glm.fit)
-            new_eta = P @ new_beta
-            new_mu = link.linkinv(new_eta)
-            new_dev = deviance(new_mu)
-            halvings += 1
-        beta, eta, mu = new_beta, new_eta, new_mu
+        beta, eta, mu, new_dev = _step(new_beta, beta, lambda c: P @ c, link.linkinv, deviance)
         last_rows, rows = rows, False
         if abs(new_dev - dev) / (abs(new_dev) + 0.1) < tol:
             dev = new_dev
