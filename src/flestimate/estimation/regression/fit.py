@@ -196,7 +196,11 @@ def glm(
 def _fit(design, formula, fam, model, w, scale, *, start, maxiter, tol, level, diagnostics,
          options) -> RegressionResult:
     p = model.X.shape[1]
-    G0, _ = crossprod(model.X, w, sparse=sparse_pair(model.X_sparse))
+    # categorical predictors: few distinct rows, cross-products by pattern; otherwise
+    # from the sparse matrix, or dense
+    found = row_patterns(model.X, model.X_sparse)
+    pair = sparse_pair(model.X_sparse) if found is None else None
+    G0, _ = crossprod(model.X, w, sparse=Patterns(*found) if found is not None else pair)
     kept = independent_columns(G0)
     if not kept.all():
         dropped = [model.names[j] for j in np.flatnonzero(~kept)]
@@ -208,13 +212,12 @@ def _fit(design, formula, fam, model, w, scale, *, start, maxiter, tol, level, d
         warnings.warn(msg, ModelWarning, stacklevel=4)
         diagnostics.append(Diagnostic("collinear", msg))
     X = model.X if kept.all() else np.asfortranarray(model.X[:, kept])
-    Xs = model.X_sparse
-    if Xs is not None and not kept.all():
-        Xs = Xs[:, np.flatnonzero(kept)]
-    # categorical predictors: few distinct rows, cross-products by pattern; otherwise
-    # from the sparse matrix, or dense
-    found = row_patterns(X, Xs)
-    Xs = Patterns(*found) if found is not None else sparse_pair(Xs)
+    if found is not None:  # the rows equal on every column are equal on the kept ones
+        Xs = Patterns(found[0], found[1] if kept.all() else found[1][:, kept])
+    elif pair is not None and not kept.all():
+        Xs = sparse_pair(model.X_sparse[:, np.flatnonzero(kept)])
+    else:
+        Xs = pair
     start_k = None
     if start is not None:
         s = np.asarray(start, dtype=np.float64).reshape(-1)

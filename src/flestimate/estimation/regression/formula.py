@@ -36,8 +36,8 @@ class ModelFrame:
         Response of the rows used.
     X : ndarray (m, p)
         Model matrix of the rows used (Fortran order: a column is contiguous).
-    X_sparse : scipy.sparse.csr_matrix or None
-        The same matrix in CSR form when at most ``SPARSE_SHARE`` of its values are
+    X_sparse : scipy.sparse.csc_matrix or None
+        The same matrix in sparse (CSC) form when at most ``SPARSE_SHARE`` of its values are
         nonzero (models of categorical predictors): IRLS forms its cross-products from
         it, at the cost of the nonzero values instead of all values.
     rows : ndarray (m,) int
@@ -199,7 +199,9 @@ def build_model(
         ) from None
     spec = mm.model_spec
     X = dense_columns(mm)
-    X_sparse = mm.tocsr() if mm.nnz <= SPARSE_SHARE * mm.shape[0] * mm.shape[1] else None
+    # kept in formulaic's column-compressed form (a conversion to rows costs a pass over
+    # the values; IRLS converts only when the rows have too many distinct patterns)
+    X_sparse = mm.tocsc() if mm.nnz <= SPARSE_SHARE * mm.shape[0] * mm.shape[1] else None
     del mm
     if X.ndim != 2 or X.shape[0] != rows.size:
         raise EstimationError(f"the formula {formula!r} gives no model matrix of the data rows.")
