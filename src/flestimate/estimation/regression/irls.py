@@ -65,17 +65,19 @@ class IRLSFit:
     working: np.ndarray
 
 
-def crossprod(X: np.ndarray, v: np.ndarray, z: np.ndarray | None = None, sparse=None):
+def crossprod(X: np.ndarray | None, v: np.ndarray, z: np.ndarray | None = None, sparse=None):
     """``X' diag(v) X`` (p, p) and ``X' (v z)`` (p,), in blocks of rows, or from
-    ``sparse`` = (X, X') in CSR form (the cost of the nonzero values, :func:`sparse_pair`)."""
-    n, p = X.shape
+    ``sparse`` = (X, X') in CSR form (the cost of the nonzero values, :func:`sparse_pair`),
+    or from the distinct rows of X (:class:`Patterns`; X is then not used)."""
     if isinstance(sparse, Patterns):
+        p = sparse.patterns.shape[1]
         V = np.bincount(sparse.codes, weights=v, minlength=sparse.patterns.shape[0])
         G = sparse.patterns.T @ (sparse.patterns * V[:, None])
         if z is None:
             return G, np.zeros(p)
         bz = np.bincount(sparse.codes, weights=v * z, minlength=sparse.patterns.shape[0])
         return G, sparse.patterns.T @ bz
+    n, p = X.shape
     if sparse is not None:
         rows, transposed = sparse
         scaled = sp.csr_matrix(
@@ -108,17 +110,17 @@ def _solve(G: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x, (inv + inv.T) / 2.0
 
 
-def row_patterns(X: np.ndarray, X_sparse, rng_seed: int = 20261207):
-    """The distinct rows of X when they are few (categorical predictors): ``(codes (m,),
-    patterns (U, p))`` with ``X == patterns[codes]``, or None when there are more than
-    m / 4 distinct rows.
+def row_patterns(X_sparse, rng_seed: int = 20261207):
+    """The distinct rows of a sparse model matrix X when they are few (categorical
+    predictors): ``(codes (m,), patterns (U, p))`` with ``X == patterns[codes]``, or None
+    when there are more than m / 4 distinct rows.
 
     Rows are told apart by two random projections (a collision of distinct rows has
     probability about 0); the reconstruction is checked on a third one.
     """
     if X_sparse is None:
         return None
-    m, p = X.shape
+    m, p = X_sparse.shape
     rng = np.random.default_rng(rng_seed)
     r1, r2, r3 = rng.random((3, p)) + 0.5
     h1 = np.asarray(X_sparse @ r1).reshape(-1)
@@ -126,7 +128,7 @@ def row_patterns(X: np.ndarray, X_sparse, rng_seed: int = 20261207):
     _, first, codes = np.unique(h1 + 1j * h2, return_index=True, return_inverse=True)
     if first.size > m / 4:
         return None
-    patterns = np.asarray(X[first], dtype=np.float64)
+    patterns = np.asarray(X_sparse[first].toarray(), dtype=np.float64)
     codes = codes.reshape(-1).astype(np.intp)
     check = np.asarray(X_sparse @ r3).reshape(-1)
     if not np.allclose(check, (patterns @ r3)[codes], rtol=1e-12, atol=0):
