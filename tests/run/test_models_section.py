@@ -165,3 +165,14 @@ def test_default_exponentiate_follows_the_link(tmp_path):
         {"name": "c", "formula": "fl ~ sex", "family": "quasipoisson"}])
     assert [m.exponentiate for m in config.models] == [True, False, True]
     assert [m.link for m in config.models] == ["logit", "identity", "log"]
+
+
+def test_respondents_by_term_with_a_numeric_term(tmp_path):
+    config = _plain_config(tmp_path, [{"name": "m", "formula": "fl ~ age + C(sex)",
+                                       "family": "gaussian"}])
+    (section,) = run_pipeline(config).sections
+    frame = section.tables[0].frame.set_index("term")
+    data = pd.read_csv(tmp_path / "plain.csv")
+    assert frame.loc["age", "n"] == frame.loc["Intercept", "n"] == len(data)
+    assert frame.loc["C(sex)[T.2]", "n"] == int((data["sex"] == 2).sum())
+    assert frame["flags"].eq("").all()  # no category below min_n

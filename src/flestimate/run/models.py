@@ -90,10 +90,20 @@ def fit_model(design: Any, spec: ModelSpec, config: Config, pop_col: str | None,
 def _term_counts(result: Any) -> tuple[np.ndarray, np.ndarray]:
     """Respondents of each term's category (the rows where a 0/1 column is 1; every row
     fitted for the intercept and a numeric term) and whether the column is 0/1."""
-    X = result.model.X
-    binary = ((X == 0) | (X == 1)).all(axis=0) & np.array(
-        [n != "Intercept" for n in result.names])
-    counts = np.where(binary, (X == 1).sum(axis=0), X.shape[0])
+    model = result.model
+    S = model.X_sparse  # column-compressed when kept sparse: no dense matrix is made
+    if S is not None:
+        S = S.tocsc()
+        col = np.repeat(np.arange(S.shape[1]), np.diff(S.indptr))
+        other = np.bincount(col, weights=(S.data != 0) & (S.data != 1), minlength=S.shape[1])
+        ones = np.bincount(col, weights=S.data == 1, minlength=S.shape[1])
+        is01 = other == 0
+    else:
+        X = model.X
+        is01 = ((X == 0) | (X == 1)).all(axis=0)
+        ones = (X == 1).sum(axis=0)
+    binary = is01 & np.array([n != "Intercept" for n in result.names])
+    counts = np.where(binary, ones, model.rows.size)
     return counts.astype(np.int64), binary
 
 
