@@ -114,7 +114,10 @@ def model_table(result: Any, spec: ModelSpec, min_n: int) -> pd.DataFrame:
     few = binary & (counts < min_n)
     flags = [";".join(f for f in (old, FEW if small else "") if f)
              for old, small in zip(t["flags"], few, strict=True)]
-    notes = np.where(few, f"fewer than {min_n} respondents in this category", "")
+    # short: the HTML report shows them in one line
+    why = {FEW: f"fewer than {min_n} respondents", "separation": "separation: not reliable",
+           "collinear": "collinear: left out", "not_converged": "not converged"}
+    notes = ["; ".join(why[f] for f in flag.split(";") if f in why) for flag in flags]
     scale = ("odds ratio" if spec.link == "logit" else "ratio") if spec.exponentiate else \
         "coefficient"
     out = pd.DataFrame({
@@ -130,8 +133,10 @@ def model_table(result: Any, spec: ModelSpec, min_n: int) -> pd.DataFrame:
 
 
 def _method(spec: ModelSpec, result: Any, design: Any, min_n: int) -> list[str]:
-    variance = ("Taylor linearisation: the unit scores totalled by PSU, with the calibration "
-                "term of the weighting steps" if getattr(design, "linear_variance", True)
+    calibration = ", with the calibration term of the weighting steps" if design.residualizers \
+        else ""
+    variance = (f"Taylor linearisation (the unit scores totalled by PSU{calibration})"
+                if getattr(design, "linear_variance", True)
                 else "the model refitted with each set of replicate weights")
     among = ("all respondents" if spec.population == "total" else
              f"the respondents of population {spec.population!r}, a domain of the full "
@@ -171,7 +176,7 @@ def model_section(design: Any, spec: ModelSpec, config: Config, pop_col: str | N
         columns={"label": "Term", "estimate": head[frame["scale"].iloc[0]],
                  "ci_lower": f"{level} CI lower", "ci_upper": f"{level} CI upper",
                  "p_value": "p-value", "df": "df", "deff": "Design effect",
-                 "n": "Respondents", "quality": "Quality"},
+                 "n": "Respondents", "quality": "Quality", "quality_notes": "Notes"},
         decimals={"estimate": 3, "ci_lower": 3, "ci_upper": 3, "p_value": 4, "df": 0,
                   "deff": 2, "n": 0},
         notes=[f"Model: {spec.formula}; family {spec.family}, link {spec.link}; population "
