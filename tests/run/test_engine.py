@@ -191,6 +191,7 @@ def test_a_missing_weight_is_reported_in_the_users_file(sample_dir, tmp_path, ca
     (lambda raw: raw["input"].update(options={"row_limit": 10}), "input.options.row_limit"),
     (lambda raw: raw.update(weighting=[{"step": "trim", "upper": 30}]), "weighting[0].step"),
     (lambda raw: raw.update(tests=[{"row": "fl", "col": "region"}]), "tests:"),
+    (lambda raw: raw.update(models=[{"name": "m", "formula": "fl ~ sex"}]), "models:"),
 ])
 def test_what_the_large_path_lacks_is_refused_by_key(sample_dir, tmp_path, capsys, edit, key):
     raw = yaml.safe_load(_config(sample_dir, "x", engine="duckdb").read_text(encoding="utf-8"))

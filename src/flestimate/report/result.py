@@ -51,6 +51,7 @@ class SectionTable:
     columns: dict[str, str]
     decimals: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    plot_png: str | None = None  # a base64 PNG drawn under the table (a model's coefficients)
 
 
 @dataclass

@@ -92,6 +92,6 @@ def section_html(sections: list[ReportSection]) -> list[dict[str, Any]]:
             rows = [[_text(v, t.decimals.get(c)) for c, v in zip(cols, rec, strict=True)]
                     for rec in t.frame[cols].itertuples(index=False)]
             tables.append({"name": t.name, "title": t.title, "head": [t.columns[c] for c in cols],
-                           "rows": rows, "notes": t.notes})
+                           "rows": rows, "notes": t.notes, "plot": t.plot_png})
         out.append({"name": s.name, "title": s.title, "method": s.method, "tables": tables})
     return out

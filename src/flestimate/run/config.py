@@ -33,6 +33,7 @@ from flestimate.io.safe_yaml import read_yaml_file
 from flestimate.report.specs import OutputOptions, ReliabilityRules
 from flestimate.run.config_compare import check_test_columns, parse_compare, parse_tests
 from flestimate.run.config_engine import INPUT_ENGINE_KEYS, parse_engine, parse_input_path
+from flestimate.run.config_models import check_model_columns, parse_models
 from flestimate.run.config_nsum import check_nsum_columns, parse_nsum
 from flestimate.run.config_proxy import check_proxy_columns, parse_proxy
 from flestimate.run.config_small_areas import check_small_area_columns, parse_small_areas
@@ -74,7 +75,7 @@ _TOP_KEYS = (
     "title", "input", "mapping", "seed", "design", "weighting", "populations",
     "estimation", "headline", "duration", "sensitivity", "tables", "reliability", "outputs",
     "small_areas", "nsum", "proxy",
-    "compare", "tests",
+    "compare", "tests", "models",
 )  # fmt: skip
 
 
@@ -372,6 +373,7 @@ def parse_config(raw: Any, *, base_dir: Path | str = ".", path: Path | None = No
         proxy=proxy,
         compare=parse_compare(raw.get("compare"), tables),
         tests=parse_tests(raw.get("tests"), populations),
+        models=_parse_models(raw.get("models"), populations, tables, small_areas, nsum),
         engine=engine,
     )
 
@@ -401,6 +403,22 @@ def _parse_model_sections(raw: Mapping, base: Path, indicator: str, scale: float
                            "table's (it names the CSV file and the workbook sheets)")
             seen.add(name.lower())
     return small_areas, nsum, proxy
+
+
+def _parse_models(raw: Any, populations: Mapping[str, Any], tables: tuple[TableSpec, ...],
+                  small_areas: Any, nsum: Any) -> tuple[Any, ...]:
+    """The ``models:`` section (run/config_models.py); a model's name names its CSV file
+    and workbook sheets, so it differs from every table's."""
+    models = parse_models(raw, populations)
+    taken = {t.name.lower() for t in tables}
+    for spec, extra in ((small_areas, ()), (nsum, ("_validation", "_sensitivity"))):
+        if spec is not None:
+            taken |= {(spec.name + e).lower() for e in ("", *extra)}
+    for m in models:
+        if m.name.lower() in taken:
+            raise _err(f"{m.key}.name", m.name, "expected a name different from every "
+                       "table's (it names the CSV file and the workbook sheets)")
+    return models
 
 
 def load_config(path: str | Path) -> Config:
@@ -481,3 +499,4 @@ def check_columns(config: Config, columns: Iterable[str], *, indicators: Iterabl
     if config.proxy is not None:
         check_proxy_columns(config.proxy, cols)
     check_test_columns(config, cols)
+    check_model_columns(config, cols)

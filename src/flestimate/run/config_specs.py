@@ -36,6 +36,7 @@ __all__ = [
     "SMALL_AREA_OPTIONS",
     "CompareSpec",
     "Config",
+    "ModelSpec",
     "DesignSpec",
     "DurationSpec",
     "NsumSpec",
@@ -185,6 +186,27 @@ class TestSpec:
 
 
 @dataclass(frozen=True)
+class ModelSpec:
+    """One ``models:`` entry: a design-based GLM (:meth:`flestimate.SurveyDesign.glm`)
+    fitted within a reference population (a domain of the full design).
+
+    ``response`` is the outcome column of ``formula``, ``variables`` the columns of its
+    right-hand side; ``exponentiate``: publish odds (rate) ratios.
+    """
+
+    name: str
+    title: str
+    formula: str
+    response: str
+    variables: tuple[str, ...]
+    family: str
+    link: str | None
+    population: str
+    exponentiate: bool
+    key: str
+
+
+@dataclass(frozen=True)
 class Config:
     """A validated configuration. ``raw`` keeps the file's content for the manifest."""
 
@@ -217,6 +239,7 @@ class Config:
 
     compare: tuple[CompareSpec, ...] = ()
     tests: tuple[TestSpec, ...] = ()
+    models: tuple[ModelSpec, ...] = ()
 
 # ---------------------------------------------------------------- small_areas:, nsum:, proxy:
 

@@ -133,6 +133,9 @@ def refuse_unsupported(config: Config, engine: str) -> None:
         if given:
             raise ConfigError(f"{key}: comparisons and tests are not available {where} yet; "
                               f"remove the section or use engine: memory")
+    if config.models:
+        raise ConfigError(f"models: regression models are not available {where} yet; remove "
+                          f"the section or use engine: memory")
     for t in config.tables:
         if t.missing_domain:
             raise ConfigError(f"{t.key}.missing_domain: not available {where} yet; remove it "

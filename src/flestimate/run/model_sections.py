@@ -1,4 +1,5 @@
-"""The model-based sections of a run (``small_areas:``, ``nsum:``, ``proxy:``), in the
+"""The model-based sections of a run (``small_areas:``, ``nsum:``, ``proxy:``,
+``models:``), in the
 report's order."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from typing import Any
 
 from flestimate.report.result import ReportSection
 from flestimate.run.config_specs import Config
+from flestimate.run.models import model_section
 from flestimate.run.nsum import nsum_section
 from flestimate.run.progress import Progress
 from flestimate.run.proxy import proxy_section
@@ -16,7 +18,8 @@ __all__ = ["model_sections"]
 
 
 def model_sections(design: Any, config: Config, labels: dict, diags: list,
-                   progress: Progress) -> list[ReportSection]:
+                   progress: Progress, pop_cols: dict[str, str | None] | None = None,
+                   ) -> list[ReportSection]:
     """The sections the config asks for (none: an empty list, the outputs unchanged)."""
     sections = []
     if config.small_areas is not None:
@@ -28,4 +31,8 @@ def model_sections(design: Any, config: Config, labels: dict, diags: list,
     if config.proxy is not None:
         with progress.step("family (proxy) reports"):
             sections.append(proxy_section(design, config))
+    for m in config.models:
+        with progress.step(f"model {m.name}"):
+            sections.append(model_section(design, m, config, (pop_cols or {}).get(m.population),
+                                          labels, plots=config.outputs.plots))
     return sections

@@ -55,6 +55,7 @@ from flestimate.run.inputs import (
 )
 from flestimate.run.methods import methods_text
 from flestimate.run.model_sections import model_sections
+from flestimate.run.models import add_model_columns
 from flestimate.run.progress import Progress
 from flestimate.run.provenance import manifest, settings
 from flestimate.run.small_areas import add_area_column
@@ -69,8 +70,9 @@ def count_steps(config: Config, *, writing: bool = True) -> int:
     steps = 4 + len(config.tables) + int(writing) + int(bool(config.compare or config.tests))
     if config.mapping is not None:
         steps += 1 + int(config.sensitivity)
-    return steps + sum(spec is not None for spec in (config.small_areas, config.nsum,
-                                                      config.proxy))
+    return (steps + sum(spec is not None for spec in (config.small_areas, config.nsum,
+                                                       config.proxy))
+            + len(config.models))
 
 
 def run_pipeline(config: Config, *, progress: Progress | None = None,
@@ -160,6 +162,7 @@ def run_pipeline(config: Config, *, progress: Progress | None = None,
             frame_x, pop_cols = add_columns(frame, config, indicators, run_warnings)
             frame_x = add_area_column(frame_x, config)
             frame_x = add_test_columns(frame_x, config, pop_cols)
+            frame_x = add_model_columns(frame_x, config, pop_cols)
             refuse_identifying_tables(frame_x, config, pop_cols)
             design = weighted_design(frame_x, config)
 
@@ -189,7 +192,7 @@ def run_pipeline(config: Config, *, progress: Progress | None = None,
                     ci_method=t.ci_method, level=t.level, frame=tab, plot_png=plot,
                     by_labels={b: str(var_labels.get(b, b)) for b in t.by}))
 
-        sections = model_sections(design, config, labels, diags, progress)
+        sections = model_sections(design, config, labels, diags, progress, pop_cols)
         compared = tested = None
         if config.compare or config.tests:
             with progress.step("comparisons and tests"):

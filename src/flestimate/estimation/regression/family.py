@@ -12,7 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+
+# scipy.special, not scipy.stats (the same normal functions; scipy.stats costs a second of
+# import time on the first fit, as in estimation/cimethods.py)
+from scipy import special
 
 from flestimate.errors import ValidationError, closest_name
 
@@ -20,7 +23,8 @@ __all__ = ["FAMILIES", "LINKS", "Family", "Link", "get_family"]
 
 _EPS = np.finfo(float).eps
 _THRESH = -np.log(_EPS)  # R's logit_linkinv threshold
-_PROBIT_THRESH = -stats.norm.ppf(_EPS)
+_PROBIT_THRESH = -special.ndtri(_EPS)
+_SQRT_2PI = np.sqrt(2.0 * np.pi)
 
 
 @dataclass(frozen=True)
@@ -59,9 +63,9 @@ LINKS: dict[str, Link] = {
     ),
     "logit": Link("logit", special.logit, _logit_inv, _logit_mu_eta),
     "probit": Link(
-        "probit", stats.norm.ppf,
-        lambda eta: stats.norm.cdf(np.clip(eta, -_PROBIT_THRESH, _PROBIT_THRESH)),
-        lambda eta: np.maximum(stats.norm.pdf(eta), _EPS),
+        "probit", special.ndtri,
+        lambda eta: special.ndtr(np.clip(eta, -_PROBIT_THRESH, _PROBIT_THRESH)),
+        lambda eta: np.maximum(np.exp(-(eta**2) / 2.0) / _SQRT_2PI, _EPS),
     ),
     "cloglog": Link(
         "cloglog", lambda mu: np.log(-np.log1p(-mu)), _cloglog_inv, _cloglog_mu_eta

@@ -69,7 +69,7 @@ def _positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
-def _separated(model: ModelFrame, kept: np.ndarray, beta: np.ndarray, mu: np.ndarray,
+def _separated(model: ModelFrame, column, kept: np.ndarray, beta: np.ndarray, mu: np.ndarray,
                w: np.ndarray, family: Family) -> list[int]:
     """Columns (positions in the model) behind perfect or quasi-complete separation:
     0/1 columns whose rows with a 1 all have y = 0 or all y = 1, and, when fitted
@@ -81,7 +81,7 @@ def _separated(model: ModelFrame, kept: np.ndarray, beta: np.ndarray, mu: np.nda
     pos = (w > 0).astype(np.float64)
     out = set()
     for col in cols:  # a loop over the (few) columns of the model
-        x = model.X[:, col]
+        x = column(col)
         lo, hi = x.min(), x.max()
         if lo == 0 and hi == 1 and bool(((x == 0) | (x == 1)).all()):
             ones = pos @ x
@@ -92,7 +92,7 @@ def _separated(model: ModelFrame, kept: np.ndarray, beta: np.ndarray, mu: np.nda
     if extreme.any():
         keep = pos > 0
         for j, col in enumerate(cols):  # a loop over the columns
-            sd = model.X[keep, col].std()
+            sd = column(col)[keep].std()
             if sd > 0 and abs(beta[j]) * sd > 10:
                 out.add(int(col))
     return sorted(out)
@@ -195,8 +195,13 @@ def glm(
 
 def _fit(design, formula, fam, model, w, scale, *, start, maxiter, tol, level, diagnostics,
          options) -> RegressionResult:
-    p = model.X.shape[1]
-    G0, _ = crossprod(model.X, w, sparse=sparse_pair(model.X_sparse))
+    p = len(model.names)
+    # categorical predictors: few distinct rows, on which the fit and the scores are made
+    # (the dense model matrix is never formed); otherwise the sparse matrix, or dense
+    found = row_patterns(model.X_sparse) if model.X_sparse is not None else None
+    pair = sparse_pair(model.X_sparse) if found is None else None
+    G0, _ = crossprod(None if found is not None else model.X, w,
+                      sparse=Patterns(*found) if found is not None else pair)
     kept = independent_columns(G0)
     if not kept.all():
         dropped = [model.names[j] for j in np.flatnonzero(~kept)]
@@ -207,14 +212,21 @@ def _fit(design, formula, fam, model, w, scale, *, start, maxiter, tol, level, d
         )
         warnings.warn(msg, ModelWarning, stacklevel=4)
         diagnostics.append(Diagnostic("collinear", msg))
-    X = model.X if kept.all() else np.asfortranarray(model.X[:, kept])
-    Xs = model.X_sparse
-    if Xs is not None and not kept.all():
-        Xs = Xs[:, np.flatnonzero(kept)]
-    # categorical predictors: few distinct rows, cross-products by pattern; otherwise
-    # from the sparse matrix, or dense
-    found = row_patterns(X, Xs)
-    Xs = Patterns(*found) if found is not None else sparse_pair(Xs)
+    if found is not None:  # the rows equal on every column are equal on the kept ones
+        X = None
+        Xs = Patterns(found[0], found[1] if kept.all() else found[1][:, kept])
+        codes, full_patterns = found
+
+        def column(j: int) -> np.ndarray:
+            return full_patterns[:, j][codes]
+    else:
+        X = model.X if kept.all() else np.asfortranarray(model.X[:, kept])
+        Xs = pair
+        if pair is not None and not kept.all():
+            Xs = sparse_pair(model.X_sparse[:, np.flatnonzero(kept)])
+
+        def column(j: int) -> np.ndarray:
+            return model.X[:, j]
     start_k = None
     if start is not None:
         s = np.asarray(start, dtype=np.float64).reshape(-1)
@@ -238,7 +250,7 @@ def _fit(design, formula, fam, model, w, scale, *, start, maxiter, tol, level, d
         )
         warnings.warn(msg, ModelWarning, stacklevel=4)
         diagnostics.append(Diagnostic("not_converged", msg))
-    separated = _separated(model, kept, fit.beta, fit.mu, w, fam)
+    separated = _separated(model, column, kept, fit.beta, fit.mu, w, fam)
     if separated:
         names = [model.names[j] for j in separated]
         msg = (
@@ -256,7 +268,7 @@ def _fit(design, formula, fam, model, w, scale, *, start, maxiter, tol, level, d
     if not fam.fixed_dispersion:
         pos = w > 0
         resid2 = w * fit.working * ((model.y - fit.mu) / fam.link.mu_eta(fit.eta)) ** 2
-        dispersion = float(resid2[pos].sum() / max(int(pos.sum()) - X.shape[1], 1))
+        dispersion = float(resid2[pos].sum() / max(int(pos.sum()) - int(kept.sum()), 1))
     deff = np.full(p, np.nan)
     deff[kept] = np.diag(vcov) / (dispersion * np.diag(info_naive))
     beta = np.full(p, np.nan)
@@ -278,11 +290,11 @@ def _design_covariance(design, model, X, Xs, fam, fit, scale, maxiter, tol):
     link = fam.link
     # R's estfun: working residuals at the final fit times the last working weights
     r = (model.y - fit.mu) / link.mu_eta(fit.eta) * fit.working
-    k = X.shape[1]
+    k = fit.beta.size
     domains = np.full(n, -1, dtype=np.int64)
     domains[model.rows] = 0
     full = model.rows.size == n
-    ys = _ScoreColumns(X, r, None if full else model.rows, n)
+    ys = _ScoreColumns(X if X is not None else Xs, r, None if full else model.rows, n)
     cells = design.domain_cells(domains, 1)
     replicate = design.replicate_covariance(
         _refit(model, X, Xs, fam, fit.beta, full, maxiter, tol), fit.beta
@@ -303,18 +315,22 @@ def _design_covariance(design, model, X, Xs, fam, fit, scale, maxiter, tol):
 
 class _ScoreColumns(Sequence):
     """The unit scores without the weight, ``x_j * r`` for column j, made when the one pass
-    of ``design.domain_totals`` reads them (never all k at once: memory)."""
+    of ``design.domain_totals`` reads them (never all k at once: memory); the column from
+    the dense matrix or from the distinct rows (:class:`Patterns`)."""
 
-    def __init__(self, X: np.ndarray, r: np.ndarray, rows: np.ndarray | None, n: int) -> None:
+    def __init__(self, X, r: np.ndarray, rows: np.ndarray | None, n: int) -> None:
         self.X, self.r, self.rows, self.n = X, r, rows, n
 
     def __len__(self) -> int:
-        return self.X.shape[1]
+        return (self.X.patterns if isinstance(self.X, Patterns) else self.X).shape[1]
 
     def __getitem__(self, j):
         if isinstance(j, slice):
             return [self[i] for i in range(*j.indices(len(self)))]
-        values = self.X[:, j] * self.r
+        if isinstance(self.X, Patterns):
+            values = self.X.patterns[:, j][self.X.codes] * self.r
+        else:
+            values = self.X[:, j] * self.r
         if self.rows is None:
             return values
         out = np.zeros(self.n)

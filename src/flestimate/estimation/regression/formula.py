@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -35,9 +35,11 @@ class ModelFrame:
     y : ndarray (m,)
         Response of the rows used.
     X : ndarray (m, p)
-        Model matrix of the rows used (Fortran order: a column is contiguous).
-    X_sparse : scipy.sparse.csr_matrix or None
-        The same matrix in CSR form when at most ``SPARSE_SHARE`` of its values are
+        Model matrix of the rows used (Fortran order: a column is contiguous). When the
+        matrix is kept sparse it is made dense on first use only: a fit of categorical
+        predictors works on its distinct rows and never needs it.
+    X_sparse : scipy.sparse.csc_matrix or None
+        The same matrix in sparse (CSC) form when at most ``SPARSE_SHARE`` of its values are
         nonzero (models of categorical predictors): IRLS forms its cross-products from
         it, at the cost of the nonzero values instead of all values.
     rows : ndarray (m,) int
@@ -59,7 +61,6 @@ class ModelFrame:
     """
 
     y: np.ndarray
-    X: np.ndarray
     rows: np.ndarray
     n: int
     names: tuple[str, ...]
@@ -69,6 +70,19 @@ class ModelFrame:
     variables: tuple[str, ...]
     categorical: dict
     X_sparse: Any = None
+    dense: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def X(self) -> np.ndarray:
+        """The dense model matrix (m, p), made from the sparse one on first use."""
+        if self.dense is None:
+            object.__setattr__(self, "dense", dense_columns(self.X_sparse))
+        return self.dense  # type: ignore[return-value]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows used, columns) of the model matrix."""
+        return (int(self.rows.size), len(self.names))
 
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """The model matrix (k, p) of the rows of ``frame`` (new data)."""
@@ -184,7 +198,9 @@ def build_model(
     rows = np.flatnonzero(~bad)
     if rows.size == 0:
         raise EstimationError("no row has values of every column of the model.")
-    sub = frame.iloc[rows] if bad.any() else frame
+    # only the model's columns are taken: the frame may have hundreds
+    sub = frame[list(dict.fromkeys(used))]
+    sub = sub.iloc[rows] if bad.any() else sub
     y = _response(sub[response], response)
     X_frame = prepare_columns(sub, variables, categorical)
     import formulaic
@@ -196,10 +212,14 @@ def build_model(
             f"the right-hand side of {formula!r} could not be evaluated ({exc})."
         ) from None
     spec = mm.model_spec
-    X = dense_columns(mm)
-    X_sparse = mm.tocsr() if mm.nnz <= SPARSE_SHARE * mm.shape[0] * mm.shape[1] else None
+    # kept in formulaic's column-compressed form (a conversion to rows costs a pass over
+    # the values; IRLS converts only when the rows have too many distinct patterns); a
+    # sparse matrix is made dense only when needed (ModelFrame.X)
+    X_sparse = mm.tocsc() if mm.nnz <= SPARSE_SHARE * mm.shape[0] * mm.shape[1] else None
+    X = dense_columns(mm) if X_sparse is None else None
+    shape = mm.shape
     del mm
-    if X.ndim != 2 or X.shape[0] != rows.size:
+    if len(shape) != 2 or shape[0] != rows.size:
         raise EstimationError(f"the formula {formula!r} gives no model matrix of the data rows.")
     names = tuple(str(c) for c in spec.column_names)
     term_of = [""] * len(names)
@@ -207,9 +227,9 @@ def build_model(
         for j in idx:
             term_of[j] = str(term)
     return ModelFrame(
-        y=y, X=X, rows=rows, n=len(frame), names=names,
+        y=y, rows=rows, n=len(frame), names=names,
         term_of=tuple(term_of), spec=spec, response=response, variables=variables,
-        categorical=categorical, X_sparse=X_sparse,
+        categorical=categorical, X_sparse=X_sparse, dense=X,
     )  # fmt: skip
 
 

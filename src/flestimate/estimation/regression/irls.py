@@ -65,17 +65,19 @@ class IRLSFit:
     working: np.ndarray
 
 
-def crossprod(X: np.ndarray, v: np.ndarray, z: np.ndarray | None = None, sparse=None):
+def crossprod(X: np.ndarray | None, v: np.ndarray, z: np.ndarray | None = None, sparse=None):
     """``X' diag(v) X`` (p, p) and ``X' (v z)`` (p,), in blocks of rows, or from
-    ``sparse`` = (X, X') in CSR form (the cost of the nonzero values, :func:`sparse_pair`)."""
-    n, p = X.shape
+    ``sparse`` = (X, X') in CSR form (the cost of the nonzero values, :func:`sparse_pair`),
+    or from the distinct rows of X (:class:`Patterns`; X is then not used)."""
     if isinstance(sparse, Patterns):
+        p = sparse.patterns.shape[1]
         V = np.bincount(sparse.codes, weights=v, minlength=sparse.patterns.shape[0])
         G = sparse.patterns.T @ (sparse.patterns * V[:, None])
         if z is None:
             return G, np.zeros(p)
         bz = np.bincount(sparse.codes, weights=v * z, minlength=sparse.patterns.shape[0])
         return G, sparse.patterns.T @ bz
+    n, p = X.shape
     if sparse is not None:
         rows, transposed = sparse
         scaled = sp.csr_matrix(
@@ -108,17 +110,17 @@ def _solve(G: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x, (inv + inv.T) / 2.0
 
 
-def row_patterns(X: np.ndarray, X_sparse, rng_seed: int = 20261207):
-    """The distinct rows of X when they are few (categorical predictors): ``(codes (m,),
-    patterns (U, p))`` with ``X == patterns[codes]``, or None when there are more than
-    m / 4 distinct rows.
+def row_patterns(X_sparse, rng_seed: int = 20261207):
+    """The distinct rows of a sparse model matrix X when they are few (categorical
+    predictors): ``(codes (m,), patterns (U, p))`` with ``X == patterns[codes]``, or None
+    when there are more than m / 4 distinct rows.
 
     Rows are told apart by two random projections (a collision of distinct rows has
     probability about 0); the reconstruction is checked on a third one.
     """
     if X_sparse is None:
         return None
-    m, p = X.shape
+    m, p = X_sparse.shape
     rng = np.random.default_rng(rng_seed)
     r1, r2, r3 = rng.random((3, p)) + 0.5
     h1 = np.asarray(X_sparse @ r1).reshape(-1)
@@ -126,7 +128,7 @@ def row_patterns(X: np.ndarray, X_sparse, rng_seed: int = 20261207):
     _, first, codes = np.unique(h1 + 1j * h2, return_index=True, return_inverse=True)
     if first.size > m / 4:
         return None
-    patterns = np.asarray(X[first], dtype=np.float64)
+    patterns = np.asarray(X_sparse[first].toarray(), dtype=np.float64)
     codes = codes.reshape(-1).astype(np.intp)
     check = np.asarray(X_sparse @ r3).reshape(-1)
     if not np.allclose(check, (patterns @ r3)[codes], rtol=1e-12, atol=0):
@@ -224,6 +226,8 @@ def irls(
     McCullagh, P. and Nelder, J. A. (1989). Generalized Linear Models, 2nd ed.
     R Core Team, ``stats::glm.fit``.
     """
+    if isinstance(sparse, Patterns):
+        return _irls_on_patterns(y, w, family, sparse, start=start, maxiter=maxiter, tol=tol)
     link = family.link
     if start is None:
         mu = family.start(y, w)
@@ -244,17 +248,9 @@ def irls(
         z = eta + (y - mu) / mu_eta
         G, b = crossprod(X, v, z, sparse)
         new_beta, info_inv = _solve(G, b)
-        new_eta = _times(X, sparse, new_beta)
-        new_mu = link.linkinv(new_eta)
-        new_dev = float(np.sum(family.deviance_residuals(y, new_mu, w)))
-        halvings = 0
-        while not np.isfinite(new_dev) and beta is not None and halvings < 30:
-            new_beta = (new_beta + beta) / 2.0  # step halving (R's glm.fit)
-            new_eta = _times(X, sparse, new_beta)
-            new_mu = link.linkinv(new_eta)
-            new_dev = float(np.sum(family.deviance_residuals(y, new_mu, w)))
-            halvings += 1
-        beta, eta, mu = new_beta, new_eta, new_mu
+        beta, eta, mu, new_dev = _step(
+            new_beta, beta, lambda c: _times(X, sparse, c), link.linkinv,
+            lambda m: float(np.sum(family.deviance_residuals(y, m, w))))
         if abs(new_dev - dev) / (abs(new_dev) + 0.1) < tol:
             dev = new_dev
             converged = True
@@ -263,4 +259,85 @@ def irls(
     return IRLSFit(
         beta=beta, eta=eta, mu=mu, deviance=dev, iterations=iterations,
         converged=converged, info_inv=info_inv, working=working,
+    )  # fmt: skip
+
+
+def _step(new_beta, beta, predict, linkinv, deviance):
+    """The new coefficients, linear predictor, means and deviance; the step from ``beta``
+    halved while the deviance is not finite (R's ``glm.fit``)."""
+    new_eta = predict(new_beta)
+    new_mu = linkinv(new_eta)
+    new_dev = deviance(new_mu)
+    halvings = 0
+    while not np.isfinite(new_dev) and beta is not None and halvings < 30:
+        new_beta = (new_beta + beta) / 2.0
+        new_eta = predict(new_beta)
+        new_mu = linkinv(new_eta)
+        new_dev = deviance(new_mu)
+        halvings += 1
+    return new_beta, new_eta, new_mu, new_dev
+
+
+def _irls_on_patterns(y: np.ndarray, w: np.ndarray, family: Family, pat: Patterns, *,
+                      start: np.ndarray | None, maxiter: int, tol: float) -> IRLSFit:
+    r""":func:`irls` on the U distinct rows of the model matrix (categorical predictors).
+
+    Once the linear predictor is :math:`X\beta` it is constant within a pattern, and so
+    are :math:`\mu`, the working weights and the working response's mean: the weighted
+    cross-products are those of the patterns with the summed weights :math:`W_u` and the
+    weighted mean outcome :math:`\bar y_u` (exact for a GLM). The deviance of the rows is
+    :math:`\sum_u W_u d(\bar y_u, \mu_u) + K` with :math:`K = \sum_i w_i d(y_i, \bar
+    y_{u(i)})`, a constant (the deviance of an exponential family is linear in y but for
+    terms in y alone), so the stopping rule sees the same deviances as on the rows. Only
+    R's starting values (row by row) make the first iteration one over the rows.
+    """
+    link = family.link
+    codes, P = pat.codes, pat.patterns
+    U = P.shape[0]
+    W = np.bincount(codes, weights=w, minlength=U)
+    has = W > 0
+    ybar = np.where(has, np.bincount(codes, weights=w * y, minlength=U) / np.where(has, W, 1.0),
+                    0.0)
+    pos = w > 0  # a row of weight 0 (a replicate's dropped PSU) adds nothing, not 0 * inf
+    K = float(np.sum(family.deviance_residuals(y[pos], ybar[codes[pos]], w[pos])))
+
+    def deviance(mu_u: np.ndarray) -> float:
+        return float(np.sum(family.deviance_residuals(ybar, mu_u, W))) + K
+
+    rows = start is None  # the iteration in progress is one over the rows
+    if rows:
+        mu = family.start(y, w)
+        eta = link.link(mu)
+        dev = float(np.sum(family.deviance_residuals(y, mu, w)))
+        beta = None
+    else:
+        beta = np.asarray(start, dtype=np.float64)
+        eta = P @ beta
+        mu = link.linkinv(eta)
+        dev = deviance(mu)
+    converged = False
+    iterations = 0
+    info_inv = working = None
+    for iterations in range(1, int(maxiter) + 1):  # noqa: B007 (IRLS iterations, not rows)
+        mu_eta = link.mu_eta(eta)
+        working = mu_eta**2 / family.variance(mu)
+        if rows:
+            v = w * working
+            V = np.bincount(codes, weights=v, minlength=U)
+            bz = np.bincount(codes, weights=v * (eta + (y - mu) / mu_eta), minlength=U)
+        else:
+            V = W * working
+            bz = V * (eta + (ybar - mu) / mu_eta)
+        new_beta, info_inv = _solve(P.T @ (P * V[:, None]), P.T @ bz)
+        beta, eta, mu, new_dev = _step(new_beta, beta, lambda c: P @ c, link.linkinv, deviance)
+        last_rows, rows = rows, False
+        if abs(new_dev - dev) / (abs(new_dev) + 0.1) < tol:
+            dev = new_dev
+            converged = True
+            break
+        dev = new_dev
+    return IRLSFit(
+        beta=beta, eta=eta[codes], mu=mu[codes], deviance=dev, iterations=iterations,
+        converged=converged, info_inv=info_inv,
+        working=working if last_rows else working[codes],
     )  # fmt: skip

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special  # t distribution functions without importing scipy.stats
 
 from flestimate.errors import Diagnostic
 from flestimate.estimation.regression.family import Family
@@ -157,8 +157,9 @@ class RegressionResult:
         d = float(self.df_resid)
         with np.errstate(divide="ignore", invalid="ignore"):
             t = est / se
-            p = 2.0 * stats.t.sf(np.abs(t), d) if d > 0 else np.full_like(t, np.nan)
-        q = stats.t.ppf(0.5 + lv / 2.0, d) if d > 0 else np.nan
+            # scipy.stats.t.sf(x, d) is special.stdtr(d, -x); t.ppf(q, d) is stdtrit(d, q)
+            p = 2.0 * special.stdtr(d, -np.abs(t)) if d > 0 else np.full_like(t, np.nan)
+        q = special.stdtrit(d, 0.5 + lv / 2.0) if d > 0 else np.nan
         lo, hi = est - q * se, est + q * se
         if exponentiate:
             est, se, lo, hi = np.exp(est), np.exp(est) * se, np.exp(lo), np.exp(hi)
