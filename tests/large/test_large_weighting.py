@@ -185,8 +185,6 @@ def test_replicate_given_jk1_delivered_and_raked(surveys):
     assert_same(memory.mean("api00", by="sch.wide"), large.mean("api00", by="sch.wide"))
 
 
-@pytest.mark.xfail(strict=True, reason="the domain df of delivered replicate weights is the "
-                   "rank of the grouped rows' sums, lower than the rank over the respondents")
 def test_delivered_replicates_domain_df_equals_in_memory(surveys):
     frame, path, args, _ = surveys["clus1"]
     rep = {"weight": "pw", "replicate_weights": [f"rw{r + 1}" for r in range(N_REP)],
