@@ -44,6 +44,10 @@ ROW = "__flestimate_row"
 SPREAD = ("__flestimate_wmin", "__flestimate_wmax", "__flestimate_wsq")
 
 
+#: at most this many Gram sums per DuckDB query (one scan of the data each)
+GRAM_BLOCK = 3_240
+
+
 def gram_names(R: int) -> list[str]:
     """The columns of the Gram sums ``SUM(rw_i * rw_j)``, i <= j (row-major upper
     triangle of the R x R Gram matrix)."""
@@ -218,13 +222,19 @@ class DuckDBSource:
         """``SELECT keys, SUM(rw_i * rw_j) (i <= j) GROUP BY keys ORDER BY keys``: each
         group's Gram matrix of the replicate weights ``sums`` (:func:`gram_names`)."""
         k = ", ".join(_quote(c) for c in keys)
-        cols = [(_quote(sums[i]), _quote(sums[j])) for i in range(len(sums))
-                for j in range(i, len(sums))]
-        s = ", ".join(f"SUM({a}::DOUBLE * {b}::DOUBLE) AS {_quote(name)}"
-                      for (a, b), name in zip(cols, gram_names(len(sums)), strict=True))
-        query = (f"SELECT {k + ', ' if k else ''}{s} FROM {self._from}"
-                 + (f" GROUP BY {k} ORDER BY {k}" if k else ""))
-        return self._sql(query)
+        cols = [f"SUM({_quote(sums[i])}::DOUBLE * {_quote(sums[j])}::DOUBLE) AS {_quote(name)}"
+                for (i, j), name in zip(
+                    ((i, j) for i in range(len(sums)) for j in range(i, len(sums))),
+                    gram_names(len(sums)), strict=True)]
+        parts = []
+        # DuckDB fails (SIGFPE) on a GROUP BY with ~20,000 aggregates: blocks of columns
+        for start in range(0, len(cols), GRAM_BLOCK):  # a loop over blocks of columns
+            s = ", ".join(cols[start : start + GRAM_BLOCK])
+            query = (f"SELECT {k + ', ' if k else ''}{s} FROM {self._from}"
+                     + (f" GROUP BY {k} ORDER BY {k}" if k else ""))
+            part = self._sql(query)
+            parts.append(part if start == 0 else part.drop(columns=list(keys)))
+        return pd.concat(parts, axis=1)
 
 
 class DaskSource:
