@@ -13,6 +13,7 @@ import pytest
 import flestimate.large.design as large_design
 from flestimate import ReplicateDesign, SurveyDesign
 from flestimate.errors import DomainWarning
+from flestimate.large.engines import DuckDBSource
 
 from .test_large_identity import DATA, _api, assert_same
 
@@ -131,5 +132,5 @@ def test_df_given_skips_the_gram_sums(clus1, monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("no Gram sums when df= is given")
 
-    monkeypatch.setattr(type(large._source), "grams", fail)
+    monkeypatch.setattr(DuckDBSource, "grams", fail)
     assert large.mean("api00", by="stype").to_frame()["df"].tolist() == [30.0] * 3
