@@ -13,6 +13,7 @@ design up to the order of the additions (relative 1e-12 and better).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -20,11 +21,22 @@ import numpy as np
 import pandas as pd
 
 from flestimate.design import ReplicateDesign, SurveyDesign
-from flestimate.errors import DesignError
-from flestimate.large.engines import FREQUENCY, ROW, DaskSource, DuckDBSource, source_for
+from flestimate.errors import DesignError, DomainWarning
+from flestimate.large.engines import (
+    FREQUENCY,
+    ROW,
+    DaskSource,
+    DuckDBSource,
+    gram_names,
+    source_for,
+)
 from flestimate.large.summary import grouped_weight_stats
 
-__all__ = ["LargeDesign"]
+__all__ = ["MAX_GRAM_SUMS", "LargeDesign"]
+
+#: at most this many Gram sums (R(R+1)/2 per group of rows) per estimate for the
+#: domains' degrees of freedom of delivered replicate weights; above, the design's rank
+MAX_GRAM_SUMS = 5_000_000
 
 
 def _names(value: str | Sequence[str] | None) -> list[str]:
@@ -227,6 +239,8 @@ class LargeDesign:
                 frame, weight=spec["weight"], replicate_weights=sums, method=spec["method"],
                 frequency=FREQUENCY, **spec["options"],
             )
+            if spec["options"].get("df") is None:
+                design = self._with_grams(design, frame, keys, sums)
         yield design
         for step, _, kwargs in self._steps:  # a loop over the (few) steps
             if step == "replicate":
@@ -234,6 +248,41 @@ class LargeDesign:
             else:
                 design = step(design, **kwargs)
             yield design
+
+    def _with_grams(self, design: ReplicateDesign, frame: pd.DataFrame, keys: list[str],
+                    sums: list[str]) -> ReplicateDesign:
+        """``design`` with the Gram matrices of the replicate weights of each grouped
+        row's respondents (one more grouped sum), so that each domain's degrees of
+        freedom are the rank of its respondents' replicate weights minus one, as in
+        memory; with more than :data:`MAX_GRAM_SUMS` sums, the design's rank (one Gram
+        per cell of the weighting steps), with a :class:`DomainWarning`."""
+        R = len(sums)
+        pooled = R * (R + 1) // 2 * len(frame) > MAX_GRAM_SUMS
+        if pooled:
+            step_keys = [c for _, cols, _ in self._steps for c in cols]
+            keys = [k for k in dict.fromkeys(step_keys) if k != self._spec["weight"]]
+            warnings.warn(
+                f"the degrees of freedom of every domain are the design's (rank of all the "
+                f"replicate weights minus one): the domains' own ranks would take "
+                f"{R * (R + 1) // 2 * len(frame):,} sums (more than {MAX_GRAM_SUMS:,}). "
+                "Pass df= to the design to fix them, or estimate fewer domains at a time.",
+                DomainWarning, stacklevel=4,
+            )
+        cells = self._source.grams(keys, sums)
+        names = gram_names(R)
+        # each grouped row's cell (NaN keys match NaN), in the grouped rows' order
+        link = "__flestimate_link"
+        left = frame[keys].assign(**{link: 0})
+        merged = left.merge(cells.assign(**{link: 0}), on=[*keys, link], how="left",
+                            sort=False, validate="many_to_one")
+        values = merged[names].to_numpy(dtype=np.float64, na_value=0.0)
+        if pooled:  # each cell's Gram once, on its first grouped row
+            values[merged.duplicated(subset=[*keys, link]).to_numpy()] = 0.0
+        G = np.zeros((len(frame), R, R))
+        i, j = np.triu_indices(R)
+        G[:, i, j] = values
+        G[:, j, i] = values
+        return design.with_row_grams(G, pooled=pooled)
 
     # ------------------------------------------------------------------ estimators
     def total(self, y: str | Sequence[str], **options: Any):

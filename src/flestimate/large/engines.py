@@ -29,10 +29,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from flestimate.design.kernel import grouped_sums
 from flestimate.errors import DesignError, FlestimateError, first_values
 
 __all__ = ["DaskSource", "DuckDBSource", "EngineError", "FREQUENCY", "ROW", "SPREAD",
-           "source_for"]
+           "gram_names", "source_for"]
 
 #: the column of the grouped rows counting the respondents each stands for
 FREQUENCY = "__flestimate_n"
@@ -41,6 +42,16 @@ ROW = "__flestimate_row"
 #: the columns of the grouped rows' smallest and largest weight and sum of squared
 #: weights (``grouped(..., spread=True)``: the weight summary after the steps)
 SPREAD = ("__flestimate_wmin", "__flestimate_wmax", "__flestimate_wsq")
+
+
+#: at most this many Gram sums per DuckDB query (one scan of the data each)
+GRAM_BLOCK = 3_240
+
+
+def gram_names(R: int) -> list[str]:
+    """The columns of the Gram sums ``SUM(rw_i * rw_j)``, i <= j (row-major upper
+    triangle of the R x R Gram matrix)."""
+    return [f"__flestimate_g{i}_{j}" for i in range(R) for j in range(i, R)]
 
 
 class EngineError(FlestimateError, RuntimeError):
@@ -207,6 +218,25 @@ class DuckDBSource:
         return self._sql(query)
 
 
+    def grams(self, keys: Sequence[str], sums: Sequence[str]) -> pd.DataFrame:
+        """``SELECT keys, SUM(rw_i * rw_j) (i <= j) GROUP BY keys ORDER BY keys``: each
+        group's Gram matrix of the replicate weights ``sums`` (:func:`gram_names`)."""
+        k = ", ".join(_quote(c) for c in keys)
+        cols = [f"SUM({_quote(sums[i])}::DOUBLE * {_quote(sums[j])}::DOUBLE) AS {_quote(name)}"
+                for (i, j), name in zip(
+                    ((i, j) for i in range(len(sums)) for j in range(i, len(sums))),
+                    gram_names(len(sums)), strict=True)]
+        parts = []
+        # DuckDB fails (SIGFPE) on a GROUP BY with ~20,000 aggregates: blocks of columns
+        for start in range(0, len(cols), GRAM_BLOCK):  # a loop over blocks of columns
+            s = ", ".join(cols[start : start + GRAM_BLOCK])
+            query = (f"SELECT {k + ', ' if k else ''}{s} FROM {self._from}"
+                     + (f" GROUP BY {k} ORDER BY {k}" if k else ""))
+            part = self._sql(query)
+            parts.append(part if start == 0 else part.drop(columns=list(keys)))
+        return pd.concat(parts, axis=1)
+
+
 class DaskSource:
     """A Dask DataFrame (or Parquet read by Dask), summed by a Dask tree reduction."""
 
@@ -283,6 +313,47 @@ class DaskSource:
             return self._compute(result).reset_index(drop=True)
         totals = self._compute(frame[value_cols].sum(split_every=8))
         return pd.DataFrame([totals.to_numpy(dtype=np.float64)], columns=value_cols)
+
+
+    def grams(self, keys: Sequence[str], sums: Sequence[str]) -> pd.DataFrame:
+        """Each group's Gram sums of ``sums`` (as :meth:`DuckDBSource.grams`), from the
+        partitions' own sums (a loop over the replicate columns) reduced by Dask."""
+        return _dask_grams(self, keys, sums)
+
+
+def _dask_grams(source: DaskSource, keys: Sequence[str], sums: Sequence[str]) -> pd.DataFrame:
+    keys, sums = list(keys), list(sums)
+    names = gram_names(len(sums))
+    meta = pd.concat([source._frame[keys]._meta.iloc[:0].reset_index(drop=True),
+                      pd.DataFrame(columns=names, dtype=np.float64)], axis=1)
+    parts = source._frame[[*keys, *sums]].map_partitions(_partition_grams, keys, sums, meta=meta)
+    if not keys:
+        return pd.DataFrame([source._compute(parts[names].sum(split_every=8)).to_numpy()],
+                            columns=names)
+    result = parts.groupby(keys, dropna=False, sort=False).sum(split_every=8)
+    out = source._compute(result).reset_index()
+    return out.sort_values(keys, kind="stable", ignore_index=True)
+
+
+def _partition_grams(part: pd.DataFrame, keys: list[str], sums: list[str]) -> pd.DataFrame:
+    """The Gram sums (:func:`gram_names`) of one partition's groups of ``keys``."""
+    W = part[sums].to_numpy(dtype=np.float64)
+    R = W.shape[1]
+    if keys:
+        index = pd.MultiIndex.from_frame(part[keys]) if len(keys) > 1 else pd.Index(part[keys[0]])
+        codes, groups = pd.factorize(index, use_na_sentinel=False)
+    else:
+        codes, groups = np.zeros(len(part), dtype=np.int64), pd.RangeIndex(1)
+    out = np.empty((len(groups), R * (R + 1) // 2))
+    at = 0
+    for i in range(R):  # a loop over the replicate columns (few), not rows
+        out[:, at : at + R - i] = grouped_sums(codes, len(groups), W[:, i:] * W[:, i : i + 1])
+        at += R - i
+    frame = pd.DataFrame(out, columns=gram_names(R))
+    if keys:
+        frame = pd.concat([groups.to_frame(index=False, name=keys if len(keys) > 1 else keys[0]),
+                           frame], axis=1)
+    return frame
 
 
 def _global_bad_rows(frame: Any, weight: str) -> Any:

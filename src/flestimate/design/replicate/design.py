@@ -26,7 +26,7 @@ from flestimate.design.replicate.delivered import (
     weight_values,
 )
 from flestimate.design.replicate.factors import DenseFactors
-from flestimate.design.replicate.rank import domain_ranks
+from flestimate.design.replicate.rank import domain_ranks, gram_domain_ranks, rank_grams
 from flestimate.design.replicate.registry import check_method
 from flestimate.design.replicate.schemes import replicate_factors
 from flestimate.design.replicate.variance import replicate_variance, replication_variance
@@ -123,6 +123,7 @@ class ReplicateDesign(DesignMethods):
         "_names",
         "_source",
         "_history",
+        "_grams",
         "_cache",
     )
 
@@ -213,6 +214,7 @@ class ReplicateDesign(DesignMethods):
         ):
             object.__setattr__(self, "_" + key, kw[key])
         object.__setattr__(self, "_names", kw["replicate_names"])
+        object.__setattr__(self, "_grams", kw.get("grams"))
         object.__setattr__(self, "_cache", {})
 
     @classmethod
@@ -260,9 +262,18 @@ class ReplicateDesign(DesignMethods):
                 f"replicate weights (rows "
                 f"{first_values(self._data.index[np.flatnonzero(bad)][:6])})."
             )
-        group, F = group_rows(W, w, self.replicate_names, self._data.index)
+        grams = self._grams
+        if grams is None:
+            group, F = group_rows(W, w, self.replicate_names, self._data.index)
+        else:  # one unit per row; each row's Gram scales with its weights' change
+            group, F = np.arange(n), W / np.where(w > 0, w, 1.0)[:, None]
+            old = np.take(self._factors.dense(), self._structure.psu, axis=1).T
+            old = old * self._structure.weights[:, None]
+            a = np.divide(W, old, out=np.zeros_like(W), where=old != 0)
+            grams = (grams[0] * a[:, :, None] * a[:, None, :], grams[1])
         history = self._history if step is None else (*self._history, step)
         return ReplicateDesign._build(
+            grams=grams,
             data=self._data,
             weights=pd.Series(w, index=self._data.index, name=self._weights.name),
             structure=group_structure(group, w, self._structure.frequency),
@@ -276,6 +287,32 @@ class ReplicateDesign(DesignMethods):
             replicate_names=self._names,
             source=dict(self._source),
             history=history,
+        )
+
+    def with_row_grams(self, grams: np.ndarray, *, pooled: bool = False) -> ReplicateDesign:
+        """The design whose degrees of freedom come from ``grams`` (n, R, R): for each
+        row, the Gram matrix :math:`\\sum_i W_i W_i^T` of the replicate weights of the
+        respondents it stands for (a row of grouped data, ``frequency=``).
+
+        A domain's rank (R's ``qr(weights(subset, "analysis"))$rank``) is then the
+        rank of the sum of its rows' Grams; with ``pooled`` every domain gets the
+        design's rank (the Grams summed over all rows). Each row becomes its own unit;
+        weighting steps rescale its Gram by the change of its replicate weights.
+        """
+        G = np.asarray(grams, dtype=np.float64)
+        n, R = self._structure.n, self.n_replicates
+        if G.shape != (n, R, R):
+            raise DesignError(f"grams have shape {G.shape}; expected ({n}, {R}, {R}).")
+        s = self._structure
+        W = np.take(self._factors.dense(), s.psu, axis=1).T * s.weights[:, None]
+        F = W / np.where(s.weights > 0, s.weights, 1.0)[:, None]
+        kw = {key: getattr(self, "_" + key) for key in (
+            "data", "weights", "method", "scale", "rscales", "mse", "df", "rho", "source",
+            "history")}
+        return ReplicateDesign._build(
+            **kw, replicate_names=self._names, grams=(G, bool(pooled)),
+            structure=group_structure(np.arange(n), s.weights, s.frequency),
+            factors=DenseFactors(np.ascontiguousarray(F.T)),
         )
 
     # ------------------------------------------------------------------ frozen
@@ -381,6 +418,9 @@ class ReplicateDesign(DesignMethods):
         """Degrees of freedom: rank of the replicate weights minus one (or ``df=``)."""
         if self._df is not None:
             return self._df
+        if "degf" not in self._cache and self._grams is not None:
+            whole = self._grams[0][self._structure.weights > 0].sum(axis=0)
+            self._cache["degf"] = int(rank_grams(whole[None])[0]) - 1
         if "degf" not in self._cache:
             s = self._structure
             present = (np.bincount(s.psu, minlength=s.n_psus) > 0)[:, None]
@@ -499,7 +539,11 @@ class ReplicateDesign(DesignMethods):
         active = np.ones((H, D, K), dtype=bool)
         if self._df is not None:
             return np.full((D, K), float(self._df)), active
-        rank = domain_ranks(self._factors, self._row_weight(), totals)
+        if self._grams is not None:
+            rank = gram_domain_ranks(self._grams[0], self._structure.weights, totals,
+                                     pooled=self._grams[1])
+        else:
+            rank = domain_ranks(self._factors, self._row_weight(), totals)
         dfs = rank.astype(np.float64) - 1.0
         if rank.shape[1] != K:
             dfs = np.repeat(dfs, K, axis=1)
@@ -527,12 +571,6 @@ class ReplicateDesign(DesignMethods):
             f"<ReplicateDesign: {self._structure.n:,} rows, method={self._method!r}, "
             f"{self.n_replicates} replicates, scale={self._scale:.6g}, mse={self._mse}>"
         )
-
-
-def _describe(values: np.ndarray) -> str:
-    if values.size and np.all(values == values[0]):
-        return f"all {values[0]:.6g}"
-    return f"min {values.min():.6g}, max {values.max():.6g}"
 
 
 def _describe(values: np.ndarray) -> str:

@@ -25,6 +25,7 @@ __all__ = [
     "RANK_TOL",
     "dense_rank",
     "domain_ranks",
+    "gram_domain_ranks",
     "jackknife_rank",
     "jackknife_rank_counts",
     "pattern_ranks",
@@ -271,3 +272,37 @@ def domain_ranks(factors: Factors, row_weight: np.ndarray, totals: DomainTotals)
         present = (rows > 0).reshape(P, D * Kc)
         rank = factors.rank(present, row_weight)
     return rank.reshape(D, Kc)
+
+
+def gram_domain_ranks(
+    grams: np.ndarray, weights: np.ndarray, totals: DomainTotals, pooled: bool = False
+) -> np.ndarray:
+    """Rank (D, Kc) of each domain's replicate weights from the Gram matrices of the
+    units' own rows, ``grams`` (P, R, R) (:math:`\\sum_i W_i W_i^T` over the rows of a
+    unit): the domain's Gram is the sum over its units with members
+    (``totals.psu_rows``), and its rank follows R's ``qr`` rule (:func:`rank_grams`).
+
+    With ``pooled`` every domain with members gets the rank of the Gram summed over
+    all units with a positive weight (the design's rank).
+    """
+    D = totals.n_domains
+    rows = totals.psu_rows
+    Kc = rows.shape[-1]
+    R = grams.shape[-1]
+    flat = np.asarray(grams, dtype=np.float64).reshape(grams.shape[0], R * R)
+    if pooled:
+        whole = flat[np.asarray(weights) > 0].sum(axis=0).reshape(1, R, R)
+        rank = int(rank_grams(whole)[0])
+        if totals.sparse:
+            has = grouped_sums(totals.cell_domain, D, (rows > 0).astype(np.float64)) > 0
+        else:
+            has = (rows > 0).any(axis=0)
+        return np.where(has, rank, 0).astype(np.int64).reshape(D, Kc)
+    if totals.sparse:
+        cell, k = np.nonzero(rows > 0)
+        column = totals.cell_domain[cell] * Kc + k
+        G = grouped_sums(column, D * Kc, flat[totals.cell_psu[cell]])
+    else:
+        present = (rows > 0).reshape(rows.shape[0], D * Kc).astype(np.float64)
+        G = present.T @ flat
+    return rank_grams(G.reshape(D * Kc, R, R)).reshape(D, Kc)
