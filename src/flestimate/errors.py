@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import math
 import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ __all__ = [
     "first_values",
     "shown",
     "not_in_data",
+    "positive_number",
 ]
 
 
@@ -157,6 +159,17 @@ def first_values(values: Iterable[Any] | Sequence[Any], limit: int = 5) -> str:
         plain = isinstance(v, (str, list, tuple, dict, set, frozenset, int))
         out.append(shown(v) if plain else str(v)[:60])
     return ", ".join(out)
+
+
+def positive_number(name: str, value: Any) -> float:
+    """``value`` as a finite float > 0, else a :class:`ValidationError` naming ``name``."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = math.nan
+    if not (math.isfinite(v) and v > 0):
+        raise ValidationError(f"{name}={value!r} must be a positive number.")
+    return v
 
 
 def strata_have(count: int) -> str:

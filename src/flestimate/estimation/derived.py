@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from flestimate.errors import EstimationError, ValidationError
+from flestimate.errors import EstimationError, positive_number
 from flestimate.estimation.estimators import _common, _estimate
 from flestimate.estimation.table import EstimateTable
 
@@ -67,12 +67,7 @@ def derived_estimate(
     :func:`ratio` (or :func:`total`), times ``scale``.
     """
     lv, d, ci = _common(level, df, "wald", proportion=False)
-    try:
-        sc = float(scale)
-    except (TypeError, ValueError):
-        sc = np.nan
-    if not (np.isfinite(sc) and sc > 0):
-        raise ValidationError(f"scale={scale!r} must be a positive number.")
+    sc = positive_number("scale", scale)
     n = design.structure.n
     K = len(values)
     if len(labels) != K or (denominators is not None and len(denominators) != K):

@@ -448,21 +448,17 @@ def mean(
     relative = ci != "wald"
     if relative:
         check_unit_interval(ys, valid, names, ci)
+    return _means(design, "mean", ys, valid, names, by=by, level=lv, df=d, ci_method=ci)
+
+
+def _means(design, statistic, ys, valid, names, *, by, level, df, ci_method) -> EstimateTable:
+    """Hajek means of the variables ``ys`` (columns ``names``), by domains: the table of
+    :func:`mean`, and of the variance's :math:`z_i` (:func:`~flestimate.estimation.svyvar.var`)."""
     return _estimate(
-        design,
-        "mean",
-        ys,
-        [None] * len(ys),
-        valid,
-        [(n, None) for n in names],
-        by=by,
-        level=lv,
-        df=d,
-        ci_method=ci,
-        scale=1.0,
-        binary=False,
+        design, statistic, ys, [None] * len(ys), valid, [(n, None) for n in names],
+        by=by, level=level, df=df, ci_method=ci_method, scale=1.0, binary=False,
         has_category=False,
-    )
+    )  # fmt: skip
 
 
 def ratio(

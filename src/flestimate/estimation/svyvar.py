@@ -9,7 +9,7 @@ import numpy as np
 
 from flestimate.estimation.columns import column_names, numeric_columns
 from flestimate.estimation.domains import encode_domains
-from flestimate.estimation.estimators import _common, _estimate
+from flestimate.estimation.estimators import _common, _means
 from flestimate.estimation.table import EstimateTable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -79,7 +79,4 @@ def var(
             ybar = np.bincount(c, weights=np.where(ok, w * yk, 0.0), minlength=D) / sw
             n = np.bincount(c, weights=ok.astype(float), minlength=D)
             zs.append(np.where(ok, (yk - ybar[c]) ** 2 * (n / (n - 1.0))[c], 0.0))
-    return _estimate(
-        design, "variance", zs, [None] * len(zs), list(valid), [(n, None) for n in names],
-        by=by, level=lv, df=d, ci_method=ci, scale=1.0, binary=False, has_category=False,
-    )  # fmt: skip
+    return _means(design, "variance", zs, valid, names, by=by, level=lv, df=d, ci_method=ci)

@@ -106,6 +106,19 @@ def _check_schemas(files: list[str], columns: Sequence[str]) -> None:
                 )
 
 
+def _check_columns(available: Sequence[str], files: list[str] | None,
+                   columns: Sequence[str]) -> None:
+    """Every used column is in the data, and in every one of several Parquet files."""
+    missing = [c for c in columns if c not in available]
+    if missing:
+        raise DesignError(
+            f"column {missing[0]!r} is not in the data (columns: "
+            f"{first_values(available, 10)}). Check the spelling."
+        )
+    if files is not None and len(files) > 1:
+        _check_schemas(files, columns)
+
+
 def _family(kind: str) -> str:
     """Types that read as the same values (int32 and int64; float and double)."""
     for prefix, fam in (("int", "int"), ("uint", "int"), ("float", "float"), ("double", "float"),
@@ -167,14 +180,7 @@ class DuckDBSource:
                 or self._files is None]
 
     def check(self, columns: Sequence[str], weight: str | None) -> None:
-        missing = [c for c in columns if c not in self.columns]
-        if missing:
-            raise DesignError(
-                f"column {missing[0]!r} is not in the data (columns: "
-                f"{first_values(self.columns, 10)}). Check the spelling."
-            )
-        if self._files is not None and len(self._files) > 1:
-            _check_schemas(self._files, columns)
+        _check_columns(self.columns, self._files, columns)
         if weight is None:
             return
         w = _quote(weight)
@@ -272,14 +278,7 @@ class DaskSource:
             ) from exc
 
     def check(self, columns: Sequence[str], weight: str | None) -> None:
-        missing = [c for c in columns if c not in self.columns]
-        if missing:
-            raise DesignError(
-                f"column {missing[0]!r} is not in the data (columns: "
-                f"{first_values(self.columns, 10)}). Check the spelling."
-            )
-        if self._files is not None and len(self._files) > 1:
-            _check_schemas(self._files, columns)
+        _check_columns(self.columns, self._files, columns)
         if weight is None:
             return
         w = self._frame[weight]

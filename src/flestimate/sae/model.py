@@ -19,6 +19,7 @@ from flestimate.errors import (
     ValidationError,
     first_values,
     not_in_data,
+    positive_number,
 )
 from flestimate.sae.benchmark import BENCHMARKS, benchmark_estimates
 from flestimate.sae.fit import METHODS, fit_variance, gls
@@ -52,16 +53,6 @@ def _positive_int(name: str, value: Any, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
         raise ValidationError(f"{name}={value!r} must be an integer >= {low}.")
     return int(value)
-
-
-def _positive_float(name: str, value: Any) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = np.nan
-    if not (np.isfinite(v) and v > 0):
-        raise ValidationError(f"{name}={value!r} must be a positive number.")
-    return v
 
 
 def _numeric_column(frame: pd.DataFrame, name: Any, what: str) -> np.ndarray:
@@ -460,8 +451,8 @@ def fay_herriot(
         )
     n_bootstrap = _positive_int("n_bootstrap", n_bootstrap, 1)
     maxiter = _positive_int("maxiter", maxiter, 1)
-    scale = _positive_float("scale", scale)
-    tol = _positive_float("tol", tol)
+    scale = positive_number("scale", scale)
+    tol = positive_number("tol", tol)
     from flestimate.estimation.table import check_level
 
     level = check_level(level)

@@ -209,10 +209,7 @@ def coverage_study(
     >>> records.groupby("method").size().to_dict()["korn-graubard"]
     3
     """
-    scenarios = _check_scenarios(scenarios)
-    replications = check_int("replications", replications, 1, 10_000_000)
-    level = check_float("level", level, 0.0, 1.0)
-    rng = check_int("rng", rng, 0, 2**63 - 1)
+    scenarios, replications, level, rng = _check_study(scenarios, replications, level, rng)
     frames = []
     for i, sc in enumerate(scenarios):
         t0 = time.perf_counter()
@@ -304,10 +301,7 @@ def domain_coverage_study(
     """
     import warnings
 
-    scenarios = _check_scenarios(scenarios)
-    replications = check_int("replications", replications, 1, 10_000_000)
-    level = check_float("level", level, 0.0, 1.0)
-    rng = check_int("rng", rng, 0, 2**63 - 1)
+    scenarios, replications, level, rng = _check_study(scenarios, replications, level, rng)
     frames = []
     for i, sc in enumerate(scenarios):
         survey = simulate(respondents, rng=rng + i, keep_population=True,
@@ -366,6 +360,12 @@ def summarise_domains(records: pd.DataFrame) -> pd.DataFrame:
         "mean_deff_pooled": g["deff_pooled"].mean(),
         "mean_upper_per_1000": 1000 * g["upper"].mean(),
     }).reset_index()  # fmt: skip
+
+
+def _check_study(scenarios: Any, replications: Any, level: Any, rng: Any) -> tuple:
+    """The checked arguments of a coverage study: scenarios, replications, level, seed."""
+    return (_check_scenarios(scenarios), check_int("replications", replications, 1, 10_000_000),
+            check_float("level", level, 0.0, 1.0), check_int("rng", rng, 0, 2**63 - 1))
 
 
 def _check_scenarios(scenarios: Any) -> list[dict[str, Any]]:

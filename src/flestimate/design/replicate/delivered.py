@@ -19,7 +19,13 @@ from flestimate.design.kernel import first_rows
 from flestimate.design.replicate.registry import check_method
 from flestimate.design.replicate.schemes import check_rho
 from flestimate.design.structure import DesignStructure
-from flestimate.errors import DesignError, ValidationError, first_values, not_in_data
+from flestimate.errors import (
+    DesignError,
+    ValidationError,
+    first_values,
+    not_in_data,
+    positive_number,
+)
 
 __all__ = [
     "check_df_value",
@@ -221,12 +227,7 @@ def scales_for(
     else:
         rs = np.ones(R)
     if scale is not None:
-        try:
-            sc = float(scale)
-        except (TypeError, ValueError):
-            sc = np.nan
-        if not (np.isfinite(sc) and sc > 0):
-            raise ValidationError(f"scale={scale!r} must be a positive number.")
+        sc = positive_number("scale", scale)
     elif method == "brr":
         sc = 1.0 / R
     elif method == "fay":

@@ -210,8 +210,7 @@ def _fit(design, formula, fam, model, w, scale, *, start, maxiter, tol, level, d
             "columns (collinear) and were left out: their coefficients are NaN (as R's NA). "
             "Remove the redundant terms from the formula."
         )
-        warnings.warn(msg, ModelWarning, stacklevel=4)
-        diagnostics.append(Diagnostic("collinear", msg))
+        _warn(diagnostics, "collinear", msg)
     if found is not None:  # the rows equal on every column are equal on the kept ones
         X = None
         Xs = Patterns(found[0], found[1] if kept.all() else found[1][:, kept])
@@ -248,8 +247,7 @@ def _fit(design, formula, fam, model, w, scale, *, start, maxiter, tol, level, d
             f"(maxiter={maxiter}, tol={tol:g}); the estimates are flagged. Raise maxiter, "
             "or look for separation or collinearity."
         )
-        warnings.warn(msg, ModelWarning, stacklevel=4)
-        diagnostics.append(Diagnostic("not_converged", msg))
+        _warn(diagnostics, "not_converged", msg)
     separated = _separated(model, column, kept, fit.beta, fit.mu, w, fam)
     if separated:
         names = [model.names[j] for j in separated]
@@ -258,8 +256,7 @@ def _fit(design, formula, fam, model, w, scale, *, start, maxiter, tol, level, d
             f"{first_values(names)}; their coefficients and SEs are not reliable (flag "
             "'separation'). Merge sparse categories or drop the term."
         )
-        warnings.warn(msg, ModelWarning, stacklevel=4)
-        diagnostics.append(Diagnostic("separation", msg))
+        _warn(diagnostics, "separation", msg)
 
     vcov, degf = _design_covariance(design, model, X, Xs, fam, fit, scale, maxiter, tol)
     # R's deff: design variance over the variance of a glm on the weights rescaled to mean 1
@@ -282,6 +279,12 @@ def _fit(design, formula, fam, model, w, scale, *, start, maxiter, tol, level, d
         deviance=float(fit.deviance), level=level, flagged=tuple(separated),
         diagnostics=tuple(diagnostics), options=options,
     )  # fmt: skip
+
+
+def _warn(diagnostics: list, code: str, msg: str) -> None:
+    """Warn the caller of :func:`glm` (``design.glm``) and keep the warning with the fit."""
+    warnings.warn(msg, ModelWarning, stacklevel=4)
+    diagnostics.append(Diagnostic(code, msg))
 
 
 def _design_covariance(design, model, X, Xs, fam, fit, scale, maxiter, tol):
