@@ -45,14 +45,15 @@ from flestimate._lazy import lazy_attributes
 from flestimate.design.replicate.registry import DESIGN_METHODS, METHODS, REPLICATE_METHODS
 
 if TYPE_CHECKING:
-    from flestimate.design.replicate.design import ReplicateDesign, replicate_design
+    from flestimate.design.replicate.build import replicate_design
+    from flestimate.design.replicate.design import ReplicateDesign
     from flestimate.design.replicate.variance import replicate_variance
 
 __getattr__, __dir__ = lazy_attributes(
     __name__,
     {
         "ReplicateDesign": "flestimate.design.replicate.design",
-        "replicate_design": "flestimate.design.replicate.design",
+        "replicate_design": "flestimate.design.replicate.build",
         "replicate_variance": "flestimate.design.replicate.variance",
     },
 )
